@@ -1,0 +1,53 @@
+import { callApi, unexpectedAnswer } from "./_http.ts";
+import { parseBatchText, toBatch } from "./_parse_batch.ts";
+import { requireDevice } from "./_validate.ts";
+import type { Device, MessageBatch, RequestOptions } from "./types.ts";
+
+/**
+ * Downloads every message queued for the device (`GET messages.json`), in
+ * ascending id order, with the account's and the device's settings.
+ *
+ * Downloading does not remove anything: the same messages come back until
+ * {@linkcode deleteThrough} deletes them. Do that only once they are safely
+ * handled, so a crash re-delivers rather than loses.
+ *
+ * @param device The registered device.
+ * @param options Where and how to send the request.
+ * @returns The queued messages, plus `user` and `device` info when sent.
+ * @throws {LoginRequiredError} The server rejected the secret or the device.
+ * @throws {PushoverError} The server failed, answered something unreadable, or could not be reached.
+ *
+ * @example Handle everything queued, then delete it
+ * ```ts
+ * import { deleteThrough, downloadMessages } from "@openpush/pushover-open-client";
+ * import type { Device } from "@openpush/pushover-open-client";
+ *
+ * async function drain(device: Device): Promise<void> {
+ *   const { messages } = await downloadMessages(device);
+ *   for (const message of messages) {
+ *     console.log(message.title ?? message.app, message.message);
+ *   }
+ *   const last = messages.at(-1);
+ *   if (last) await deleteThrough(device, last);
+ * }
+ * ```
+ */
+export async function downloadMessages(
+  device: Device,
+  options: RequestOptions = {},
+): Promise<MessageBatch> {
+  const action = "download messages";
+  const { secret, deviceId } = requireDevice(device, action);
+  const body = await callApi({
+    action,
+    method: "GET",
+    path: "messages.json",
+    params: { secret, device_id: deviceId },
+    secrets: [secret],
+    authParams: ["secret", "device", "device_id"],
+    parse: parseBatchText,
+  }, options);
+  const batch = toBatch(body);
+  if (typeof batch === "string") throw unexpectedAnswer(action, body, batch);
+  return batch;
+}

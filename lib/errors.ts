@@ -1,0 +1,147 @@
+/**
+ * The errors the library raises. Argument mistakes are plain `TypeError` and
+ * `RangeError`; everything the server or the network causes is a
+ * {@linkcode PushoverError}. No message ever holds a secret, password or code.
+ *
+ * @module
+ */
+
+/** Details a {@linkcode PushoverError} carries besides its message. */
+export interface PushoverErrorOptions {
+  /** HTTP status, when a response came. */
+  status?: number;
+  /** The server's `request` token, for Pushover support. */
+  requestId?: string;
+  /** The server's error strings, flattened. */
+  errors?: string[];
+  /** Milliseconds the server asked to wait (`Retry-After`), when it did. */
+  retryAfter?: number;
+  /** The underlying error (network failure, timeout …). */
+  cause?: unknown;
+}
+
+/**
+ * A call to Pushover failed: the server refused it, answered something
+ * unreadable, or could not be reached in time.
+ *
+ * @example Tell a refused request from a network failure
+ * ```ts
+ * import { PushoverError } from "@openpush/pushover-open-client";
+ * import assert from "node:assert/strict";
+ *
+ * const error = new PushoverError("Cannot download messages: 400 Bad Request", {
+ *   status: 400,
+ *   errors: ["secret is invalid"],
+ * });
+ * assert.equal(error.name, "PushoverError");
+ * assert.equal(error.status, 400);
+ * assert.deepEqual(error.errors, ["secret is invalid"]);
+ * ```
+ */
+export class PushoverError extends Error {
+  /** HTTP status when a response came; `undefined` for network failures and timeouts. */
+  readonly status: number | undefined;
+  /** The server's `request` token, to quote to Pushover support. */
+  readonly requestId: string | undefined;
+  /**
+   * The server's error strings. An object such as
+   * `{"name":["has already been taken"]}` is flattened to
+   * `"name has already been taken"`.
+   */
+  readonly errors: string[];
+  /** Milliseconds the server asked to wait before retrying, if it said. */
+  readonly retryAfter: number | undefined;
+
+  /**
+   * Makes an error; the library builds these, users mostly read them.
+   *
+   * @param message What failed, without any secret.
+   * @param options Status, request id, server errors and cause.
+   */
+  constructor(message: string, options: PushoverErrorOptions = {}) {
+    super(
+      message,
+      options.cause === undefined ? undefined : { cause: options.cause },
+    );
+    this.name = "PushoverError";
+    this.status = options.status;
+    this.requestId = options.requestId;
+    this.errors = options.errors ?? [];
+    this.retryAfter = options.retryAfter;
+  }
+}
+
+/**
+ * Login needs the account's current two-factor code (HTTP 412): call
+ * {@linkcode login} again with `twofa` set. `codeRejected` is true when a code
+ * was sent and the server did not take it.
+ *
+ * @example Ask for the code and log in again
+ * ```ts
+ * import { login, TwoFactorRequiredError } from "@openpush/pushover-open-client";
+ * import type { Session } from "@openpush/pushover-open-client";
+ *
+ * async function signIn(
+ *   email: string,
+ *   password: string,
+ *   askCode: () => Promise<string>,
+ * ): Promise<Session> {
+ *   try {
+ *     return await login({ email, password });
+ *   } catch (error) {
+ *     if (!(error instanceof TwoFactorRequiredError)) throw error;
+ *     return await login({ email, password, twofa: await askCode() });
+ *   }
+ * }
+ * ```
+ */
+export class TwoFactorRequiredError extends PushoverError {
+  /** True when a code was sent with the login and refused. */
+  readonly codeRejected: boolean;
+
+  /**
+   * Makes the error; {@linkcode login} raises it.
+   *
+   * @param message What failed, without the code.
+   * @param codeRejected Whether a code was sent and refused.
+   * @param options Status, request id, server errors.
+   */
+  constructor(
+    message: string,
+    codeRejected: boolean,
+    options: PushoverErrorOptions = {},
+  ) {
+    super(message, options);
+    this.name = "TwoFactorRequiredError";
+    this.codeRejected = codeRejected;
+  }
+}
+
+/**
+ * The server rejected the secret or the device: retrying cannot help. Log in
+ * again (and register again if the device is gone).
+ *
+ * @example Recognise it
+ * ```ts
+ * import { LoginRequiredError, PushoverError } from "@openpush/pushover-open-client";
+ * import assert from "node:assert/strict";
+ *
+ * const error = new LoginRequiredError("Cannot download messages: secret is invalid", {
+ *   status: 400,
+ * });
+ * assert.ok(error instanceof PushoverError);
+ * assert.equal(error.name, "LoginRequiredError");
+ * ```
+ */
+export class LoginRequiredError extends PushoverError {
+  /**
+   * Makes the error; the primitives raise it.
+   *
+   * @param message What failed, without any secret.
+   * @param options Status, request id, server errors.
+   */
+  constructor(message: string, options: PushoverErrorOptions = {}) {
+    super(message, options);
+    this.name = "LoginRequiredError";
+  }
+}

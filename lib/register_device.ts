@@ -1,0 +1,54 @@
+import { callApi, unexpectedAnswer } from "./_http.ts";
+import { requireDeviceName, requireSecret } from "./_validate.ts";
+import type { Device, RequestOptions } from "./types.ts";
+
+/**
+ * Registers this program as an Open Client device of the account
+ * (`POST devices.json`, `os=O`) and returns what later calls need. Each
+ * registration adds a device to the user's dashboard and starts the Desktop
+ * licence clock, so register once and store the result.
+ *
+ * The server queues a welcome message for the new device; drain it with
+ * {@linkcode downloadMessages} and {@linkcode deleteThrough} before you start
+ * notifying.
+ *
+ * @param session The session from {@linkcode login} (only `secret` is used).
+ * @param name The device name senders target: 1–25 of A–Z, a–z, 0–9, `_`, `-`.
+ * @param options Where and how to send the request.
+ * @returns The device: its id and the secret it was registered with.
+ * @throws {RangeError} The name breaks the naming rules (before any request).
+ * @throws {LoginRequiredError} The server rejected the secret.
+ * @throws {PushoverError} The name is taken, the account cannot add devices, or the server could not be reached.
+ *
+ * @example Register once, then keep the device as JSON
+ * ```ts
+ * import { login, registerDevice } from "@openpush/pushover-open-client";
+ *
+ * async function setUp(email: string, password: string): Promise<string> {
+ *   const session = await login({ email, password });
+ *   const device = await registerDevice(session, "kitchen-pi");
+ *   return JSON.stringify(device); // {"secret":"…","deviceId":"…"}
+ * }
+ * ```
+ */
+export async function registerDevice(
+  session: { secret: string },
+  name: string,
+  options: RequestOptions = {},
+): Promise<Device> {
+  const action = "register the device";
+  const secret = requireSecret(session, "session", action);
+  requireDeviceName(name, action);
+  const body = await callApi({
+    action,
+    method: "POST",
+    path: "devices.json",
+    params: { secret, name, os: "O" },
+    secrets: [secret],
+    authParams: ["secret"],
+  }, options);
+  if (typeof body.id !== "string" || body.id === "") {
+    throw unexpectedAnswer(action, body, "has no device 'id'");
+  }
+  return { secret, deviceId: body.id };
+}

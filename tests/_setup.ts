@@ -1,0 +1,68 @@
+// Shared test setup: a fake server per test, closed whatever happens.
+
+import { test } from "node:test";
+import { login, registerDevice } from "../mod.ts";
+import type { Device, RequestOptions } from "../mod.ts";
+import {
+  type FakeServer,
+  type FakeServerOptions,
+  startFakeServer,
+} from "./fake_server/mod.ts";
+
+export const EMAIL = "tester@example.com";
+export const PASSWORD = "pa55-w0rd-never-shown";
+export const TWOFA = "918273";
+
+/** What each server test gets. */
+export interface Context {
+  server: FakeServer;
+  /** `{ apiUrl }` of this server: spread into every call's options. */
+  api: RequestOptions;
+}
+
+/**
+ * A node:test test with a fresh fake server (one account, EMAIL/PASSWORD,
+ * no 2FA unless `twofa` is set in the accounts option) that is always closed.
+ */
+export function serverTest(
+  name: string,
+  body: (context: Context) => Promise<void>,
+  options: FakeServerOptions = {},
+): void {
+  test(name, async () => {
+    const server = await startFakeServer({
+      keepAliveInterval: 0,
+      accounts: [{ email: EMAIL, password: PASSWORD }],
+      ...options,
+    });
+    try {
+      await body({ server, api: { apiUrl: server.apiUrl } });
+    } finally {
+      await server.close();
+    }
+  });
+}
+
+/** Logs in, registers a device and returns it (the welcome message is queued). */
+export async function newDevice(
+  { api }: Context,
+  name = "test-device",
+): Promise<Device> {
+  const session = await login({ email: EMAIL, password: PASSWORD }, api);
+  return await registerDevice(session, name, api);
+}
+
+/** A fetch that fails the test if it is ever called. */
+export const forbiddenFetch: typeof fetch = () => {
+  throw new Error("no request should have been made");
+};
+
+/** The rejection reason of `promise`; fails the test if it resolves. */
+export async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  throw new Error("expected the promise to reject");
+}

@@ -1,0 +1,78 @@
+/**
+ * Runs the fake Pushover server on its own, so any client in any language can
+ * be tried against it without a paid account:
+ *
+ *   deno task fake-server [--port 8080] [--keep-alive 30000]
+ *
+ * It prints the URLs and a demo account, then reads lines on stdin:
+ *   any text            → a message with that body, to every device
+ *   {"message": …}      → a message with those fields (title, priority, url …)
+ *   /frame R|E|A|#|!    → that frame to every logged-in socket
+ *   /drop               → drop every socket with no frame
+ * or take messages over HTTP: POST {origin}/control/send with form fields.
+ * It runs until Ctrl-C.
+ *
+ * @module
+ */
+
+import process from "node:process";
+import { createInterface } from "node:readline";
+import { type Frame, startFakeServer } from "./mod.ts";
+
+const DEMO_ACCOUNT = {
+  email: "demo@example.com",
+  password: "demo-password",
+  twofa: "123456",
+};
+
+function option(name: string, fallback: number): number {
+  const index = process.argv.indexOf(`--${name}`);
+  return index === -1 ? fallback : Number(process.argv[index + 1]);
+}
+
+const server = await startFakeServer({
+  port: option("port", 0),
+  keepAliveInterval: option("keep-alive", 30_000),
+  accounts: [DEMO_ACCOUNT],
+});
+
+console.log(`apiUrl        ${server.apiUrl}`);
+console.log(`websocketUrl  ${server.websocketUrl}`);
+console.log(
+  `control       POST ${server.assetUrl}/control/send (form: message, title, priority …)`,
+);
+console.log(
+  `demo account  email ${DEMO_ACCOUNT.email}  password ${DEMO_ACCOUNT.password}  2FA code ${DEMO_ACCOUNT.twofa}`,
+);
+console.log(
+  "Type a line to send it as a message; /frame R, /drop; Ctrl-C to stop.",
+);
+
+const lines = createInterface({ input: process.stdin });
+lines.on("line", (line) => {
+  const text = line.trim();
+  if (text === "") return;
+  try {
+    if (text.startsWith("/frame ")) {
+      const count = server.sendFrame(text.slice(7).trim() as Frame);
+      console.log(`sent to ${count} socket(s)`);
+    } else if (text === "/drop") {
+      console.log(`dropped ${server.dropSockets()} socket(s)`);
+    } else {
+      const sent = server.send(
+        text.startsWith("{") ? JSON.parse(text) : { message: text },
+      );
+      console.log(
+        `queued umid ${sent.umid} on ${Object.keys(sent.ids).length} device(s)`,
+      );
+    }
+  } catch (error) {
+    console.log(`not sent: ${(error as Error).message}`);
+  }
+});
+
+process.on("SIGINT", async () => {
+  lines.close();
+  await server.close();
+  process.exit(0);
+});

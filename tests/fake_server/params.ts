@@ -1,0 +1,45 @@
+// Reads request parameters the way the real service evidently does: from the
+// query string and from any form body (urlencoded, multipart, JSON), the body
+// winning (PROTOCOL.md §1.2).
+
+/** Parameters and how they came. */
+export interface ReadParams {
+  params: Record<string, string>;
+  query: Record<string, string>;
+  body: Record<string, string>;
+  contentType: string;
+}
+
+/** Reads query and body parameters; a malformed body counts as empty. */
+export async function readParams(request: Request): Promise<ReadParams> {
+  const url = new URL(request.url);
+  const query = Object.fromEntries(url.searchParams);
+  const contentType = request.headers.get("content-type") ?? "";
+  let body: Record<string, string> = {};
+  try {
+    if (contentType.startsWith("multipart/form-data")) {
+      body = formToRecord(await request.formData());
+    } else if (contentType.startsWith("application/json")) {
+      const json = await request.json();
+      if (json && typeof json === "object") {
+        body = Object.fromEntries(
+          Object.entries(json).map(([k, v]) => [k, String(v)]),
+        );
+      }
+    } else if (request.body) {
+      // urlencoded, or a form body with no content type (Pullover's GET).
+      body = Object.fromEntries(new URLSearchParams(await request.text()));
+    }
+  } catch {
+    body = {};
+  }
+  return { params: { ...query, ...body }, query, body, contentType };
+}
+
+function formToRecord(form: FormData): Record<string, string> {
+  const out: Record<string, string> = {};
+  form.forEach((value, key) => {
+    if (typeof value === "string") out[key] = value;
+  });
+  return out;
+}

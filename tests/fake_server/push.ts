@@ -1,0 +1,163 @@
+// The WebSocket half of the fake: client.pushover.net/push as PROTOCOL.md §4
+// and §7.29–36 describe it.
+
+import type { Log } from "./log.ts";
+import type { ServerSocket, SocketEvents } from "./serve.ts";
+import type { Store } from "./store.ts";
+
+/** The one-byte frames the server sends. */
+export type Frame = "#" | "!" | "R" | "E" | "A";
+
+/** Conventions of the socket side. */
+export interface PushConventions {
+  /** Milliseconds between `#` keep-alives; 0 sends none. */
+  keepAliveInterval: number;
+  /** Frames as single-byte binary messages (the real service) or text. */
+  frameKind: "binary" | "text";
+}
+
+interface Session {
+  number: number;
+  socket: ServerSocket;
+  deviceId?: string;
+  keepAlive?: ReturnType<typeof setInterval>;
+  closed: boolean;
+}
+
+const LOGIN = /^login:([^:]+):([^:\r\n]+)(\r?\n)?$/;
+
+/** Every open connection and the rules for them. */
+export class PushHub {
+  readonly #store: Store;
+  readonly #log: Log;
+  readonly #conventions: PushConventions;
+  readonly #sessions = new Set<Session>();
+  #count = 0;
+  #keepAlivePaused = false;
+  #dropNext = 0;
+
+  constructor(store: Store, log: Log, conventions: PushConventions) {
+    this.#store = store;
+    this.#log = log;
+    this.#conventions = conventions;
+  }
+
+  /** Accepts one upgraded connection. */
+  accept(socket: ServerSocket): SocketEvents {
+    const session: Session = { number: ++this.#count, socket, closed: false };
+    this.#sessions.add(session);
+    this.#entry(session, "open");
+    if (this.#dropNext > 0) {
+      this.#dropNext--;
+      queueMicrotask(() => socket.terminate());
+    }
+    return {
+      message: (data) => this.#receive(session, data),
+      close: () => {
+        session.closed = true;
+        clearInterval(session.keepAlive);
+        this.#sessions.delete(session);
+        this.#entry(session, "close");
+      },
+    };
+  }
+
+  /** Sends `frame` to the logged-in sessions (of one device, or all). */
+  broadcast(frame: Frame, deviceId?: string): number {
+    const targets = this.loggedIn(deviceId);
+    for (const session of targets) this.#send(session, frame);
+    // R, E and A end the connection, as the real service does.
+    if (frame === "R" || frame === "E" || frame === "A") {
+      for (const session of targets) session.socket.close(1000);
+    }
+    return targets.length;
+  }
+
+  /** Drops connections with no frame (of one device, or all). */
+  drop(deviceId?: string): number {
+    const targets = this.loggedIn(deviceId);
+    for (const session of targets) session.socket.terminate();
+    return targets.length;
+  }
+
+  /** The next `count` connections are dropped as soon as they open. */
+  dropNextConnections(count: number): void {
+    this.#dropNext += count;
+  }
+
+  /** Stops (or resumes) `#` keep-alives, so clients' watchdogs can fire. */
+  pauseKeepAlive(paused: boolean): void {
+    this.#keepAlivePaused = paused;
+  }
+
+  /** Open sessions that have logged in (to one device, or any). */
+  loggedIn(deviceId?: string): Session[] {
+    return [...this.#sessions].filter((s) =>
+      s.deviceId !== undefined &&
+      (deviceId === undefined || s.deviceId === deviceId)
+    );
+  }
+
+  /** Closes every connection. */
+  closeAll(): void {
+    for (const session of this.#sessions) {
+      clearInterval(session.keepAlive);
+      session.socket.close(1001);
+    }
+  }
+
+  #receive(session: Session, data: string | Uint8Array): void {
+    const text = typeof data === "string"
+      ? data
+      : new TextDecoder().decode(data);
+    this.#entry(session, "received", text);
+    if (session.deviceId !== undefined) return; // later frames are ignored
+    const match = text.match(LOGIN);
+    const device = match
+      ? this.#store.deviceFor(match[2], match[1])
+      : undefined;
+    if (!device || device.disabled) {
+      this.#entry(session, "rejected");
+      this.#send(session, "E");
+      session.socket.close(1000);
+      return;
+    }
+    // One live session per device: the older one is told and closed (§7.34).
+    for (const older of this.loggedIn(device.id)) {
+      this.#send(older, "A");
+      older.socket.close(1000);
+    }
+    session.deviceId = device.id;
+    this.#entry(session, "login");
+    const interval = this.#conventions.keepAliveInterval;
+    if (interval > 0) {
+      session.keepAlive = setInterval(() => {
+        if (!this.#keepAlivePaused) this.#send(session, "#");
+      }, interval);
+    }
+  }
+
+  #send(session: Session, frame: Frame): void {
+    if (session.closed) return;
+    this.#entry(session, "sent", frame);
+    session.socket.send(
+      this.#conventions.frameKind === "binary"
+        ? new Uint8Array([frame.charCodeAt(0)])
+        : frame,
+    );
+  }
+
+  #entry(
+    session: Session,
+    event: "open" | "login" | "rejected" | "received" | "sent" | "close",
+    data?: string,
+  ): void {
+    this.#log.add({
+      kind: "socket",
+      event,
+      socket: session.number,
+      deviceId: session.deviceId,
+      data,
+    });
+  }
+}
