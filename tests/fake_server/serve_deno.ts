@@ -36,7 +36,9 @@ export function serveDeno(options: ServeOptions): Promise<Listener> {
     // Deno's own request.signal also aborts after every successful response
     // (the "legacy abort" still on by default in Deno 2), so the handler gets
     // a signal of ours that only aborts while it has not answered yet: when
-    // the client goes away, or when the listener closes.
+    // the client goes away, or when the listener closes. (Reading
+    // request.signal makes Deno print a one-time legacy-abort warning unless
+    // `"unstable": ["no-legacy-abort"]` is set; either way this is correct.)
     const abort = new AbortController();
     const onGone = () => abort.abort(request.signal.reason);
     request.signal.addEventListener("abort", onGone, { once: true });

@@ -1,0 +1,169 @@
+/**
+ * Runs the whole test suite on every runtime the library promises: Deno (this
+ * process's), Bun 1, Node 22 and Node 24. Missing runtimes are installed from
+ * npm into `.runtimes/` (git-ignored); nothing else is needed but Node + npm.
+ *
+ *   deno task test              # every runtime
+ *   deno task test node24 bun   # only those
+ *
+ * Prints each runner's own output, then one line per runtime and a total, and
+ * exits non-zero if any test failed or a runtime ran none.
+ *
+ * @module
+ */
+
+const ROOT = new URL("../", import.meta.url).pathname;
+const RUNTIMES_DIR = `${ROOT}.runtimes`;
+const TEST_FILES = [...Deno.readDirSync(`${ROOT}tests`)]
+  .map((entry) => entry.name)
+  .filter((name) => name.endsWith("_test.ts"))
+  .sort()
+  .map((name) => `tests/${name}`);
+
+interface Runtime {
+  name: string;
+  /** Finds or installs the binary; returns its path. */
+  binary(): Promise<string>;
+  /** The test command, given the binary. */
+  command(binary: string): string[];
+  /** Passed and failed counts from the runner's output. */
+  count(output: string): { passed: number; failed: number } | undefined;
+}
+
+const nodeCount = (output: string) => {
+  const pass = output.match(/^(?:#|ℹ) pass (\d+)$/m);
+  const fail = output.match(/^(?:#|ℹ) fail (\d+)$/m);
+  return pass && fail
+    ? { passed: Number(pass[1]), failed: Number(fail[1]) }
+    : undefined;
+};
+
+const node = (major: number): Runtime => ({
+  name: `node${major}`,
+  binary: async () => {
+    if (await versionOf("node") === major) return "node";
+    const platform = `${Deno.build.os}-${
+      Deno.build.arch === "x86_64" ? "x64" : "arm64"
+    }`;
+    const dir = `${RUNTIMES_DIR}/node${major}`;
+    const binary = `${dir}/node_modules/node-${platform}/bin/node`;
+    if (!await exists(binary)) {
+      await npmInstall(dir, `node-${platform}@${major}`);
+    }
+    return binary;
+  },
+  command: (binary) => [binary, "--test", "--test-reporter=spec", ...TEST_FILES],
+  count: nodeCount,
+});
+
+const RUNTIMES: Runtime[] = [
+  {
+    name: "deno",
+    binary: () => Promise.resolve(Deno.execPath()),
+    command: (binary) => [binary, "test", "-A", "--doc"],
+    count: (output) => {
+      const line = output.match(/(\d+) passed(?: \(\d+ steps?\))? \| (\d+) failed/);
+      return line
+        ? { passed: Number(line[1]), failed: Number(line[2]) }
+        : undefined;
+    },
+  },
+  {
+    name: "bun",
+    binary: async () => {
+      if ((await versionOf("bun")) === 1) return "bun";
+      const dir = `${RUNTIMES_DIR}/bun`;
+      const binary = `${dir}/node_modules/.bin/bun`;
+      if (!await exists(binary)) await npmInstall(dir, "bun@1");
+      return binary;
+    },
+    command: (binary) => [binary, "test", ...TEST_FILES.map((f) => `./${f}`)],
+    count: (output) => {
+      const pass = output.match(/^\s*(\d+) pass$/m);
+      const fail = output.match(/^\s*(\d+) fail$/m);
+      return pass && fail
+        ? { passed: Number(pass[1]), failed: Number(fail[1]) }
+        : undefined;
+    },
+  },
+  node(22),
+  node(24),
+];
+
+async function run(runtime: Runtime): Promise<string> {
+  const binary = await runtime.binary();
+  const version = await capture([binary, "--version"]);
+  const [program, ...args] = runtime.command(binary);
+  console.log(`\n=== ${runtime.name} (${version.split("\n")[0].trim()}) ===`);
+  const result = await new Deno.Command(program, {
+    args,
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).output();
+  const output = new TextDecoder().decode(result.stdout) +
+    new TextDecoder().decode(result.stderr);
+  console.log(output.trimEnd());
+  const counts = runtime.count(output);
+  if (!counts) return `${runtime.name}: no test count found (exit ${result.code})`;
+  const ok = result.success && counts.failed === 0 && counts.passed > 0;
+  totals.passed += counts.passed;
+  totals.failed += counts.failed + (ok ? 0 : counts.failed === 0 ? 1 : 0);
+  return `${runtime.name}: ${counts.passed} passed, ${counts.failed} failed${
+    ok ? "" : ` (exit ${result.code})`
+  }`;
+}
+
+async function versionOf(command: string): Promise<number | undefined> {
+  try {
+    const text = await capture([command, "--version"]);
+    return Number(text.match(/(\d+)\./)?.[1]);
+  } catch {
+    return undefined;
+  }
+}
+
+async function capture([program, ...args]: string[]): Promise<string> {
+  const result = await new Deno.Command(program, { args, stdout: "piped" })
+    .output();
+  return new TextDecoder().decode(result.stdout);
+}
+
+async function npmInstall(dir: string, spec: string): Promise<void> {
+  console.log(`installing ${spec} from npm into ${dir} …`);
+  await Deno.mkdir(dir, { recursive: true });
+  const npm = Deno.build.os === "windows" ? "npm.cmd" : "npm";
+  const result = await new Deno.Command(npm, {
+    args: ["install", "--prefix", dir, "--no-audit", "--no-fund", spec],
+    stdout: "inherit",
+    stderr: "inherit",
+  }).output();
+  if (!result.success) throw new Error(`npm install ${spec} failed`);
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const totals = { passed: 0, failed: 0 };
+const wanted = Deno.args.length > 0
+  ? RUNTIMES.filter((r) => Deno.args.includes(r.name))
+  : RUNTIMES;
+const lines: string[] = [];
+for (const runtime of wanted) {
+  try {
+    lines.push(await run(runtime));
+  } catch (error) {
+    totals.failed++;
+    lines.push(`${runtime.name}: could not run: ${(error as Error).message}`);
+  }
+}
+console.log(`\n=== summary ===\n${lines.join("\n")}`);
+console.log(`total: ${totals.passed} passed, ${totals.failed} failed`);
+Deno.exit(totals.failed === 0 && lines.length === wanted.length ? 0 : 1);
