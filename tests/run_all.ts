@@ -6,8 +6,10 @@
  *   deno task test              # every runtime
  *   deno task test node24 bun   # only those
  *
- * Prints each runner's own output, then one line per runtime and a total, and
- * exits non-zero if any test failed or a runtime ran none.
+ * First the static checks a JSR release needs (fmt, lint, type check, doc
+ * lint, publish dry run), then each runner's own output, then one line per
+ * runtime and a total. Exits non-zero if a check or a test failed, or a
+ * runtime ran none.
  *
  * @module
  */
@@ -52,7 +54,9 @@ const node = (major: number): Runtime => ({
     }
     return binary;
   },
-  command: (binary) => [binary, "--test", "--test-reporter=spec", ...TEST_FILES],
+  command: (
+    binary,
+  ) => [binary, "--test", "--test-reporter=spec", ...TEST_FILES],
   count: nodeCount,
 });
 
@@ -62,7 +66,9 @@ const RUNTIMES: Runtime[] = [
     binary: () => Promise.resolve(Deno.execPath()),
     command: (binary) => [binary, "test", "-A", "--doc"],
     count: (output) => {
-      const line = output.match(/(\d+) passed(?: \(\d+ steps?\))? \| (\d+) failed/);
+      const line = output.match(
+        /(\d+) passed(?: \(\d+ steps?\))? \| (\d+) failed/,
+      );
       return line
         ? { passed: Number(line[1]), failed: Number(line[2]) }
         : undefined;
@@ -106,7 +112,10 @@ async function run(runtime: Runtime): Promise<string> {
     new TextDecoder().decode(result.stderr);
   console.log(output.trimEnd());
   const counts = runtime.count(output);
-  if (!counts) return `${runtime.name}: no test count found (exit ${result.code})`;
+  if (!counts) {
+    totals.failed++;
+    return `${runtime.name}: no test count found (exit ${result.code})`;
+  }
   const ok = result.success && counts.failed === 0 && counts.passed > 0;
   totals.passed += counts.passed;
   totals.failed += counts.failed + (ok ? 0 : counts.failed === 0 ? 1 : 0);
@@ -151,11 +160,43 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
+const CHECKS: [string, string[]][] = [
+  ["fmt", ["fmt", "--check"]],
+  ["lint", ["lint"]],
+  ["check", ["check", "mod.ts", "lib", "tests", "examples"]],
+  ["doc-lint", ["doc", "--lint", "mod.ts"]],
+  ["publish-dry-run", ["publish", "--dry-run", "--allow-dirty"]],
+];
+
+/** Runs the static checks; returns the names of those that failed. */
+async function staticChecks(): Promise<string[]> {
+  const failed: string[] = [];
+  for (const [name, args] of CHECKS) {
+    const result = await new Deno.Command(Deno.execPath(), {
+      args,
+      cwd: ROOT,
+      stdout: "piped",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+    }).output();
+    console.log(`check ${name}: ${result.success ? "ok" : "FAILED"}`);
+    if (!result.success) {
+      failed.push(name);
+      console.log(new TextDecoder().decode(result.stderr).trimEnd());
+      console.log(new TextDecoder().decode(result.stdout).trimEnd());
+    }
+  }
+  return failed;
+}
+
 const totals = { passed: 0, failed: 0 };
 const wanted = Deno.args.length > 0
   ? RUNTIMES.filter((r) => Deno.args.includes(r.name))
   : RUNTIMES;
 const lines: string[] = [];
+// A run of named runtimes is for debugging: it skips the static checks.
+const failedChecks = Deno.args.length > 0 ? [] : await staticChecks();
+totals.failed += failedChecks.length;
 for (const runtime of wanted) {
   try {
     lines.push(await run(runtime));
@@ -164,6 +205,9 @@ for (const runtime of wanted) {
     lines.push(`${runtime.name}: could not run: ${(error as Error).message}`);
   }
 }
+if (failedChecks.length > 0) {
+  lines.push(`checks: ${failedChecks.join(", ")} failed`);
+}
 console.log(`\n=== summary ===\n${lines.join("\n")}`);
 console.log(`total: ${totals.passed} passed, ${totals.failed} failed`);
-Deno.exit(totals.failed === 0 && lines.length === wanted.length ? 0 : 1);
+Deno.exit(totals.failed === 0 ? 0 : 1);

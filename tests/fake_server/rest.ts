@@ -239,7 +239,7 @@ function acknowledge(
   return ok({});
 }
 
-async function control(p: Params, context: RestContext): Promise<Response> {
+function control(p: Params, context: RestContext): Response {
   try {
     const sent = context.send({
       ...p,

@@ -1,0 +1,112 @@
+/**
+ * The whole Open Client flow against the fake Pushover server on loopback:
+ * log in (with a 2FA code), register a device, drain the old messages,
+ * receive new ones, delete them, acknowledge an emergency one.
+ *
+ *   deno task demo        (also: bun examples/demo.ts, node examples/demo.ts)
+ *
+ * @module
+ */
+
+import {
+  acknowledge,
+  deleteThrough,
+  downloadMessages,
+  login,
+  registerDevice,
+  TwoFactorRequiredError,
+} from "../mod.ts";
+import type { Message, Session } from "../mod.ts";
+import { startFakeServer } from "../tests/fake_server/mod.ts";
+
+const account = { email: "demo@example.com", password: "demo-password" };
+const server = await startFakeServer({
+  accounts: [{ ...account, twofa: "123456" }],
+});
+const api = { apiUrl: server.apiUrl };
+const step = (text: string) => console.log(`\n▶ ${text}`);
+const show = (m: Message) =>
+  console.log(
+    `  #${m.id_str} [${m.app}] ${m.title ?? "(no title)"}: ${m.message}` +
+      (m.priority === 2 ? `  (emergency, acked=${m.acked})` : ""),
+  );
+
+try {
+  step(`Fake Pushover server on ${server.apiUrl}`);
+
+  step(`Log in as ${account.email}`);
+  let session: Session;
+  try {
+    session = await login(account, api);
+  } catch (error) {
+    if (!(error instanceof TwoFactorRequiredError)) throw error;
+    console.log(`  ${error.message}`);
+    console.log(
+      "  → the account has 2FA; asking the user for the code … 123456",
+    );
+    session = await login({ ...account, twofa: "123456" }, api);
+  }
+  console.log(
+    `  logged in: user key ${session.userKey} (secret kept, password forgotten)`,
+  );
+
+  step("Register this program as device 'demo-desktop'");
+  const device = await registerDevice(session, "demo-desktop", api);
+  console.log(`  device id ${device.deviceId}`);
+
+  step("Drain what was queued before we existed (not shown to the user)");
+  const old = await downloadMessages(device, api);
+  old.messages.forEach(show);
+  await deleteThrough(device, old.messages.at(-1)!, api);
+  console.log(`  deleted through #${old.messages.at(-1)!.id_str}`);
+
+  step("Someone sends three notifications");
+  server.send({
+    app: "Backups",
+    message: "Nightly backup finished",
+    priority: -1,
+  });
+  server.send({
+    app: "Monitor",
+    title: "db01",
+    message: "Disk <b>95%</b> full",
+    html: true,
+    url: "https://example.com/db01",
+    url_title: "Dashboard",
+  });
+  const { receipt } = server.send({
+    app: "Alarm",
+    title: "Smoke detected",
+    message: "Kitchen sensor",
+    priority: 2,
+    sound: "si",
+  });
+
+  step("Download them, in id order (ids kept exact as strings)");
+  const batch = await downloadMessages(device, api);
+  batch.messages.forEach(show);
+  console.log(
+    `  desktop licence: ${batch.user?.is_desktop_licensed}, quiet hours: ${batch.user?.quiet_hours}`,
+  );
+
+  step("Delete them on the server, now that they are handled");
+  await deleteThrough(device, batch.messages.at(-1)!, api);
+  const left = await downloadMessages(device, api);
+  console.log(`  ${left.messages.length} messages left on the server`);
+
+  step("The user acknowledges the emergency alert");
+  const emergency = batch.messages.find((m) => m.priority === 2)!;
+  await acknowledge(device, emergency, api);
+  console.log(
+    `  receipt ${emergency.receipt} acknowledged; server says pending: ${
+      server.store.isPending(receipt!)
+    }`,
+  );
+
+  step("Done: the fake saw these requests");
+  for (const request of server.log.requests()) {
+    console.log(`  ${request.method} ${request.path} → ${request.status}`);
+  }
+} finally {
+  await server.close();
+}
