@@ -46,10 +46,19 @@ export {
   LoginRequiredError,
   PushoverError,
   type PushoverErrorOptions,
+  SessionReplacedError,
   TwoFactorRequiredError,
 } from "./lib/errors.ts";
 export { type Credentials, login } from "./lib/login.ts";
 export { registerDevice } from "./lib/register_device.ts";
+export { streamMessages } from "./lib/stream.ts";
+export type {
+  MessageStream,
+  StreamOptions,
+  StreamStatus,
+  WebSocketConstructor,
+  WebSocketLike,
+} from "./lib/stream_types.ts";
 export type {
   Device,
   DeviceInfo,

@@ -145,3 +145,31 @@ export class LoginRequiredError extends PushoverError {
     this.name = "LoginRequiredError";
   }
 }
+
+/**
+ * Another connection logged in as this same device (`A` frame), so the server
+ * ended this one. The stream does not reconnect: two copies of one device
+ * would keep pushing each other off.
+ *
+ * @example Tell the user another copy is running
+ * ```ts
+ * import { PushoverError, SessionReplacedError } from "@openpush/pushover-open-client";
+ * import assert from "node:assert/strict";
+ *
+ * const error = new SessionReplacedError("Stream stopped: another client logged in as this device");
+ * assert.ok(error instanceof PushoverError);
+ * assert.equal(error.name, "SessionReplacedError");
+ * ```
+ */
+export class SessionReplacedError extends PushoverError {
+  /**
+   * Makes the error; {@linkcode streamMessages} raises it.
+   *
+   * @param message What happened.
+   * @param options Usually empty: no HTTP response is involved.
+   */
+  constructor(message: string, options: PushoverErrorOptions = {}) {
+    super(message, options);
+    this.name = "SessionReplacedError";
+  }
+}

@@ -2,7 +2,7 @@
 
 import { test } from "node:test";
 import { login, registerDevice } from "../mod.ts";
-import type { Device, RequestOptions } from "../mod.ts";
+import type { Device, Message, RequestOptions, StreamOptions } from "../mod.ts";
 import {
   type FakeServer,
   type FakeServerOptions,
@@ -29,7 +29,7 @@ export function serverTest(
   body: (context: Context) => Promise<void>,
   options: FakeServerOptions = {},
 ): void {
-  test(name, async () => {
+  test(name, { timeout: 15_000 }, async () => {
     const server = await startFakeServer({
       keepAliveInterval: 0,
       accounts: [{ email: EMAIL, password: PASSWORD }],
@@ -65,4 +65,39 @@ export async function rejection(promise: Promise<unknown>): Promise<unknown> {
     return error;
   }
   throw new Error("expected the promise to reject");
+}
+
+/** Stream options for this server, with millisecond timing for tests. */
+export function streamOptions(
+  { server, api }: Context,
+  extra: StreamOptions = {},
+): StreamOptions {
+  return {
+    ...api,
+    websocketUrl: server.websocketUrl,
+    keepAliveTimeout: 10_000,
+    retryDelay: { min: 1, max: 10 },
+    ...extra,
+  };
+}
+
+/** Pulls `count` messages from the stream, then ends the loop with `break`. */
+export async function take(
+  stream: AsyncIterable<Message>,
+  count: number,
+  each: (message: Message, index: number) => void | Promise<void> = () => {},
+): Promise<Message[]> {
+  const taken: Message[] = [];
+  if (count === 0) return taken;
+  for await (const message of stream) {
+    taken.push(message);
+    await each(message, taken.length - 1);
+    if (taken.length === count) break;
+  }
+  return taken;
+}
+
+/** The bodies of the messages still queued on the server for the device. */
+export function queued(server: FakeServer, device: Device): string[] {
+  return server.store.devices.get(device.deviceId)!.queue.map((m) => m.message);
 }

@@ -41,6 +41,11 @@ export class Log {
 
   add(entry: LogEntry): void {
     this.entries.push(entry);
+    this.changed(entry);
+  }
+
+  /** Tells waiters an entry changed (a request got its status). */
+  changed(entry: LogEntry): void {
     for (const waiter of this.#waiters) {
       if (waiter.test(entry)) {
         this.#waiters.delete(waiter);

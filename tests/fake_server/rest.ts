@@ -62,6 +62,7 @@ export function restHandler(
         await route.handle(read.params, context)
       : await route.handle(read.params, context);
     entry.status = response.status;
+    context.log.changed(entry);
     return response;
   };
 }

@@ -1,0 +1,114 @@
+/**
+ * The types of {@linkcode streamMessages}: its options, its status reports
+ * and the little of a WebSocket it needs.
+ *
+ * @module
+ */
+
+import type { Message, RequestOptions } from "./types.ts";
+
+/**
+ * The part of a WebSocket the stream uses. The global `WebSocket` of Deno,
+ * Bun, Node ≥ 22 and browsers fits; so does a test double.
+ */
+export interface WebSocketLike {
+  /** Set to `"arraybuffer"` so binary frames arrive as bytes. */
+  binaryType: string;
+  /** Sends the login frame. */
+  send(data: string): void;
+  /** Closes the socket. */
+  close(code?: number, reason?: string): void;
+  /** `open`, `message` (with `data`), `close` and `error` events. */
+  addEventListener(type: string, listener: (event: Event) => void): void;
+  /** Removes a listener added before. */
+  removeEventListener(type: string, listener: (event: Event) => void): void;
+}
+
+/** A WebSocket class (or any constructor of {@linkcode WebSocketLike}). */
+export type WebSocketConstructor = new (url: string) => WebSocketLike;
+
+/** What the stream is doing, for an app to show "offline" instead of silence. */
+export type StreamStatus =
+  /** Opening socket number `attempt` of the current run of failures. */
+  | { state: "connecting"; attempt: number }
+  /** Logged in on the WebSocket; a sync follows. */
+  | { state: "connected" }
+  /** The link is down; the next attempt starts in `delay` ms. */
+  | { state: "reconnecting"; attempt: number; delay: number; reason: string }
+  /** A download or delete failed for a passing reason; retrying in `delay` ms. */
+  | { state: "retrying"; attempt: number; delay: number; reason: string }
+  /**
+   * The stream ended: `closed` by `close()` or dispose, `ended` by the loop
+   * (`break`, `return()`), `aborted` by the signal, `failed` with `error`.
+   */
+  | {
+    state: "stopped";
+    reason: "closed" | "ended" | "aborted" | "failed";
+    error?: unknown;
+  };
+
+/** Options of {@linkcode streamMessages}, on top of the REST ones. */
+export interface StreamOptions extends RequestOptions {
+  /**
+   * The WebSocket endpoint. Plain `ws:` only for loopback hosts.
+   *
+   * @default {"wss://client.pushover.net/push"}
+   */
+  websocketUrl?: string;
+  /**
+   * The WebSocket class to use.
+   *
+   * @default {globalThis.WebSocket}
+   */
+  WebSocket?: WebSocketConstructor;
+  /**
+   * Milliseconds without any frame (the server sends `#` keep-alives) after
+   * which the link counts as dead and is replaced.
+   *
+   * @default {90000}
+   */
+  keepAliveTimeout?: number;
+  /**
+   * Delay between reconnects and between retries of a failed download or
+   * delete: a random value from `min` up to `min · 2^(n-1)`, capped at `max`.
+   * The count starts again once a connection has lived `resetAfter` ms.
+   *
+   * @default {{ min: 5000, max: 60000, resetAfter: 60000 }}
+   */
+  retryDelay?: { min: number; max: number; resetAfter?: number };
+  /**
+   * Delete messages on the server once the loop has moved past them. With
+   * `false`, call {@linkcode deleteThrough} yourself, or they come back on
+   * every start.
+   *
+   * @default {true}
+   */
+  autoDelete?: boolean;
+  /**
+   * What to do with the messages queued before the stream started:
+   * `"deliver"` them, or `"skip"` them (delete without yielding), for a
+   * notifier that must not replay a flood of old alerts.
+   *
+   * @default {"deliver"}
+   */
+  backlog?: "deliver" | "skip";
+  /** Called at every change of the connection's state. */
+  onStatus?: (status: StreamStatus) => void;
+}
+
+/**
+ * The messages of one device as they arrive: use it with `for await`. One
+ * consumer per stream. `close()`, `[Symbol.asyncDispose]()`, `break`,
+ * `return()` and the `signal` option stop it and release every socket, timer
+ * and listener.
+ */
+export interface MessageStream extends AsyncIterable<Message> {
+  /**
+   * Stops the stream from outside the loop: the waiting loop ends, messages
+   * the loop moved past are deleted, and the message the loop holds now is
+   * not (it comes again on the next start). Resolves once all is released.
+   */
+  close(): Promise<void>;
+  /** Same as `close()`, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void>;
+}

@@ -1,0 +1,1185 @@
+// The fake server itself, end to end over loopback: plain fetch and WebSocket
+// as the client (not the library), checked against PROTOCOL.md §1–4 and the
+// edge cases of §7.
+
+import assert from "node:assert/strict";
+import type { FakeServer, FakeServerOptions } from "./fake_server/mod.ts";
+import { type Context, EMAIL, PASSWORD, serverTest } from "./_setup.ts";
+
+const UUID_V4 =
+  /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+/** Longest any single wait may take before the test fails. */
+const WAIT_MS = 3000;
+
+// ---- helpers ----
+
+/** `promise`, or a rejection naming `what` after `ms`; leaves no timer. */
+async function within<T>(
+  promise: Promise<T>,
+  what: string,
+  ms = WAIT_MS,
+): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)),
+      ms,
+    );
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+type Json = Record<string, unknown>;
+
+/** One HTTP answer, body read in full. */
+interface Reply {
+  status: number;
+  contentType: string;
+  bytes: Uint8Array;
+  text: string;
+  /** The parsed body, or undefined when it is not JSON. */
+  json: Json | undefined;
+}
+
+async function call(url: string, init?: RequestInit): Promise<Reply> {
+  const response = await within(fetch(url, init), `${url} to answer`);
+  const bytes = new Uint8Array(await response.arrayBuffer());
+  const text = new TextDecoder().decode(bytes);
+  let json: Json | undefined;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return {
+    status: response.status,
+    contentType: response.headers.get("content-type") ?? "",
+    bytes,
+    text,
+    json,
+  };
+}
+
+/** POSTs urlencoded `fields` to `{apiUrl}{path}`. */
+function post(
+  server: FakeServer,
+  path: string,
+  fields: Record<string, string>,
+): Promise<Reply> {
+  return call(`${server.apiUrl}${path}`, {
+    method: "POST",
+    body: new URLSearchParams(fields),
+  });
+}
+
+/** A fresh session secret of the test account. */
+async function secretOf(
+  server: FakeServer,
+  email = EMAIL,
+  password = PASSWORD,
+): Promise<string> {
+  const reply = await post(server, "/users/login.json", { email, password });
+  assert.equal(reply.status, 200, reply.text);
+  return reply.json!.secret as string;
+}
+
+/** Registers `name` and returns its device id. */
+async function register(
+  server: FakeServer,
+  secret: string,
+  name: string,
+): Promise<string> {
+  const reply = await post(server, "/devices.json", { secret, name, os: "O" });
+  assert.equal(reply.status, 200, reply.text);
+  return reply.json!.id as string;
+}
+
+/** Logs in and registers one device. */
+async function newDevice(
+  server: FakeServer,
+  name = "desk",
+): Promise<{ secret: string; deviceId: string }> {
+  const secret = await secretOf(server);
+  return { secret, deviceId: await register(server, secret, name) };
+}
+
+function download(
+  server: FakeServer,
+  secret: string,
+  deviceId: string,
+): Promise<Reply> {
+  const query = new URLSearchParams({ secret, device_id: deviceId });
+  return call(`${server.apiUrl}/messages.json?${query}`);
+}
+
+async function messagesOf(
+  server: FakeServer,
+  secret: string,
+  deviceId: string,
+): Promise<Json[]> {
+  const reply = await download(server, secret, deviceId);
+  assert.equal(reply.status, 200, reply.text);
+  return reply.json!.messages as Json[];
+}
+
+/** The log entries after index `from` of frames the fake sent. */
+function sentAfter(
+  server: FakeServer,
+  from: number,
+  frame?: string,
+): { socket: number; deviceId?: string; data?: string }[] {
+  return server.log.entries.slice(from).flatMap((e) =>
+    e.kind === "socket" && e.event === "sent" &&
+      (frame === undefined || e.data === frame)
+      ? [e]
+      : []
+  );
+}
+
+/** Resolves once the fake has sent `frame` `count` times since index `from`. */
+function waitForSent(
+  server: FakeServer,
+  frame: string,
+  count: number,
+  from: number,
+): Promise<unknown> {
+  let seen = 0;
+  return within(
+    server.log.waitFor(
+      (e) =>
+        e.kind === "socket" && e.event === "sent" && e.data === frame &&
+        ++seen === count,
+      from,
+    ),
+    `${count} '${frame}' frame(s) in the log`,
+  );
+}
+
+/** A client socket that records every frame as a one-character string. */
+interface Peer {
+  /** Each frame's payload: one character per frame for the real service. */
+  readonly frames: string[];
+  /** How each frame came: `binary:{byteLength}` (an ArrayBuffer) or `text:{length}`. */
+  readonly kinds: string[];
+  /** Resolves on "open"; rejects if the socket closes first. */
+  readonly opened: Promise<void>;
+  /** Resolves on "close", however the socket ended. */
+  readonly closed: Promise<void>;
+  isClosed(): boolean;
+  /** The next frame not yet read; fails if the socket closes or nothing comes. */
+  next(): Promise<string>;
+  send(data: string | Uint8Array<ArrayBuffer>): void;
+  /** Closes from the client side (if still open) and waits for "close". */
+  close(): Promise<void>;
+}
+
+function openPeer(url: string): Peer {
+  const ws = new WebSocket(url);
+  ws.binaryType = "arraybuffer";
+  const frames: string[] = [];
+  const kinds: string[] = [];
+  let read = 0;
+  let closed = false;
+  let wake: (() => void) | undefined;
+  const opened = new Promise<void>((resolve, reject) => {
+    ws.addEventListener("open", () => resolve());
+    ws.addEventListener(
+      "close",
+      () => reject(new Error("the socket closed before opening")),
+    );
+  });
+  opened.catch(() => {}); // only a rejection nobody awaits
+  const whenClosed = new Promise<void>((resolve) => {
+    ws.addEventListener("close", () => {
+      closed = true;
+      resolve();
+      wake?.();
+    });
+  });
+  ws.addEventListener("message", (event: MessageEvent) => {
+    const data: unknown = event.data;
+    if (data instanceof ArrayBuffer) {
+      kinds.push(`binary:${data.byteLength}`);
+      frames.push(String.fromCharCode(...new Uint8Array(data)));
+    } else if (typeof data === "string") {
+      kinds.push(`text:${data.length}`);
+      frames.push(data);
+    } else {
+      kinds.push(`other:${Object.prototype.toString.call(data)}`);
+      frames.push("?");
+    }
+    wake?.();
+  });
+  return {
+    frames,
+    kinds,
+    opened,
+    closed: whenClosed,
+    isClosed: () => closed,
+    async next() {
+      while (read >= frames.length) {
+        if (closed) {
+          throw new Error(
+            `the socket closed after frames "${frames.join("")}"`,
+          );
+        }
+        await within(
+          new Promise<void>((resolve) => wake = resolve),
+          `frame #${read + 1} (so far "${frames.join("")}")`,
+        );
+      }
+      return frames[read++];
+    },
+    send: (data) => ws.send(data),
+    async close() {
+      if (!closed) ws.close();
+      await within(whenClosed, "the socket to close");
+    },
+  };
+}
+
+/** What each socket test gets: a server test context plus tracked sockets. */
+interface SocketContext extends Context {
+  /** Opens a socket to the fake's websocketUrl; closed after the test. */
+  connect(): Peer;
+}
+
+/** A serverTest whose sockets are all closed afterwards. */
+function socketTest(
+  name: string,
+  body: (context: SocketContext) => Promise<void>,
+  options: FakeServerOptions = {},
+): void {
+  serverTest(name, async (context) => {
+    const peers: Peer[] = [];
+    const connect = () => {
+      const peer = openPeer(context.server.websocketUrl);
+      peers.push(peer);
+      return peer;
+    };
+    try {
+      await body({ ...context, connect });
+    } finally {
+      await Promise.all(peers.map((peer) => peer.close()));
+    }
+  }, options);
+}
+
+function loginsOf(server: FakeServer, deviceId: string): number {
+  return server.log.entries.filter((e) =>
+    e.kind === "socket" && e.event === "login" && e.deviceId === deviceId
+  ).length;
+}
+
+/**
+ * Opens `peer`, sends the login frame (default text with `\n`) and waits until
+ * the fake has logged it in; returns the fake's number for the connection.
+ */
+async function socketLogin(
+  server: FakeServer,
+  peer: Peer,
+  deviceId: string,
+  secret: string,
+  frame: string | Uint8Array<ArrayBuffer> = `login:${deviceId}:${secret}\n`,
+): Promise<number> {
+  await within(peer.opened, "the socket to open");
+  const count = loginsOf(server, deviceId) + 1;
+  peer.send(frame);
+  await within(server.waitForLogin(deviceId, count), "the socket login");
+  return lastLogin(server, deviceId);
+}
+
+/** The fake's number for the connection that last logged in as `deviceId`. */
+function lastLogin(server: FakeServer, deviceId: string): number {
+  const sockets = server.log.entries.flatMap((e) =>
+    e.kind === "socket" && e.event === "login" && e.deviceId === deviceId
+      ? [e.socket]
+      : []
+  );
+  return sockets[sockets.length - 1];
+}
+
+/** Resolves once the fake has seen its connection number `socket` close. */
+function closedOnServer(server: FakeServer, socket: number): Promise<unknown> {
+  return within(
+    server.log.waitFor((e) =>
+      e.kind === "socket" && e.event === "close" && e.socket === socket
+    ),
+    `the fake to see connection ${socket} close`,
+  );
+}
+
+/**
+ * Proves `peer` got no frame so far: the fake sends `#` to the device, and
+ * that `#` must be the very next frame the peer reads.
+ */
+async function assertNothingBefore(
+  server: FakeServer,
+  peer: Peer,
+  deviceId: string,
+): Promise<void> {
+  server.sendFrame("#", deviceId);
+  assert.equal(await peer.next(), "#");
+}
+
+// ---- §1.2 request encoding ----
+
+serverTest(
+  "the fake reads parameters from the query string of a POST",
+  async ({ server }) => {
+    const query = new URLSearchParams({ email: EMAIL, password: PASSWORD });
+    const reply = await call(`${server.apiUrl}/users/login.json?${query}`, {
+      method: "POST",
+    });
+    assert.equal(reply.status, 200, reply.text);
+    assert.equal(reply.json!.status, 1);
+    const [request] = server.log.requests("login");
+    assert.deepEqual(request.query, { email: EMAIL, password: PASSWORD });
+    assert.deepEqual(request.body, {});
+  },
+);
+
+serverTest(
+  "the fake reads parameters from a urlencoded body",
+  async ({ server }) => {
+    const reply = await post(server, "/users/login.json", {
+      email: EMAIL,
+      password: PASSWORD,
+    });
+    assert.equal(reply.status, 200, reply.text);
+    const [request] = server.log.requests("login");
+    assert.match(request.contentType, /^application\/x-www-form-urlencoded/);
+    assert.deepEqual(request.body, { email: EMAIL, password: PASSWORD });
+    assert.deepEqual(request.query, {});
+  },
+);
+
+serverTest(
+  "the fake reads parameters from a multipart body",
+  async ({ server }) => {
+    const form = new FormData();
+    form.set("email", EMAIL);
+    form.set("password", PASSWORD);
+    const reply = await call(`${server.apiUrl}/users/login.json`, {
+      method: "POST",
+      body: form,
+    });
+    assert.equal(reply.status, 200, reply.text);
+    const [request] = server.log.requests("login");
+    assert.match(request.contentType, /^multipart\/form-data; ?boundary=/);
+    assert.deepEqual(request.body, { email: EMAIL, password: PASSWORD });
+  },
+);
+
+serverTest(
+  "the fake reads parameters from a JSON body",
+  async ({ server }) => {
+    const reply = await call(`${server.apiUrl}/users/login.json`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ email: EMAIL, password: PASSWORD }),
+    });
+    assert.equal(reply.status, 200, reply.text);
+    const [request] = server.log.requests("login");
+    assert.deepEqual(request.body, { email: EMAIL, password: PASSWORD });
+  },
+);
+
+serverTest(
+  "the fake lets a body parameter win over the same query parameter",
+  async ({ server }) => {
+    const wrongInQuery = await call(
+      `${server.apiUrl}/users/login.json?password=wrong&email=${
+        encodeURIComponent(EMAIL)
+      }`,
+      { method: "POST", body: new URLSearchParams({ password: PASSWORD }) },
+    );
+    assert.equal(wrongInQuery.status, 200, wrongInQuery.text);
+    const wrongInBody = await call(
+      `${server.apiUrl}/users/login.json?password=${
+        encodeURIComponent(PASSWORD)
+      }`,
+      {
+        method: "POST",
+        body: new URLSearchParams({ email: EMAIL, password: "wrong" }),
+      },
+    );
+    assert.equal(wrongInBody.status, 400, wrongInBody.text);
+    const [first, second] = server.log.requests("login");
+    assert.deepEqual(first.query, { password: "wrong", email: EMAIL });
+    assert.deepEqual(first.body, { password: PASSWORD });
+    assert.deepEqual(first.params, { password: PASSWORD, email: EMAIL });
+    assert.equal(second.params.password, "wrong");
+  },
+);
+
+// ---- §1.3 envelope, §7.2–3 transport ----
+
+serverTest(
+  "every JSON reply of the fake has a status and a fresh UUID request, and failures carry errors",
+  async ({ server }) => {
+    const { secret, deviceId } = await newDevice(server);
+    server.addAccount({ email: "2fa@example.com", password: "pw", twofa: "1" });
+    const replies = [
+      await post(server, "/users/login.json", {
+        email: EMAIL,
+        password: PASSWORD,
+      }),
+      await post(server, "/users/login.json", {
+        email: "2fa@example.com",
+        password: "pw",
+      }),
+      await post(server, "/users/login.json", {
+        email: EMAIL,
+        password: "wrong",
+      }),
+      await post(server, "/devices.json", { secret, name: "desk", os: "O" }),
+      await download(server, secret, deviceId),
+      await download(server, "bad-secret", deviceId),
+      await post(server, `/devices/${deviceId}/update_highest_message.json`, {
+        secret,
+        message: "1",
+      }),
+      await post(server, "/receipts/nope/acknowledge.json", { secret }),
+      await post(server, "/messages.json", { message: "hi" }),
+    ];
+    const requests = new Set<string>();
+    for (const reply of replies) {
+      assert.ok(reply.json, `not JSON: ${reply.text}`);
+      assert.match(reply.contentType, /^application\/json/);
+      assert.match(reply.json.request as string, UUID_V4);
+      requests.add(reply.json.request as string);
+      if (reply.status === 200) {
+        assert.equal(reply.json.status, 1, reply.text);
+        assert.equal(reply.json.errors, undefined, reply.text);
+      } else {
+        assert.equal(reply.json.status, 0, reply.text);
+        assert.ok(typeof reply.json.errors === "object", reply.text);
+      }
+    }
+    assert.deepEqual(
+      replies.map((r) => r.status),
+      [200, 412, 400, 400, 200, 400, 200, 400, 400],
+    );
+    assert.equal(requests.size, replies.length, "a request token repeated");
+  },
+);
+
+serverTest(
+  "the fake answers an unknown path or a wrong method with an HTML 404 page, not JSON",
+  async ({ server }) => {
+    const { secret, deviceId } = await newDevice(server);
+    const asked = [
+      call(`${server.apiUrl}/nothing/here.json`),
+      call(`${server.apiUrl}/users/login.json`), // GET instead of POST
+      call(`${server.apiUrl}/devices.json`, { method: "PUT" }),
+      call(`${server.apiUrl}/devices.json`, { method: "DELETE" }),
+      call(
+        `${server.apiUrl}/devices/${deviceId}/update_highest_message.json?secret=${secret}&message=1`,
+      ),
+      call(`${server.assetUrl}/`),
+      call(`${server.assetUrl}/2/users/login.json`, { method: "POST" }),
+    ];
+    for (const reply of await Promise.all(asked)) {
+      assert.equal(reply.status, 404, reply.text);
+      assert.match(reply.contentType, /^text\/html/);
+      assert.equal(reply.json, undefined);
+      assert.match(reply.text, /Not Found/);
+    }
+  },
+);
+
+serverTest(
+  "the fake answers POST /1/messages.json like the sending API: 400 for a bad application token",
+  async ({ server }) => {
+    const { secret, deviceId } = await newDevice(server);
+    const reply = await post(server, "/messages.json", {
+      secret,
+      device_id: deviceId,
+    });
+    assert.equal(reply.status, 400);
+    const { request: _, ...rest } = reply.json!;
+    assert.deepEqual(rest, {
+      token: "invalid",
+      errors: ["application token is invalid"],
+      status: 0,
+    });
+  },
+);
+
+// ---- §2.2 register, §7.10–14 ----
+
+serverTest(
+  "the fake refuses an empty, 26-character or badly spelt device name with 400 and errors.name",
+  async ({ server }) => {
+    const secret = await secretOf(server);
+    const names = ["", "a".repeat(26), "my desk", "desk.top", "dësk", "a/b"];
+    for (const name of names) {
+      const reply = await post(server, "/devices.json", {
+        secret,
+        name,
+        os: "O",
+      });
+      assert.equal(reply.status, 400, `${name}: ${reply.text}`);
+      assert.equal(reply.json!.status, 0);
+      const errors = reply.json!.errors as Record<string, string[]>;
+      assert.deepEqual(Object.keys(errors), ["name"]);
+      assert.ok(Array.isArray(errors.name) && errors.name.length > 0);
+    }
+    // Without a name at all.
+    const missing = await post(server, "/devices.json", { secret, os: "O" });
+    assert.equal(missing.status, 400);
+    assert.ok((missing.json!.errors as Json).name);
+    assert.equal(server.store.devices.size, 0);
+  },
+);
+
+serverTest(
+  "the fake accepts a 25-character device name of letters, digits, '_' and '-'",
+  async ({ server }) => {
+    const secret = await secretOf(server);
+    const name = "Ab9_-".repeat(5);
+    const reply = await post(server, "/devices.json", {
+      secret,
+      name,
+      os: "O",
+    });
+    assert.equal(reply.status, 200, reply.text);
+    assert.match(reply.json!.id as string, /^[a-z0-9]{40}$/);
+    assert.deepEqual(Object.keys(reply.json!).sort(), [
+      "id",
+      "request",
+      "status",
+    ]);
+  },
+);
+
+serverTest(
+  "the fake refuses a missing os or an os other than 'O' with 400 and errors.os",
+  async ({ server }) => {
+    const secret = await secretOf(server);
+    for (const os of [undefined, "A", "o", ""]) {
+      const fields: Record<string, string> = { secret, name: "desk" };
+      if (os !== undefined) fields.os = os;
+      const reply = await post(server, "/devices.json", fields);
+      assert.equal(reply.status, 400, `${os}: ${reply.text}`);
+      assert.equal(reply.json!.status, 0);
+      const errors = reply.json!.errors as Record<string, string[]>;
+      assert.ok(Array.isArray(errors.os) && errors.os.length > 0, reply.text);
+    }
+  },
+);
+
+serverTest(
+  "the fake refuses a duplicate device name with the verbatim 'has already been taken' object",
+  async ({ server }) => {
+    const secret = await secretOf(server);
+    await register(server, secret, "desk");
+    const reply = await post(server, "/devices.json", {
+      secret: await secretOf(server),
+      name: "desk",
+      os: "O",
+    });
+    assert.equal(reply.status, 400);
+    assert.deepEqual(Object.keys(reply.json!), ["errors", "status", "request"]);
+    assert.deepEqual(reply.json!.errors, { name: ["has already been taken"] });
+    assert.equal(reply.json!.status, 0);
+    assert.match(
+      reply.text,
+      /^\{"errors":\{"name":\["has already been taken"\]\},"status":0,"request":"[0-9a-f-]{36}"\}$/,
+    );
+  },
+);
+
+serverTest(
+  "the fake lets another account use a device name that is taken elsewhere",
+  async ({ server }) => {
+    await register(server, await secretOf(server), "desk");
+    server.addAccount({ email: "other@example.com", password: "other-pw" });
+    const other = await secretOf(server, "other@example.com", "other-pw");
+    await register(server, other, "desk");
+    assert.equal(server.store.devices.size, 2);
+  },
+);
+
+serverTest(
+  "the fake refuses a registration with a bad secret with 400 and errors.secret",
+  async ({ server }) => {
+    const reply = await post(server, "/devices.json", {
+      secret: "not-a-secret",
+      name: "desk",
+      os: "O",
+    });
+    assert.equal(reply.status, 400);
+    const errors = reply.json!.errors as Record<string, string[]>;
+    assert.ok(Array.isArray(errors.secret) && errors.secret.length > 0);
+  },
+);
+
+serverTest(
+  "the fake queues a welcome message from the Pushover app on a new device",
+  async ({ server }) => {
+    const { secret, deviceId } = await newDevice(server, "my-desk");
+    const reply = await download(server, secret, deviceId);
+    const messages = reply.json!.messages as Json[];
+    assert.equal(messages.length, 1);
+    const [welcome] = messages;
+    assert.equal(welcome.app, "Pushover");
+    assert.equal(welcome.aid, 1);
+    assert.equal(welcome.icon, "pushover");
+    assert.equal(welcome.priority, 0);
+    assert.equal(welcome.acked, 0);
+    assert.match(welcome.message as string, /my-desk/);
+    assert.equal((reply.json!.device as Json).name, "my-desk");
+    assert.equal(
+      typeof (reply.json!.user as Json).is_desktop_licensed,
+      "boolean",
+    );
+  },
+);
+
+// ---- §2.4 delete ----
+
+serverTest(
+  "the fake refuses a non-numeric message on update_highest_message with 400 and deletes nothing",
+  async ({ server }) => {
+    const { secret, deviceId } = await newDevice(server);
+    const path = `/devices/${deviceId}/update_highest_message.json`;
+    for (const message of ["abc", "", "1.5", "-1", "0x10", "1e3"]) {
+      const reply = await post(server, path, { secret, message });
+      assert.equal(reply.status, 400, `${message}: ${reply.text}`);
+      assert.equal(reply.json!.status, 0);
+      assert.ok(Array.isArray(reply.json!.errors));
+    }
+    const missing = await post(server, path, { secret });
+    assert.equal(missing.status, 400);
+    assert.equal((await messagesOf(server, secret, deviceId)).length, 1);
+  },
+);
+
+// ---- §2.6 assets, §7.37 ----
+
+serverTest(
+  "the fake serves /icons/pushover.png and /icons/default.png as PNG images",
+  async ({ server }) => {
+    for (const name of ["pushover", "default"]) {
+      const reply = await call(`${server.assetUrl}/icons/${name}.png`);
+      assert.equal(reply.status, 200);
+      assert.equal(reply.contentType, "image/png");
+      assert.deepEqual([...reply.bytes.subarray(0, 8)], PNG_SIGNATURE);
+    }
+  },
+);
+
+serverTest(
+  "the fake answers 404 for an icon nobody uses",
+  async ({ server }) => {
+    const reply = await call(`${server.assetUrl}/icons/zzzzzzzzzzzzzzz.png`);
+    assert.equal(reply.status, 404);
+    assert.equal(reply.json, undefined);
+    const wrongExtension = await call(`${server.assetUrl}/icons/pushover.gif`);
+    assert.equal(wrongExtension.status, 404);
+  },
+);
+
+serverTest(
+  "the fake serves /sounds/po.wav and /sounds/po.mp3 and answers 404 for an unknown code",
+  async ({ server }) => {
+    const wav = await call(`${server.assetUrl}/sounds/po.wav`);
+    assert.equal(wav.status, 200);
+    assert.match(wav.contentType, /^audio\//);
+    assert.equal(new TextDecoder().decode(wav.bytes.subarray(0, 4)), "RIFF");
+    assert.equal(new TextDecoder().decode(wav.bytes.subarray(8, 12)), "WAVE");
+    const mp3 = await call(`${server.assetUrl}/sounds/po.mp3`);
+    assert.equal(mp3.status, 200);
+    assert.equal(mp3.contentType, "audio/mpeg");
+    assert.ok(mp3.bytes.length > 0);
+    for (const path of ["/sounds/zz.wav", "/sounds/zz.mp3", "/sounds/po.ogg"]) {
+      const reply = await call(`${server.assetUrl}${path}`);
+      assert.equal(reply.status, 404, path);
+    }
+  },
+);
+
+// ---- control endpoint ----
+
+socketTest(
+  "the fake's control endpoint queues a message from form fields and sends '!'",
+  async ({ server, connect }) => {
+    const { secret, deviceId } = await newDevice(server);
+    const peer = connect();
+    await socketLogin(server, peer, deviceId, secret);
+    const form = new FormData();
+    form.set("message", "disk full");
+    form.set("title", "db01");
+    form.set("priority", "1");
+    form.set("url", "https://example.com/db01");
+    const reply = await call(`${server.assetUrl}/control/send`, {
+      method: "POST",
+      body: form,
+    });
+    assert.equal(reply.status, 200, reply.text);
+    assert.equal(reply.json!.status, 1);
+    const sent = reply.json!.sent as { umid: string; ids: Json };
+    assert.deepEqual(Object.keys(sent.ids), [deviceId]);
+    assert.equal(await peer.next(), "!");
+    const messages = await messagesOf(server, secret, deviceId);
+    const last = messages[messages.length - 1];
+    assert.equal(last.message, "disk full");
+    assert.equal(last.title, "db01");
+    assert.equal(last.priority, 1);
+    assert.equal(last.url, "https://example.com/db01");
+    assert.equal(last.umid_str, sent.umid);
+  },
+);
+
+// ---- §4.1 WebSocket login, §7.29–30 ----
+
+socketTest(
+  "the fake logs in a socket on a text login frame with '\\n' and answers nothing",
+  async ({ server, connect }) => {
+    const { secret, deviceId } = await newDevice(server);
+    const peer = connect();
+    await within(peer.opened, "the socket to open");
+    assert.equal(server.connections(deviceId), 0);
+    peer.send(`login:${deviceId}:${secret}\n`);
+    await within(server.waitForLogin(deviceId, 1), "the socket login");
+    assert.equal(server.connections(deviceId), 1);
+    await assertNothingBefore(server, peer, deviceId);
+    assert.equal(peer.isClosed(), false);
+  },
+);
+
+socketTest(
+  "the fake logs in a socket on a binary login frame",
+  async ({ server, connect }) => {
+    const { secret, deviceId } = await newDevice(server);
+    const peer = connect();
+    await within(peer.opened, "the socket to open");
+    peer.send(new TextEncoder().encode(`login:${deviceId}:${secret}\n`));
+    await within(server.waitForLogin(deviceId, 1), "the socket login");
+    assert.equal(server.connections(deviceId), 1);
+    await assertNothingBefore(server, peer, deviceId);
+  },
+);
+
+socketTest(
+  "the fake logs in a socket on a login frame without the trailing newline, or with '\\r\\n'",
+  async ({ server, connect }) => {
+    const { secret, deviceId } = await newDevice(server);
+    const bare = connect();
+    await within(bare.opened, "the socket to open");
+    bare.send(`login:${deviceId}:${secret}`);
+    await within(server.waitForLogin(deviceId, 1), "the socket login");
+    assert.equal(server.connections(deviceId), 1);
+    await assertNothingBefore(server, bare, deviceId);
+    const bareNumber = lastLogin(server, deviceId);
+    await bare.close();
+    await closedOnServer(server, bareNumber);
+
+    const crlf = connect();
+    await within(crlf.opened, "the socket to open");
+    crlf.send(`login:${deviceId}:${secret}\r\n`);
+    await within(server.waitForLogin(deviceId, 2), "the second login");
+    assert.equal(server.connections(deviceId), 1);
+    await assertNothingBefore(server, crlf, deviceId);
+    assert.deepEqual(bare.frames, ["#"]); // the closed one got no 'A'
+  },
+);
+
+// ---- §4.2 frames, §7.31 ----
+
+socketTest(
+  "the fake sends every frame as a binary message of exactly one byte",
+  async ({ server, connect }) => {
+    const { secret, deviceId } = await newDevice(server);
+    const peer = connect();
+    await socketLogin(server, peer, deviceId, secret);
+    server.send({ message: "hello" });
+    server.sendFrame("#", deviceId);
+    server.sendFrame("R", deviceId);
+    assert.equal(await peer.next(), "!");
+    assert.equal(await peer.next(), "#");
+    assert.equal(await peer.next(), "R");
+    await within(peer.closed, "the socket to close after 'R'");
+    assert.deepEqual(peer.kinds, ["binary:1", "binary:1", "binary:1"]);
+  },
+);
+
+socketTest(
+  "the fake sends one-character text frames with frameKind 'text'",
+  async ({ server, connect }) => {
+    const { secret, deviceId } = await newDevice(server);
+    const peer = connect();
+    await socketLogin(server, peer, deviceId, secret);
+    server.send({ message: "hello" });
+    server.sendFrame("#", deviceId);
+    assert.equal(await peer.next(), "!");
+    assert.equal(await peer.next(), "#");
+    assert.deepEqual(peer.kinds, ["text:1", "text:1"]);
+  },
+  { frameKind: "text" },
+);
+
+// ---- §4.3 keep-alive ----
+
+socketTest(
+  "the fake sends '#' keep-alives at keepAliveInterval after a login",
+  async ({ server, connect }) => {
+    const { secret, deviceId } = await newDevice(server);
+    const peer = connect();
+    const socketNumber = await socketLogin(server, peer, deviceId, secret);
+    assert.equal(await peer.next(), "#");
+    assert.equal(await peer.next(), "#");
+    assert.equal(await peer.next(), "#");
+    assert.deepEqual(peer.kinds.slice(0, 3), [
+      "binary:1",
+      "binary:1",
+      "binary:1",
+    ]);
+    // None before the login: the first '#' in the log follows it.
+    const entries = server.log.entries;
+    const loginAt = entries.findIndex((e) =>
+      e.kind === "socket" && e.event === "login"
+    );
+    const firstHash = entries.findIndex((e) =>
+      e.kind === "socket" && e.event === "sent" && e.data === "#"
+    );
+    assert.ok(firstHash > loginAt);
+    assert.ok(
+      sentAfter(server, 0, "#").every((e) => e.socket === socketNumber),
+    );
+  },
+  { keepAliveInterval: 10 },
+);
+
+socketTest(
+  "the fake sends no '#' while keep-alives are paused and resumes afterwards",
+  async ({ server, connect }) => {
+    const { secret, deviceId } = await newDevice(server);
+    const peer = connect();
+    await socketLogin(server, peer, deviceId, secret);
+    await waitForSent(server, "#", 2, 0);
+    server.pauseKeepAlive(true);
+    const paused = server.log.entries.length;
+    // A clock made of log entries: the unacknowledged emergency message is
+    // repeated every 10 ms like the keep-alive, so six '!' (one sent at once,
+    // five repeats) span at least four keep-alive periods.
+    server.send({ message: "clock", priority: 2 });
+    await waitForSent(server, "!", 6, paused);
+    assert.deepEqual(sentAfter(server, paused, "#"), []);
+    server.pauseKeepAlive(false);
+    const resumed = server.log.entries.length;
+    await waitForSent(server, "#", 2, resumed);
+    assert.equal(peer.isClosed(), false);
+  },
+  { keepAliveInterval: 10, emergencyRetryInterval: 10 },
+);
+
+// ---- §4.1 bad logins, §7.32 ----
+
+for (
+  const [what, frame] of [
+    ["a bad secret", (id: string) => `login:${id}:${"x".repeat(60)}\n`],
+    [
+      "an unknown device",
+      (_: string, secret: string) => `login:${"d".repeat(40)}:${secret}\n`,
+    ],
+    ["a garbage login frame", () => "hello there\n"],
+    ["a login frame missing its secret", (id: string) => `login:${id}\n`],
+  ] as const
+) {
+  socketTest(
+    `the fake answers ${what} on the socket with 'E' and closes it`,
+    async ({ server, connect }) => {
+      const { secret, deviceId } = await newDevice(server);
+      const peer = connect();
+      await within(peer.opened, "the socket to open");
+      peer.send(frame(deviceId, secret));
+      assert.equal(await peer.next(), "E");
+      await within(peer.closed, "the socket to close after 'E'");
+      assert.deepEqual(peer.frames, ["E"]);
+      assert.deepEqual(peer.kinds, ["binary:1"]);
+      assert.equal(server.connections(), 0);
+      assert.ok(
+        server.log.entries.some((e) =>
+          e.kind === "socket" && e.event === "rejected"
+        ),
+      );
+    },
+  );
+}
+
+// ---- §7.33 '!' to the right sockets ----
+
+socketTest(
+  "the fake sends '!' to every logged-in socket of the user's devices when a message is queued, and to no one else",
+  async ({ server, connect }) => {
+    const desk = await newDevice(server, "desk");
+    const phone = await newDevice(server, "phone");
+    server.addAccount({ email: "other@example.com", password: "other-pw" });
+    const otherSecret = await secretOf(server, "other@example.com", "other-pw");
+    const other = {
+      secret: otherSecret,
+      deviceId: await register(server, otherSecret, "desk"),
+    };
+    const deskPeer = connect();
+    const phonePeer = connect();
+    const otherPeer = connect();
+    const idle = connect(); // open but never logged in
+    await socketLogin(server, deskPeer, desk.deviceId, desk.secret);
+    await socketLogin(server, phonePeer, phone.deviceId, phone.secret);
+    await socketLogin(server, otherPeer, other.deviceId, other.secret);
+    await within(idle.opened, "the idle socket to open");
+
+    const before = server.log.entries.length;
+    const sent = server.send({ message: "to everyone of the first user" });
+    assert.deepEqual(
+      Object.keys(sent.ids).sort(),
+      [desk.deviceId, phone.deviceId].sort(),
+    );
+    assert.deepEqual(
+      sentAfter(server, before).map((e) => [e.deviceId, e.data]).sort(),
+      [[desk.deviceId, "!"], [phone.deviceId, "!"]].sort(),
+    );
+    assert.equal(await deskPeer.next(), "!");
+    assert.equal(await phonePeer.next(), "!");
+    // A '#' to everyone arrives first on the sockets that got no '!'.
+    assert.equal(server.sendFrame("#"), 3);
+    assert.equal(await otherPeer.next(), "#");
+    assert.equal(await deskPeer.next(), "#");
+    assert.equal(await phonePeer.next(), "#");
+    assert.deepEqual(idle.frames, []);
+  },
+);
+
+socketTest(
+  "the fake sends '!' only to the device a message names",
+  async ({ server, connect }) => {
+    const desk = await newDevice(server, "desk");
+    const phone = await newDevice(server, "phone");
+    const deskPeer = connect();
+    const phonePeer = connect();
+    await socketLogin(server, deskPeer, desk.deviceId, desk.secret);
+    await socketLogin(server, phonePeer, phone.deviceId, phone.secret);
+    const sent = server.send({ message: "just the phone", device: "phone" });
+    assert.deepEqual(Object.keys(sent.ids), [phone.deviceId]);
+    assert.equal(await phonePeer.next(), "!");
+    server.sendFrame("#");
+    assert.equal(await deskPeer.next(), "#");
+    assert.equal(await phonePeer.next(), "#");
+    assert.equal(
+      (await messagesOf(server, desk.secret, desk.deviceId)).length,
+      1,
+    );
+    assert.equal(
+      (await messagesOf(server, phone.secret, phone.deviceId)).length,
+      2,
+    );
+  },
+);
+
+// ---- §7.34 one session per device ----
+
+socketTest(
+  "the fake sends 'A' to the older socket and closes it when the same device logs in again",
+  async ({ server, connect }) => {
+    const { secret, deviceId } = await newDevice(server);
+    const older = connect();
+    const olderNumber = await socketLogin(server, older, deviceId, secret);
+    const newer = connect();
+    // A second login may even use a fresh session secret of the same user.
+    await socketLogin(server, newer, deviceId, await secretOf(server));
+    assert.equal(await older.next(), "A");
+    await within(older.closed, "the older socket to close");
+    await closedOnServer(server, olderNumber);
+    assert.deepEqual(older.frames, ["A"]);
+    assert.equal(server.connections(deviceId), 1);
+    assert.equal(newer.isClosed(), false);
+    server.send({ message: "still here?" });
+    assert.equal(await newer.next(), "!");
+    assert.deepEqual(newer.frames, ["!"]);
+  },
+);
+
+// ---- §7.35 test hooks ----
+
+for (const frame of ["R", "E", "A"] as const) {
+  socketTest(
+    `the fake sends '${frame}' through sendFrame() and then closes the socket`,
+    async ({ server, connect }) => {
+      const { secret, deviceId } = await newDevice(server);
+      const peer = connect();
+      const number = await socketLogin(server, peer, deviceId, secret);
+      assert.equal(server.sendFrame(frame, deviceId), 1);
+      assert.equal(await peer.next(), frame);
+      await within(peer.closed, `the socket to close after '${frame}'`);
+      await closedOnServer(server, number);
+      assert.deepEqual(peer.frames, [frame]);
+      assert.equal(server.connections(deviceId), 0);
+    },
+  );
+}
+
+socketTest(
+  "the fake closes sockets with no frame on dropSockets()",
+  async ({ server, connect }) => {
+    const { secret, deviceId } = await newDevice(server);
+    const peer = connect();
+    const number = await socketLogin(server, peer, deviceId, secret);
+    assert.equal(server.dropSockets(deviceId), 1);
+    await within(peer.closed, "the dropped socket to close");
+    await closedOnServer(server, number);
+    assert.deepEqual(peer.frames, []);
+    assert.equal(server.connections(deviceId), 0);
+  },
+);
+
+socketTest(
+  "the fake closes the next connection right after it opens on dropNextConnections(1), and only that one",
+  async ({ server, connect }) => {
+    const { secret, deviceId } = await newDevice(server);
+    server.dropNextConnections(1);
+    const dropped = connect();
+    await within(dropped.closed, "the dropped connection to close");
+    await closedOnServer(server, 1);
+    assert.deepEqual(dropped.frames, []);
+    const events = server.log.entries.flatMap((e) =>
+      e.kind === "socket" && e.socket === 1 ? [e.event] : []
+    );
+    assert.deepEqual(events, ["open", "close"]);
+    const next = connect();
+    await socketLogin(server, next, deviceId, secret);
+    assert.equal(server.connections(deviceId), 1);
+    await assertNothingBefore(server, next, deviceId);
+  },
+);
+
+// ---- §7.36 client frames after login ----
+
+socketTest(
+  "the fake logs and ignores frames a client sends after its login",
+  async ({ server, connect }) => {
+    const { secret, deviceId } = await newDevice(server);
+    const peer = connect();
+    const socketNumber = await socketLogin(server, peer, deviceId, secret);
+    const before = server.log.entries.length;
+    peer.send("#");
+    peer.send(new Uint8Array([0x21]));
+    peer.send(`login:${deviceId}:${"x".repeat(60)}\n`);
+    let seen = 0;
+    await within(
+      server.log.waitFor(
+        (e) =>
+          e.kind === "socket" && e.event === "received" &&
+          e.socket === socketNumber && ++seen === 3,
+        before,
+      ),
+      "three received frames in the log",
+    );
+    const received = server.log.entries.slice(before).flatMap((e) =>
+      e.kind === "socket" && e.event === "received" ? [e.data] : []
+    );
+    assert.deepEqual(received, [
+      "#",
+      "!",
+      `login:${deviceId}:${"x".repeat(60)}\n`,
+    ]);
+    assert.deepEqual(sentAfter(server, before), []);
+    assert.equal(server.connections(deviceId), 1);
+    await assertNothingBefore(server, peer, deviceId);
+  },
+);
+
+// ---- §7.20 disabled device ----
+
+socketTest(
+  "the fake sends 'E' to a disabled device's socket, refuses its socket logins, and answers its REST calls with 403",
+  async ({ server, connect }) => {
+    const { secret, deviceId } = await newDevice(server);
+    const peer = connect();
+    await socketLogin(server, peer, deviceId, secret);
+    server.disableDevice(deviceId);
+    assert.equal(await peer.next(), "E");
+    await within(peer.closed, "the socket to close after 'E'");
+    assert.deepEqual(peer.frames, ["E"]);
+
+    const again = connect();
+    await within(again.opened, "the socket to open");
+    again.send(`login:${deviceId}:${secret}\n`);
+    assert.equal(await again.next(), "E");
+    await within(again.closed, "the refused socket to close");
+
+    const reply = await download(server, secret, deviceId);
+    assert.equal(reply.status, 403);
+    assert.equal(reply.json!.status, 0);
+    assert.ok(Array.isArray(reply.json!.errors));
+    const deleted = await post(
+      server,
+      `/devices/${deviceId}/update_highest_message.json`,
+      { secret, message: "1" },
+    );
+    assert.equal(deleted.status, 403);
+  },
+);
+
+// ---- §2.5 acknowledge, §7.26–28 ----
+
+socketTest(
+  "the fake repeats '!' for an unacknowledged emergency message and stops once it is acknowledged",
+  async ({ server, connect }) => {
+    const { secret, deviceId } = await newDevice(server);
+    const peer = connect();
+    await socketLogin(server, peer, deviceId, secret);
+    const start = server.log.entries.length;
+    const { receipt } = server.send({ message: "fire", priority: 2 });
+    assert.ok(receipt);
+    // The first '!' and at least two repeats reach the socket.
+    let bangs = 0;
+    while (bangs < 3) if (await peer.next() === "!") bangs++;
+    assert.ok(sentAfter(server, start, "!").length >= 3);
+
+    const reply = await post(server, `/receipts/${receipt}/acknowledge.json`, {
+      secret,
+    });
+    assert.equal(reply.status, 200, reply.text);
+    assert.equal(server.store.isPending(receipt), false);
+    const acked = server.log.entries.length;
+    // Keep-alives run on the same 5 ms period: five of them span several
+    // retry periods, none of which may send another '!'.
+    await waitForSent(server, "#", 5, acked);
+    assert.deepEqual(sentAfter(server, acked, "!"), []);
+  },
+  { emergencyRetryInterval: 5, keepAliveInterval: 5 },
+);
+
+serverTest(
+  "the fake marks acked 1 on every device's copy once an emergency message is acknowledged, and accepts a second acknowledgement",
+  async ({ server }) => {
+    const desk = await newDevice(server, "desk");
+    const phone = await newDevice(server, "phone");
+    const { receipt } = server.send({ message: "fire", priority: 2 });
+    for (const device of [desk, phone]) {
+      const [, copy] = await messagesOf(server, device.secret, device.deviceId);
+      assert.equal(copy.priority, 2);
+      assert.equal(copy.receipt, receipt);
+      assert.equal(copy.acked, 0);
+    }
+    const path = `/receipts/${receipt}/acknowledge.json`;
+    const first = await post(server, path, { secret: phone.secret });
+    assert.equal(first.status, 200, first.text);
+    assert.equal(first.json!.status, 1);
+    for (const device of [desk, phone]) {
+      const [, copy] = await messagesOf(server, device.secret, device.deviceId);
+      assert.equal(copy.acked, 1, `not acked on ${device.deviceId}`);
+    }
+    const again = await post(server, path, { secret: desk.secret });
+    assert.equal(again.status, 200, again.text);
+    assert.equal(again.json!.status, 1);
+  },
+);
