@@ -7,6 +7,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import process from "node:process";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
+import { runtimeCommand } from "./_spawn.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 /** Longest any single wait may take before the test fails. */
@@ -30,12 +31,6 @@ async function within<T>(
   } finally {
     clearTimeout(timer);
   }
-}
-
-/** The arguments that run the CLI with this runtime (see deno.json "fake-server"). */
-function cliArgs(): string[] {
-  const file = "tests/fake_server/cli.ts";
-  return "Deno" in globalThis ? ["run", "--allow-net=127.0.0.1", file] : [file];
 }
 
 /**
@@ -103,7 +98,8 @@ async function postForm(
 }
 
 test("the fake-server CLI prints its URLs and demo account, takes messages on stdin and exits 0 on SIGINT", async () => {
-  const child = spawn(process.execPath, cliArgs(), {
+  const [program, ...args] = runtimeCommand("tests/fake_server/cli.ts");
+  const child = spawn(program, args, {
     cwd: ROOT,
     stdio: ["pipe", "pipe", "pipe"],
     env: { ...process.env, NO_COLOR: "1" },
