@@ -1,8 +1,14 @@
 // Shared test setup: a fake server per test, closed whatever happens.
 
 import { test } from "node:test";
-import { login, registerDevice } from "../mod.ts";
-import type { Device, Message, RequestOptions, StreamOptions } from "../mod.ts";
+import { login, registerDevice, streamMessages } from "../mod.ts";
+import type {
+  Device,
+  Message,
+  MessageStream,
+  RequestOptions,
+  StreamOptions,
+} from "../mod.ts";
 import {
   type FakeServer,
   type FakeServerOptions,
@@ -18,6 +24,11 @@ export interface Context {
   server: FakeServer;
   /** `{ apiUrl }` of this server: spread into every call's options. */
   api: RequestOptions;
+  /**
+   * A stream against this server with millisecond timing (see
+   * {@linkcode streamOptions}), closed when the test ends, even if it fails.
+   */
+  stream(device: Device, extra?: StreamOptions): MessageStream;
 }
 
 /**
@@ -35,9 +46,20 @@ export function serverTest(
       accounts: [{ email: EMAIL, password: PASSWORD }],
       ...options,
     });
+    const streams: MessageStream[] = [];
+    const context: Context = {
+      server,
+      api: { apiUrl: server.apiUrl },
+      stream: (device, extra) => {
+        const stream = streamMessages(device, streamOptions(context, extra));
+        streams.push(stream);
+        return stream;
+      },
+    };
     try {
-      await body({ server, api: { apiUrl: server.apiUrl } });
+      await body(context);
     } finally {
+      await Promise.all(streams.map((stream) => stream.close()));
       await server.close();
     }
   });
@@ -69,7 +91,7 @@ export async function rejection(promise: Promise<unknown>): Promise<unknown> {
 
 /** Stream options for this server, with millisecond timing for tests. */
 export function streamOptions(
-  { server, api }: Context,
+  { server, api }: Pick<Context, "server" | "api">,
   extra: StreamOptions = {},
 ): StreamOptions {
   return {

@@ -3,21 +3,15 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { deleteThrough, downloadMessages, streamMessages } from "../mod.ts";
-import type { Message, StreamStatus } from "../mod.ts";
-import {
-  newDevice,
-  queued,
-  serverTest,
-  streamOptions,
-  take,
-} from "./_setup.ts";
+import type { StreamStatus } from "../mod.ts";
+import { newDevice, queued, serverTest, take } from "./_setup.ts";
 
 serverTest(
   "streamMessages() yields the backlog, then live messages, in id order",
   async (context) => {
     const device = await newDevice(context);
     context.server.send({ message: "queued before" });
-    const stream = streamMessages(device, streamOptions(context));
+    const stream = context.stream(device);
     const got = await take(stream, 4, (_, index) => {
       if (index === 1) {
         context.server.send({ message: "live 1" });
@@ -41,10 +35,7 @@ serverTest(
     const device = await newDevice(context);
     context.server.send({ message: "old 1" });
     context.server.send({ message: "old 2" });
-    const stream = streamMessages(
-      device,
-      streamOptions(context, { backlog: "skip" }),
-    );
+    const stream = context.stream(device, { backlog: "skip" });
     const iterator = stream[Symbol.asyncIterator]();
     const first = iterator.next(); // connects, syncs, skips; then waits for "new"
     await context.server.log.waitFor((e) =>
@@ -63,7 +54,7 @@ serverTest(
   async (context) => {
     const device = await newDevice(context);
     for (let i = 0; i < 5; i++) context.server.send({ message: `m${i}` });
-    await take(streamMessages(device, streamOptions(context)), 6);
+    await take(context.stream(device), 6);
     const deletes = context.server.log.requests("delete");
     assert.equal(deletes.length, 1);
     assert.deepEqual(queued(context.server, device), []);
@@ -76,7 +67,7 @@ serverTest(
     const device = await newDevice(context);
     context.server.send({ message: "a" });
     context.server.send({ message: "b" });
-    const stream = streamMessages(device, streamOptions(context));
+    const stream = context.stream(device);
     const seenOnServer: string[][] = [];
     await take(stream, 3, () => {
       seenOnServer.push(queued(context.server, device));
@@ -96,10 +87,10 @@ serverTest(
     for (const text of ["1", "2", "3", "4", "5"]) {
       context.server.send({ message: text });
     }
-    const first = await take(streamMessages(device, streamOptions(context)), 2);
+    const first = await take(context.stream(device), 2);
     assert.deepEqual(first.map((m) => m.message), ["1", "2"]);
     assert.deepEqual(queued(context.server, device), ["3", "4", "5"]);
-    const rest = await take(streamMessages(device, streamOptions(context)), 3);
+    const rest = await take(context.stream(device), 3);
     assert.deepEqual(rest.map((m) => m.message), ["3", "4", "5"]);
   },
 );
@@ -109,7 +100,7 @@ serverTest(
   async (context) => {
     const device = await newDevice(context);
     context.server.send({ message: "held" });
-    const stream = streamMessages(device, streamOptions(context));
+    const stream = context.stream(device);
     const iterator = stream[Symbol.asyncIterator]();
     await iterator.next(); // welcome
     const held = await iterator.next(); // the loop moved past the welcome
@@ -118,7 +109,7 @@ serverTest(
     assert.deepEqual(queued(context.server, device), ["held"]);
     assert.deepEqual(await iterator.next(), { done: true, value: undefined });
     const [again] = await take(
-      streamMessages(device, streamOptions(context)),
+      context.stream(device),
       1,
     );
     assert.equal(again.message, "held");
@@ -131,7 +122,7 @@ serverTest(
     const device = await newDevice(context);
     context.server.send({ message: "keep" });
     await take(
-      streamMessages(device, streamOptions(context, { autoDelete: false })),
+      context.stream(device, { autoDelete: false }),
       2,
     );
     assert.equal(context.server.log.requests("delete").length, 0);
@@ -146,7 +137,7 @@ serverTest(
     for (let i = 0; i < 3; i++) context.server.send({ message: `first ${i}` });
     const downloadsDuring: number[] = [];
     await take(
-      streamMessages(device, streamOptions(context)),
+      context.stream(device),
       7,
       (_, index) => {
         if (index === 0) {
@@ -169,7 +160,7 @@ serverTest(
   "streamMessages() collapses a burst of 20 '!' during a sync into at most one more download",
   async (context) => {
     const device = await newDevice(context);
-    const stream = streamMessages(device, streamOptions(context));
+    const stream = context.stream(device);
     const iterator = stream[Symbol.asyncIterator]();
     await iterator.next(); // welcome: connected and synced once
     const before = context.server.log.requests("download").length;
@@ -197,7 +188,7 @@ serverTest(
 serverTest("streamMessages() accepts frames sent as text", async (context) => {
   const device = await newDevice(context);
   const got = await take(
-    streamMessages(device, streamOptions(context)),
+    context.stream(device),
     2,
     (_, index) => {
       if (index === 0) context.server.send({ message: "via text frame" });
@@ -212,10 +203,7 @@ serverTest(
     const device = await newDevice(context);
     const statuses: StreamStatus[] = [];
     await take(
-      streamMessages(
-        device,
-        streamOptions(context, { onStatus: (s) => statuses.push(s) }),
-      ),
+      context.stream(device, { onStatus: (s) => statuses.push(s) }),
       1,
     );
     assert.deepEqual(statuses, [
@@ -230,7 +218,7 @@ serverTest(
   "streamMessages() logs in on the socket with the device id and secret",
   async (context) => {
     const device = await newDevice(context);
-    await take(streamMessages(device, streamOptions(context)), 1);
+    await take(context.stream(device), 1);
     const login = context.server.log.entries.find((e) =>
       e.kind === "socket" && e.event === "received"
     );
@@ -252,5 +240,3 @@ test("streamMessages() has one consumer", () => {
       "Cannot stream messages: a MessageStream has one consumer and is iterated already; call streamMessages() again for another",
   });
 });
-
-export type { Message };
