@@ -1,0 +1,149 @@
+// streamMessages() with a WebSocket double: payload shapes the fake server
+// never sends (several bytes, unknown bytes, Blobs), and the backoff formula.
+
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { backoffDelay } from "../lib/_backoff.ts";
+import { streamMessages } from "../mod.ts";
+import type { WebSocketLike } from "../mod.ts";
+
+/** A socket the test drives by hand. */
+class HandSocket extends EventTarget implements WebSocketLike {
+  static last: HandSocket | undefined;
+  binaryType = "blob";
+  sent: string[] = [];
+  closed = false;
+  readonly url: string;
+  constructor(url: string) {
+    super();
+    this.url = url;
+    HandSocket.last = this;
+    queueMicrotask(() => this.dispatchEvent(new Event("open")));
+  }
+  send(data: string): void {
+    this.sent.push(data);
+  }
+  close(): void {
+    this.closed = true;
+  }
+  frame(data: unknown): void {
+    const event = new Event("message") as Event & { data: unknown };
+    event.data = data;
+    this.dispatchEvent(event);
+  }
+}
+
+/** A fetch that serves one new message per download and counts requests. */
+function messageServer() {
+  let nextId = 1;
+  const calls: string[] = [];
+  const fetch: typeof globalThis.fetch = (input) => {
+    const url = new URL(String(input));
+    calls.push(url.pathname);
+    const messages = url.pathname.endsWith("messages.json")
+      ? [{
+        id: nextId,
+        id_str: String(nextId),
+        umid: 1,
+        umid_str: "1",
+        aid: 1,
+        aid_str: "1",
+        message: `m${nextId++}`,
+        app: "a",
+        icon: "i",
+        date: 0,
+        priority: 0,
+        acked: 0,
+      }]
+      : [];
+    return Promise.resolve(
+      Response.json({ status: 1, request: "r", messages }),
+    );
+  };
+  return {
+    fetch,
+    calls,
+    downloads: () => calls.filter((c) => c.endsWith("messages.json")).length,
+  };
+}
+
+function open(server: ReturnType<typeof messageServer>) {
+  const stream = streamMessages({ secret: "s3cret", deviceId: "dev1" }, {
+    apiUrl: "https://api.example/1",
+    websocketUrl: "wss://push.example/push",
+    WebSocket: HandSocket,
+    fetch: server.fetch,
+  });
+  return { stream, iterator: stream[Symbol.asyncIterator]() };
+}
+
+test("streamMessages() logs in with one LF-terminated text frame and asks for binary as bytes", async () => {
+  const server = messageServer();
+  const { stream, iterator } = open(server);
+  await iterator.next();
+  const socket = HandSocket.last!;
+  assert.equal(socket.url, "wss://push.example/push");
+  assert.equal(socket.binaryType, "arraybuffer");
+  assert.deepEqual(socket.sent, ["login:dev1:s3cret\n"]);
+  await stream.close();
+  assert.equal(socket.closed, true);
+});
+
+for (
+  const [kind, payload] of [
+    ["a multi-byte text frame", "#!#"],
+    ["a Uint8Array", new Uint8Array([0x23, 0x21])],
+    ["an ArrayBuffer", new Uint8Array([0x21]).buffer],
+    ["a Blob", new Blob(["!"])],
+  ] as const
+) {
+  test(`streamMessages() finds '!' in ${kind} and syncs`, async () => {
+    const server = messageServer();
+    const { stream, iterator } = open(server);
+    assert.equal((await iterator.next()).value?.message, "m1"); // sync on connect
+    const next = iterator.next();
+    HandSocket.last!.frame(payload);
+    assert.equal((await next).value?.message, "m2");
+    assert.equal(server.downloads(), 2);
+    await stream.close();
+  });
+}
+
+test("streamMessages() ignores unknown bytes and empty frames", async () => {
+  const server = messageServer();
+  const { stream, iterator } = open(server);
+  await iterator.next();
+  const next = iterator.next();
+  for (
+    const payload of ["Z", "", new Uint8Array([0x00, 0xff]), "#", { odd: true }]
+  ) {
+    HandSocket.last!.frame(payload);
+  }
+  // One macrotask turn lets any sync these frames started reach the fetch double.
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.equal(server.downloads(), 1);
+  HandSocket.last!.frame("!"); // still listening
+  assert.equal((await next).value?.message, "m2");
+  await stream.close();
+});
+
+test("a MessageStream has an explicit Symbol.asyncDispose that closes it", async () => {
+  const server = messageServer();
+  const { stream, iterator } = open(server);
+  await iterator.next();
+  assert.equal(typeof stream[Symbol.asyncDispose], "function");
+  await stream[Symbol.asyncDispose]();
+  assert.equal(HandSocket.last!.closed, true);
+  assert.deepEqual(await iterator.next(), { done: true, value: undefined });
+});
+
+test("backoffDelay() grows from min, doubling, capped at max, never below min", () => {
+  const bounds = { min: 5_000, max: 60_000 };
+  assert.equal(backoffDelay(1, bounds, () => 1), 5_000);
+  assert.equal(backoffDelay(2, bounds, () => 1), 10_000);
+  assert.equal(backoffDelay(4, bounds, () => 1), 40_000);
+  assert.equal(backoffDelay(5, bounds, () => 1), 60_000);
+  assert.equal(backoffDelay(50, bounds, () => 1), 60_000);
+  assert.equal(backoffDelay(50, bounds, () => 0), 5_000);
+  assert.equal(backoffDelay(3, bounds, () => 0.5), 12_500);
+});
