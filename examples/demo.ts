@@ -1,7 +1,8 @@
 /**
  * The whole Open Client flow against the fake Pushover server on loopback:
  * log in (with a 2FA code), register a device, drain the old messages,
- * receive new ones, delete them, acknowledge an emergency one.
+ * receive new ones, delete them, acknowledge an emergency one — then listen
+ * on the WebSocket as messages arrive live, through a reconnect, and stop.
  *
  *   deno task demo        (also: bun examples/demo.ts, node examples/demo.ts)
  *
@@ -14,6 +15,7 @@ import {
   downloadMessages,
   login,
   registerDevice,
+  streamMessages,
   TwoFactorRequiredError,
 } from "../mod.ts";
 import type { Message, Session } from "../mod.ts";
@@ -101,6 +103,37 @@ try {
     `  receipt ${emergency.receipt} acknowledged; server says pending: ${
       server.store.isPending(receipt!)
     }`,
+  );
+
+  step("Listen live on the WebSocket (streamMessages)");
+  const stream = streamMessages(device, {
+    ...api,
+    websocketUrl: server.websocketUrl,
+    onStatus: (status) => console.log(`  [status] ${JSON.stringify(status)}`),
+  });
+  // Meanwhile, the world sends us things (the fake server's side of the story).
+  const world = (async () => {
+    await server.waitForLogin(device.deviceId, 1);
+    server.send({ app: "Doorbell", message: "Someone is at the door" });
+    server.sendFrame("R"); // the server asks us to reconnect
+    await server.waitForLogin(device.deviceId, 2);
+    server.send({ app: "Alarm", message: "Water leak", priority: 2 });
+    server.send({ app: "Backups", message: "Weekly backup finished" });
+  })();
+  let received = 0;
+  for await (const message of stream) {
+    show(message);
+    if (message.priority === 2 && message.acked === 0) {
+      console.log("  → the user presses 'Acknowledge'");
+      await acknowledge(device, message, api);
+    }
+    if (++received === 3) break; // break: this message counts as handled
+  }
+  await world;
+  console.log(
+    `  stream stopped; ${
+      (await downloadMessages(device, api)).messages.length
+    } messages left on the server`,
   );
 
   step("Done: the fake saw these requests");

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { runScript } from "./_spawn.ts";
 
-test("the demo runs the whole flow against the fake server and exits 0", async () => {
+test("the demo runs the whole flow, REST and live stream, against the fake server and exits 0", async () => {
   const { code, stdout, stderr } = await runScript("examples/demo.ts");
   assert.equal(code, 0, stderr);
   for (
@@ -14,6 +14,12 @@ test("the demo runs the whole flow against the fake server and exits 0", async (
       "0 messages left on the server",
       "acknowledged; server says pending: false",
       "/acknowledge.json → 200",
+      '"reason":"the server asked to reconnect (R)"',
+      "[Doorbell] (no title): Someone is at the door",
+      "[Alarm] (no title): Water leak  (emergency, acked=0)",
+      "[Backups] (no title): Weekly backup finished",
+      '{"state":"stopped","reason":"ended"}',
+      "stream stopped; 0 messages left on the server",
     ]
   ) {
     assert.ok(
