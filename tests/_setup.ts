@@ -123,3 +123,23 @@ export async function take(
 export function queued(server: FakeServer, device: Device): string[] {
   return server.store.devices.get(device.deviceId)!.queue.map((m) => m.message);
 }
+
+/** `promise`, or a rejection naming `what` after `ms`; leaves no timer. */
+export async function within<T>(
+  promise: Promise<T>,
+  what: string,
+  ms = 3000,
+): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)),
+      ms,
+    );
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -8,30 +8,13 @@ import process from "node:process";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { runtimeCommand } from "./_spawn.ts";
+import { within as withinMs } from "./_setup.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 /** Longest any single wait may take before the test fails. */
 const WAIT_MS = 5000;
-
-/** `promise`, or a rejection naming `what` after `ms`; leaves no timer. */
-async function within<T>(
-  promise: Promise<T>,
-  what: string,
-  ms = WAIT_MS,
-): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)),
-      ms,
-    );
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+const within = <T>(promise: Promise<T>, what: string, ms = WAIT_MS) =>
+  withinMs(promise, what, ms);
 
 /**
  * The child's stdout as lines. `waitFor` finds the first line after the last

@@ -4,7 +4,13 @@
 
 import assert from "node:assert/strict";
 import type { FakeServer, FakeServerOptions } from "./fake_server/mod.ts";
-import { type Context, EMAIL, PASSWORD, serverTest } from "./_setup.ts";
+import {
+  type Context,
+  EMAIL,
+  PASSWORD,
+  serverTest,
+  within as withinMs,
+} from "./_setup.ts";
 
 const UUID_V4 =
   /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -14,25 +20,8 @@ const WAIT_MS = 3000;
 
 // ---- helpers ----
 
-/** `promise`, or a rejection naming `what` after `ms`; leaves no timer. */
-async function within<T>(
-  promise: Promise<T>,
-  what: string,
-  ms = WAIT_MS,
-): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)),
-      ms,
-    );
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+const within = <T>(promise: Promise<T>, what: string, ms = WAIT_MS) =>
+  withinMs(promise, what, ms);
 
 type Json = Record<string, unknown>;
 
