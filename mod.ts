@@ -40,6 +40,12 @@
  */
 
 export { acknowledge } from "./lib/acknowledge.ts";
+export {
+  CREDENTIALS_FORMAT,
+  parseCredentials,
+  type SavedCredentials,
+  stringifyCredentials,
+} from "./lib/credentials.ts";
 export { deleteThrough } from "./lib/delete_through.ts";
 export { downloadMessages } from "./lib/download_messages.ts";
 export {
@@ -51,6 +57,17 @@ export {
 } from "./lib/errors.ts";
 export { type Credentials, login } from "./lib/login.ts";
 export { registerDevice } from "./lib/register_device.ts";
+export {
+  type AssetOptions,
+  iconUrl,
+  soundCode,
+  soundName,
+  SOUNDS,
+  soundUrl,
+  type SoundUrlOptions,
+} from "./lib/assets.ts";
+export { toPlainText } from "./lib/plain_text.ts";
+export { isQuiet, isSilent, needsAcknowledgement } from "./lib/notify_rules.ts";
 export { streamMessages } from "./lib/stream.ts";
 export type {
   MessageStream,

@@ -61,3 +61,105 @@ export function runScript(
     });
   });
 }
+
+/** A script running as a child process, driven through its stdio. */
+export interface LiveScript {
+  /**
+   * Resolves with the first line of `stream` after the last one matched that
+   * contains `pattern`; rejects after `ms` ms, showing what was printed.
+   */
+  waitFor(
+    stream: "stdout" | "stderr",
+    pattern: string | RegExp,
+    ms?: number,
+  ): Promise<string>;
+  /** Writes to the child's stdin. */
+  write(text: string): void;
+  /** Sends a signal (e.g. SIGINT, as Ctrl-C does). */
+  signal(signal: "SIGINT" | "SIGTERM"): void;
+  /** Resolves when the child has exited. */
+  exited: Promise<{ code: number | null; signal: string | null }>;
+  /** Everything printed so far. */
+  output(): { stdout: string; stderr: string };
+  /** Kills the child if it still runs, and waits for it: for `finally`. */
+  kill(): Promise<void>;
+}
+
+/** Starts `script` with the current runtime; stop it with signal() or kill. */
+export function startScript(
+  script: string,
+  { args = [], env = {} }: { args?: string[]; env?: Record<string, string> } =
+    {},
+): LiveScript {
+  const [program, ...rest] = runtimeCommand(script, args);
+  const child = spawn(program, rest, {
+    cwd: new URL("../", import.meta.url).pathname,
+    env: { ...process.env, NO_COLOR: "1", ...env },
+  });
+  const text = { stdout: "", stderr: "" };
+  const read = { stdout: 0, stderr: 0 };
+  const waiters = new Set<() => void>();
+  for (const stream of ["stdout", "stderr"] as const) {
+    child[stream].setEncoding("utf8");
+    child[stream].on("data", (chunk: string) => {
+      text[stream] += chunk;
+      for (const waiter of waiters) waiter();
+    });
+  }
+  const exited = new Promise<{ code: number | null; signal: string | null }>(
+    (resolve) => child.on("close", (code, signal) => resolve({ code, signal })),
+  );
+  exited.then(() => {
+    for (const waiter of waiters) waiter();
+  });
+  return {
+    waitFor(stream, pattern, ms = 5_000) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          const lines = text[stream].slice(read[stream]).split("\n");
+          let offset = read[stream];
+          for (const [index, line] of lines.entries()) {
+            // The last piece may be a prompt without a newline yet: fine too.
+            const matched = typeof pattern === "string"
+              ? line.includes(pattern)
+              : pattern.test(line);
+            if (matched) {
+              read[stream] = offset + line.length +
+                (index < lines.length - 1 ? 1 : 0);
+              done();
+              resolve(line);
+              return;
+            }
+            offset += line.length + 1;
+          }
+        };
+        const timer = setTimeout(() => {
+          done();
+          reject(
+            new Error(
+              `no ${stream} line with ${pattern} within ${ms} ms\nstdout: ${text.stdout}\nstderr: ${text.stderr}`,
+            ),
+          );
+        }, ms);
+        const done = () => {
+          clearTimeout(timer);
+          waiters.delete(check);
+        };
+        waiters.add(check);
+        check();
+      });
+    },
+    write: (data) => child.stdin.write(data),
+    // process.kill rather than child.kill: Deno's child.kill reports a
+    // handled SIGINT as a kill even when the child exited with code 0.
+    signal: (name) => process.kill(child.pid!, name),
+    exited,
+    output: () => ({ ...text }),
+    kill: async () => {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill("SIGKILL");
+      }
+      await exited;
+    },
+  };
+}
