@@ -1,5 +1,8 @@
 // The reconnect and retry delay: exponential, jittered, never below `min`.
 
+/** The longest delay a timer takes: beyond it, runtimes fire at once. */
+export const MAX_TIMER = 2 ** 31 - 1;
+
 /** Bounds of the delay between attempts, in milliseconds. */
 export interface RetryDelay {
   /** The first delay, and the floor of every delay. */

@@ -7,6 +7,7 @@ import {
   TwoFactorRequiredError,
 } from "./errors.ts";
 import { redact, redactError } from "./_redact.ts";
+import { MAX_TIMER } from "./_backoff.ts";
 import { checkSecureUrl } from "./_secure_url.ts";
 import { isObject } from "./_validate.ts";
 import type { RequestOptions } from "./types.ts";
@@ -49,9 +50,13 @@ export function resolveOptions(action: string, options: RequestOptions): {
       `Cannot ${action}: this runtime has no global fetch, pass one as the 'fetch' option`,
     );
   }
-  if (typeof timeout !== "number" || !(timeout > 0)) {
+  // Beyond MAX_TIMER a timer fires at once; Infinity means no timeout.
+  if (
+    typeof timeout !== "number" || !(timeout > 0) ||
+    (timeout > MAX_TIMER && timeout !== Infinity)
+  ) {
     throw new RangeError(
-      `Cannot ${action}: 'timeout' must be a positive number of milliseconds: current value is ${timeout}`,
+      `Cannot ${action}: 'timeout' must be a positive number of milliseconds up to ${MAX_TIMER}, or Infinity: current value is ${timeout}`,
     );
   }
   const checkedUrl = checkSecureUrl(apiUrl, "apiUrl", action, {
@@ -83,11 +88,20 @@ export async function callApi(
   if (call.method === "GET") url.search = form.toString();
   else init.body = form;
 
-  const timer = new AbortController();
+  // One controller per request, aborted by the timeout or the user's signal.
+  // Linked by hand rather than AbortSignal.any(), whose dependents pile up on
+  // a long-lived signal such as a stream's.
+  const controller = new AbortController();
+  let timedOut = false;
   const timeoutId = Number.isFinite(timeout)
-    ? setTimeout(() => timer.abort(), timeout)
+    ? setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, timeout)
     : undefined;
-  init.signal = signal ? AbortSignal.any([signal, timer.signal]) : timer.signal;
+  const forward = () => controller.abort(signal?.reason);
+  signal?.addEventListener("abort", forward);
+  init.signal = controller.signal;
 
   let response: Response;
   let text: string;
@@ -97,7 +111,7 @@ export async function callApi(
   } catch (error) {
     if (signal?.aborted) throw signal.reason;
     const cause = redactError(error, call.secrets);
-    if (timer.signal.aborted) {
+    if (timedOut) {
       throw new PushoverError(
         `Cannot ${call.action}: no answer from ${url.host} within ${timeout} ms`,
         { cause },
@@ -111,6 +125,7 @@ export async function callApi(
     );
   } finally {
     clearTimeout(timeoutId);
+    signal?.removeEventListener("abort", forward);
   }
 
   let body: unknown;
@@ -141,7 +156,9 @@ function errorFor(
   const errors = flattenErrors(body.errors).map((e) => redact(e, call.secrets));
   const options = {
     status: response.status,
-    requestId: typeof body.request === "string" ? body.request : undefined,
+    requestId: typeof body.request === "string"
+      ? redact(body.request, call.secrets)
+      : undefined,
     errors,
     retryAfter,
   };
@@ -161,14 +178,27 @@ function errorFor(
   return new PushoverError(message, options);
 }
 
-/** `["a"]` stays; `{"name":["is taken"]}` becomes `["name is taken"]`. */
+/**
+ * `["a"]` stays; `{"name":["is taken"]}` becomes `["name is taken"]`, and
+ * deeper objects prefix every field name. Nothing below 8 levels is read, so
+ * a hostile nesting cannot overflow the stack.
+ */
 export function flattenErrors(errors: unknown): string[] {
   if (typeof errors === "string") return [errors];
-  if (Array.isArray(errors)) return errors.map(String);
-  if (!isObject(errors)) return [];
-  return Object.entries(errors).flatMap(([field, value]) =>
-    (Array.isArray(value) ? value : [value]).map((text) => `${field} ${text}`)
-  );
+  if (!Array.isArray(errors) && !isObject(errors)) return [];
+  const out: string[] = [];
+  const walk = (value: unknown, field: string, depth: number): void => {
+    if (value === null || value === undefined || depth > 8) return;
+    if (Array.isArray(value)) {
+      for (const item of value) walk(item, field, depth + 1);
+    } else if (isObject(value)) {
+      for (const [key, item] of Object.entries(value)) {
+        walk(item, field ? `${field} ${key}` : key, depth + 1);
+      }
+    } else out.push(field ? `${field} ${String(value)}` : String(value));
+  };
+  walk(errors, "", 0);
+  return out;
 }
 
 function namesAuthParam(
@@ -202,4 +232,16 @@ export function unexpectedAnswer(
     `Cannot ${action}: the server's answer ${what}`,
     { requestId: typeof body.request === "string" ? body.request : undefined },
   );
+}
+
+/** A passing failure is retried; a refusal of the request itself is not. */
+export function isTransient(error: unknown): boolean {
+  if (
+    !(error instanceof PushoverError) || error instanceof LoginRequiredError
+  ) {
+    return false;
+  }
+  const { status } = error;
+  return status === undefined || status >= 500 || status === 408 ||
+    status === 429 || status < 400;
 }

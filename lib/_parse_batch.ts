@@ -7,7 +7,7 @@ import { isObject } from "./_validate.ts";
 const BIG_FIELDS = ["id", "umid", "aid"] as const;
 
 /** Quotes the integers of `"id"`, `"umid"`, `"aid"` so JSON.parse keeps every digit. */
-const BIG_INTEGER = /("(?:id|umid|aid)"\s*:\s*)(-?\d+)/g;
+const BIG_INTEGER = /("(?:id|umid|aid)"\s*:\s*)(-?\d+)(?=\s*[,}\]])/g;
 
 /**
  * Parses the body. Modern servers send `id_str` & co, so the fast path is one
@@ -40,7 +40,7 @@ export function toBatch(body: Record<string, unknown>): MessageBatch | string {
   if (!Array.isArray(body.messages)) return "has no 'messages' list";
   const messages = body.messages as Message[];
   for (const [index, message] of messages.entries()) {
-    if (typeof message !== "object" || message === null) {
+    if (!isObject(message)) {
       return `has a message (at ${index}) that is not an object`;
     }
     if (typeof message.id_str !== "string" || !/^\d+$/.test(message.id_str)) {

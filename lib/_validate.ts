@@ -23,9 +23,10 @@ export function requireObject(
   action: string,
 ): Record<string, unknown> {
   if (typeof value !== "object" || value === null) {
+    // A string here is most likely a secret or password in the wrong place.
     throw new TypeError(
       `Cannot ${action}: '${name}' must be an object: current value is ${
-        describe(value)
+        typeof value === "string" ? "a string" : describe(value)
       }`,
     );
   }
@@ -39,7 +40,9 @@ export function requireDeviceName(value: unknown, action: string): string {
   const name = requireString(value, "name", action);
   if (!DEVICE_NAME.test(name)) {
     throw new RangeError(
-      `Cannot ${action}: 'name' must be 1 to 25 characters of A-Z, a-z, 0-9, '_' and '-': current value is '${name}'`,
+      `Cannot ${action}: 'name' must be 1 to 25 characters of A-Z, a-z, 0-9, '_' and '-': current value is ${
+        describe(name)
+      }`,
     );
   }
   return name;
@@ -60,9 +63,16 @@ export function requireSecret(
   return object.secret;
 }
 
-/** Shows a rejected value briefly; strings are quoted, objects named by kind. */
+/**
+ * Shows a rejected value briefly: short strings quoted, longer ones (secrets
+ * are 60 characters) only by length, objects named by kind.
+ */
 export function describe(value: unknown): string {
-  if (typeof value === "string") return `'${value}'`;
+  if (typeof value === "string") {
+    return value.length <= 30
+      ? `'${value}'`
+      : `a string of ${value.length} characters`;
+  }
   if (value === null || typeof value !== "object") return String(value);
   return Array.isArray(value) ? "an array" : "an object";
 }

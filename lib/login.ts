@@ -69,7 +69,10 @@ export async function login(
     secrets: [password, twofa ?? ""],
     authParams: [],
   }, options);
-  if (typeof body.id !== "string" || typeof body.secret !== "string") {
+  if (
+    typeof body.id !== "string" || body.id === "" ||
+    typeof body.secret !== "string" || body.secret === ""
+  ) {
     throw unexpectedAnswer(action, body);
   }
   return { userKey: body.id, secret: body.secret };

@@ -47,8 +47,9 @@ export async function registerDevice(
     secrets: [secret],
     authParams: ["secret"],
   }, options);
-  if (typeof body.id !== "string" || body.id === "") {
-    throw unexpectedAnswer(action, body, "has no device 'id'");
+  // The same rule every later call applies to `device.deviceId`.
+  if (typeof body.id !== "string" || !/^[A-Za-z0-9]+$/.test(body.id)) {
+    throw unexpectedAnswer(action, body, "has no valid device 'id'");
   }
   return { secret, deviceId: body.id };
 }

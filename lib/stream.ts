@@ -1,13 +1,13 @@
-import { backoffDelay, type RetryDelay } from "./_backoff.ts";
+import { backoffDelay, MAX_TIMER, type RetryDelay } from "./_backoff.ts";
 import { Connection } from "./_connection.ts";
-import { resolveOptions } from "./_http.ts";
+import { Deleter } from "./_deleter.ts";
+import { isTransient, resolveOptions } from "./_http.ts";
 import { compareIdStrings } from "./_parse_batch.ts";
 import { checkSecureUrl } from "./_secure_url.ts";
 import { requireDevice } from "./_validate.ts";
 import { sleep, Wakeup } from "./_wakeup.ts";
-import { deleteThrough } from "./delete_through.ts";
 import { downloadMessages } from "./download_messages.ts";
-import { LoginRequiredError, PushoverError } from "./errors.ts";
+import type { PushoverError } from "./errors.ts";
 import type {
   MessageStream,
   StreamOptions,
@@ -17,6 +17,8 @@ import type {
 import type { Device, Message, RequestOptions } from "./types.ts";
 
 const ACTION = "stream messages";
+/** How long stopping may wait for a last delete before giving it up. */
+const STOP_GRACE = 2_000;
 const DEFAULT_WEBSOCKET_URL = "wss://client.pushover.net/push";
 const DEFAULTS = {
   keepAliveTimeout: 90_000,
@@ -153,29 +155,19 @@ function checkOptions(device: Device, options: StreamOptions): Settings {
 }
 
 function positive(value: unknown, name: string): void {
-  if (typeof value !== "number" || !(value > 0) || !Number.isFinite(value)) {
+  // Timers fire at once beyond MAX_TIMER, which would turn a long wait into a loop.
+  if (typeof value !== "number" || !(value > 0) || !(value <= MAX_TIMER)) {
     throw new RangeError(
-      `Cannot ${ACTION}: '${name}' must be a positive number of milliseconds: current value is ${value}`,
+      `Cannot ${ACTION}: '${name}' must be a positive number of milliseconds up to ${MAX_TIMER}: current value is ${value}`,
     );
   }
-}
-
-/** A passing failure is retried; a refusal of the request itself is not. */
-function isTransient(error: unknown): boolean {
-  if (
-    !(error instanceof PushoverError) || error instanceof LoginRequiredError
-  ) {
-    return false;
-  }
-  const { status } = error;
-  return status === undefined || status >= 500 || status === 408 ||
-    status === 429 || status < 400;
 }
 
 type StopReason = "closed" | "ended" | "aborted" | "failed";
 
 class Stream implements MessageStream {
   readonly #settings: Settings;
+  readonly #deleter: Deleter;
   readonly #wakeup = new Wakeup();
   /** Aborted when the stream stops: cuts downloads and backoff sleeps short. */
   readonly #stopping = new AbortController();
@@ -190,15 +182,14 @@ class Stream implements MessageStream {
   #inHand: Message | undefined;
   /** Highest id yielded or skipped: nothing at or below it is yielded again. */
   #seenId: string | undefined;
-  /** Highest id the loop has moved past: safe to delete. */
-  #handledId: string | undefined;
-  /** Highest id deleted on the server. */
-  #deletedId: string | undefined;
-  #deleting: Promise<void> | undefined;
 
   #syncWanted = false;
   #firstSync = true;
+  /** Unix seconds of the first next(): what is older is backlog. */
+  #startedAt = 0;
   #failures = 0;
+  /** Cuts the current backoff sleep when an E or A frame ends the stream. */
+  #cutSleep: (() => void) | undefined;
   #fatal: PushoverError | undefined;
   #stopped: StopReason | undefined;
   #closing: Promise<void> | undefined;
@@ -206,7 +197,16 @@ class Stream implements MessageStream {
   #onAbort = () => void this.#shutdown("aborted");
 
   constructor(device: Device, options: StreamOptions) {
-    this.#settings = checkOptions(device, options);
+    const settings = checkOptions(device, options);
+    this.#settings = settings;
+    this.#deleter = new Deleter({
+      device: settings.device,
+      request: settings.request,
+      retryDelay: settings.retryDelay,
+      enabled: settings.autoDelete,
+      fatal: (error) => this.#failWith(error),
+      status: (status) => this.#report(status),
+    });
   }
 
   [Symbol.asyncIterator](): AsyncIterator<Message> {
@@ -246,17 +246,20 @@ class Stream implements MessageStream {
     if (this.#inHand) this.#moveOn();
     while (true) {
       if (this.#stopped) return await this.#finish();
+      if (this.#fatal) {
+        // After E or A nothing more is handed out (nor deleted): another
+        // client, or the next login, gets what is still queued.
+        this.#batch = [];
+        await this.#shutdown("failed", this.#fatal);
+        continue;
+      }
       if (this.#index < this.#batch.length) {
         this.#inHand = this.#batch[this.#index++];
         return { done: false, value: this.#inHand };
       }
       this.#batch = [];
       this.#index = 0;
-      this.#deleteHandled();
-      if (this.#fatal) {
-        await this.#shutdown("failed", this.#fatal);
-        continue;
-      }
+      this.#deleter.flush();
       if (this.#syncWanted) await this.#sync();
       else await this.#wakeup.wait();
     }
@@ -269,6 +272,7 @@ class Stream implements MessageStream {
       return;
     }
     signal?.addEventListener("abort", this.#onAbort);
+    this.#startedAt = Math.floor(Date.now() / 1000);
     this.#connection = new Connection({
       url: this.#settings.websocketUrl,
       deviceId: device.deviceId,
@@ -280,10 +284,7 @@ class Stream implements MessageStream {
     }, {
       connected: () => this.#wantSync(),
       newMessages: () => this.#wantSync(),
-      fatal: (error) => {
-        this.#fatal = error;
-        this.#wakeup.wake();
-      },
+      fatal: (error) => this.#failWith(error),
       status: (status) => this.#report(status),
     });
     this.#connection.start();
@@ -295,9 +296,16 @@ class Stream implements MessageStream {
     this.#wakeup.wake();
   }
 
+  /** The first refusal ends the stream; later ones change nothing. */
+  #failWith(error: PushoverError): void {
+    this.#fatal ??= error;
+    this.#cutSleep?.();
+    this.#wakeup.wake();
+  }
+
   /** The loop asked for more: the message it held is handled. */
   #moveOn(): void {
-    this.#handledId = this.#inHand!.id_str;
+    this.#deleter.handled(this.#inHand!.id_str);
     this.#inHand = undefined;
   }
 
@@ -311,23 +319,24 @@ class Stream implements MessageStream {
         signal: this.#stopping.signal,
       });
       this.#failures = 0;
-      const seen = this.#seenId;
-      const fresh = seen === undefined
-        ? messages
-        : messages.filter((m) => compareIdStrings(m.id_str, seen) > 0);
-      const last = fresh.at(-1)?.id_str;
-      if (last !== undefined) this.#seenId = last;
-      if (this.#firstSync && backlog === "skip") {
-        // Old alerts are deleted unseen: a notifier must not replay a flood.
-        if (last !== undefined) this.#handledId = last;
-      } else {
-        this.#batch = fresh;
+      // The batch is ascending: keeping only ids above the last one kept
+      // drops what was handed out before, and repeats within the batch.
+      const fresh: Message[] = [];
+      let last = this.#seenId;
+      for (const message of messages) {
+        if (last === undefined || compareIdStrings(message.id_str, last) > 0) {
+          fresh.push(message);
+          last = message.id_str;
+        }
       }
+      this.#seenId = last;
+      this.#batch = fresh;
+      if (this.#firstSync && backlog === "skip") this.#skipBacklog();
       this.#firstSync = false;
     } catch (error) {
       if (this.#stopped) return;
       if (!isTransient(error)) {
-        this.#fatal = error as PushoverError;
+        this.#failWith(error as PushoverError);
         return;
       }
       this.#syncWanted = true;
@@ -335,38 +344,40 @@ class Stream implements MessageStream {
     }
   }
 
-  async #backOff(error: PushoverError): Promise<void> {
-    const attempt = ++this.#failures;
-    const delay = Math.max(
-      backoffDelay(attempt, this.#settings.retryDelay),
-      error.retryAfter ?? 0,
-    );
-    this.#report({ state: "retrying", attempt, delay, reason: error.message });
-    await sleep(delay, this.#stopping.signal);
+  /**
+   * Drops from the first batch what was queued before the stream started, and
+   * lets it be deleted unseen: a notifier must not replay a flood of old
+   * alerts. Later arrivals in the same batch are live and kept.
+   */
+  #skipBacklog(): void {
+    const isOld = (m: Message) => (m.queued_date ?? m.date) <= this.#startedAt;
+    let old = 0;
+    while (old < this.#batch.length && isOld(this.#batch[old])) old++;
+    if (old > 0) this.#deleter.handled(this.#batch[old - 1].id_str);
+    this.#batch = this.#batch.slice(old);
   }
 
-  /** Deletes through the handled id in the background; one request at a time. */
-  #deleteHandled(): void {
-    const target = this.#handledId;
-    if (
-      !this.#settings.autoDelete || this.#deleting || target === undefined ||
-      (this.#deletedId !== undefined &&
-        compareIdStrings(target, this.#deletedId) <= 0)
-    ) return;
-    const { device, request } = this.#settings;
-    this.#deleting = deleteThrough(device, target, request).then(
-      () => {
-        this.#deletedId = target;
-      },
-      (error) => {
-        // A passing failure is retried at the next batch or at the end.
-        if (isTransient(error)) return;
-        this.#fatal ??= error as PushoverError;
-        this.#wakeup.wake();
-      },
-    ).finally(() => {
-      this.#deleting = undefined;
-    });
+  /** Waits before retrying a sync; cut short by a stop or an E/A frame. */
+  async #backOff(error: PushoverError): Promise<void> {
+    const attempt = ++this.#failures;
+    const delay = Math.min(
+      MAX_TIMER,
+      Math.max(
+        backoffDelay(attempt, this.#settings.retryDelay),
+        error.retryAfter ?? 0,
+      ),
+    );
+    this.#report({ state: "retrying", attempt, delay, reason: error.message });
+    const cut = new AbortController();
+    const onStop = () => cut.abort();
+    this.#cutSleep = onStop;
+    this.#stopping.signal.addEventListener("abort", onStop);
+    try {
+      await sleep(delay, cut.signal);
+    } finally {
+      this.#cutSleep = undefined;
+      this.#stopping.signal.removeEventListener("abort", onStop);
+    }
   }
 
   /** The one way the stream stops, whoever stops it. */
@@ -378,9 +389,7 @@ class Stream implements MessageStream {
     this.#settings.signal?.removeEventListener("abort", this.#onAbort);
     this.#wakeup.wake();
     this.#closing = (async () => {
-      await this.#deleting;
-      this.#deleteHandled();
-      await this.#deleting;
+      await this.#deleter.stop(STOP_GRACE);
       this.#report({ state: "stopped", reason, error });
     })();
     return this.#closing;
@@ -403,7 +412,9 @@ class Stream implements MessageStream {
 
   #report(status: StreamStatus): void {
     try {
-      this.#settings.onStatus(status);
+      const result: unknown = this.#settings.onStatus(status);
+      // An async callback's rejection must not become an unhandled one.
+      if (result instanceof Promise) result.catch(() => {});
     } catch {
       // A faulty status callback must not break delivery.
     }

@@ -271,7 +271,7 @@ test("'timeout' must be a positive number", async () => {
       {
         name: "RangeError",
         message:
-          `Cannot log in: 'timeout' must be a positive number of milliseconds: current value is ${timeout}`,
+          `Cannot log in: 'timeout' must be a positive number of milliseconds up to 2147483647, or Infinity: current value is ${timeout}`,
       },
     );
   }

@@ -69,7 +69,7 @@ test("streamMessages() checks its options before any I/O, naming the option", ()
     [
       { keepAliveTimeout: 0 },
       "RangeError",
-      "'keepAliveTimeout' must be a positive number of milliseconds: current value is 0",
+      "'keepAliveTimeout' must be a positive number of milliseconds up to 2147483647: current value is 0",
     ],
     [
       { retryDelay: { min: 10, max: 5 } },
@@ -79,7 +79,7 @@ test("streamMessages() checks its options before any I/O, naming the option", ()
     [
       { retryDelay: { min: -1, max: 5 } },
       "RangeError",
-      "'retryDelay.min' must be a positive number of milliseconds: current value is -1",
+      "'retryDelay.min' must be a positive number of milliseconds up to 2147483647: current value is -1",
     ],
     [
       { backlog: "all" },
@@ -94,7 +94,7 @@ test("streamMessages() checks its options before any I/O, naming the option", ()
     [
       { timeout: -1 },
       "RangeError",
-      "'timeout' must be a positive number of milliseconds: current value is -1",
+      "'timeout' must be a positive number of milliseconds up to 2147483647, or Infinity: current value is -1",
     ],
   ];
   for (const [options, name, message] of cases) {

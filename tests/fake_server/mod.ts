@@ -45,6 +45,8 @@ export interface FakeServerOptions {
   extraFields?: boolean;
   /** The first message id of each device, as a decimal string. Default "1". */
   firstMessageId?: string;
+  /** Add `fake_queued_at` (epoch ms) to messages, for latency benchmarks. Default false. */
+  exposeQueueTime?: boolean;
   /** Milliseconds between `!` repeats of an unacknowledged emergency message; 0 (default) repeats none. */
   emergencyRetryInterval?: number;
 }
@@ -156,7 +158,9 @@ export async function startFakeServer(
         acknowledgeTwice: options.acknowledgeTwice ?? "success",
         legacyIds: options.legacyIds ?? false,
         extraFields: options.extraFields ?? false,
+        exposeQueueTime: options.exposeQueueTime ?? false,
       },
+      sendFrame: (frame, deviceId) => hub.broadcast(frame as Frame, deviceId),
     }),
     websocket: (socket) => hub.accept(socket),
   });

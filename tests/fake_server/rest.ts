@@ -23,6 +23,8 @@ export interface RestConventions {
   legacyIds: boolean;
   /** Add unknown fields to every answer, to prove clients ignore them. */
   extraFields: boolean;
+  /** Add `fake_queued_at` (epoch ms, sub-ms) to messages, for benchmarks. */
+  exposeQueueTime: boolean;
 }
 
 /** What the handler needs from the rest of the fake. */
@@ -33,6 +35,8 @@ export interface RestContext {
   conventions: RestConventions;
   /** Called after messages were queued (sends `!`). */
   send(message: OutgoingMessage): unknown;
+  /** Sends a frame to logged-in sockets (control endpoint). */
+  sendFrame(frame: string, deviceId?: string): number;
   /** Resolves when the server closes: hanging requests end then. */
   closed: Promise<void>;
 }
@@ -115,6 +119,19 @@ function routeOf(method: string, path: string): Route {
   }
   if (path === "/control/send" && method === "POST") {
     return route("control", control);
+  }
+  if (path === "/control/time") {
+    // The fake's clock, for benchmarks that compare it with their own.
+    return route(
+      "control",
+      () => ok({ now: performance.timeOrigin + performance.now() }),
+    );
+  }
+  if (path === "/control/frame" && method === "POST") {
+    return route(
+      "control",
+      (p, c) => ok({ sockets: c.sendFrame(p.frame ?? "#", p.device) }),
+    );
   }
   return route("unknown", notFound);
 }
@@ -240,15 +257,22 @@ function acknowledge(
   return ok({});
 }
 
+/** Queues a message (`count` times, for bursts) from form fields. */
 function control(p: Params, context: RestContext): Response {
   try {
-    const sent = context.send({
-      ...p,
-      message: p.message ?? "",
-      priority: p.priority === undefined ? undefined : Number(p.priority),
-      html: p.html === "1",
-      monospace: p.monospace === "1",
-    } as OutgoingMessage);
+    const { count = "1", ...fields } = p;
+    let sent: unknown;
+    for (let i = 0; i < Number(count); i++) {
+      sent = context.send({
+        ...fields,
+        message: fields.message ?? "",
+        priority: fields.priority === undefined
+          ? undefined
+          : Number(fields.priority),
+        html: fields.html === "1",
+        monospace: fields.monospace === "1",
+      } as OutgoingMessage);
+    }
     return ok({ sent });
   } catch (error) {
     return fail(400, { errors: [String((error as Error).message)] });
@@ -282,7 +306,7 @@ function authorisedDevice(
 /** A message in the observed key order; conditional fields only when set. */
 function renderMessage(
   m: StoredMessage,
-  { legacyIds, extraFields }: RestConventions,
+  { legacyIds, extraFields, exposeQueueTime }: RestConventions,
 ): Record<string, unknown> {
   const out: Record<string, unknown> = { id: m.id };
   if (!legacyIds) out.id_str = String(m.id);
@@ -308,6 +332,7 @@ function renderMessage(
     out.dispatched_date = m.queuedDate;
   }
   if (extraFields) out.future_message_field = { nested: [1, 2] };
+  if (exposeQueueTime) out.fake_queued_at = m.queuedAt;
   return out;
 }
 

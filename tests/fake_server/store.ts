@@ -36,6 +36,8 @@ export interface StoredMessage {
   message: string;
   date: number;
   queuedDate: number;
+  /** Milliseconds since the epoch, sub-millisecond: for latency benchmarks. */
+  queuedAt: number;
   priority: number;
   title?: string;
   sound?: string;
@@ -191,7 +193,7 @@ export class Store {
     }
     const app = outgoing.app ?? "Fake Monitor";
     const priority = outgoing.priority ?? 0;
-    const base: Omit<StoredMessage, "id" | "queuedDate"> = {
+    const base: Omit<StoredMessage, "id" | "queuedDate" | "queuedAt"> = {
       umid: this.#nextUmid++,
       aid: this.#appId(app),
       app,
@@ -253,12 +255,13 @@ export class Store {
 
   #enqueue(
     device: DeviceRecord,
-    message: Omit<StoredMessage, "id" | "queuedDate">,
+    message: Omit<StoredMessage, "id" | "queuedDate" | "queuedAt">,
   ): StoredMessage {
     const stored = {
       ...message,
       id: device.nextId,
       queuedDate: this.#options.now(),
+      queuedAt: performance.timeOrigin + performance.now(),
     };
     // Ids increase with gaps, as real ones do (a capture had 3, 4, 6).
     device.nextId += device.nextId % 3n === 0n ? 2n : 1n;

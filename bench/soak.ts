@@ -1,0 +1,111 @@
+/**
+ * Soak: thousands of `R` reconnects while messages flow through one
+ * streamMessages(). Reports heap after GC before and after, and what the
+ * runtime still holds open once the stream is closed. One JSON line.
+ *
+ *   <runtime with GC exposed> bench/soak.ts '<bench/server.ts JSON line>' [--reconnects 10000]
+ *
+ * @module
+ */
+
+import process from "node:process";
+import { login, registerDevice, streamMessages } from "../mod.ts";
+
+const server = JSON.parse(process.argv.find((a) => a.startsWith("{"))!) as {
+  apiUrl: string;
+  websocketUrl: string;
+  controlUrl: string;
+};
+const index = process.argv.indexOf("--reconnects");
+const RECONNECTS = index === -1 ? 10_000 : Number(process.argv[index + 1]);
+
+/** Full GC where the runtime lets us ask for one. */
+function collect(): void {
+  const g = globalThis as {
+    gc?: () => void;
+    Bun?: { gc(force: boolean): void };
+  };
+  for (let i = 0; i < 3; i++) g.gc ? g.gc() : g.Bun?.gc(true);
+}
+
+function heap(): number {
+  collect();
+  return process.memoryUsage().heapUsed;
+}
+
+/** Open handles by kind (Node; elsewhere an empty list). */
+function openResources(): Record<string, number> {
+  const info = (process as { getActiveResourcesInfo?: () => string[] })
+    .getActiveResourcesInfo?.() ?? [];
+  const counts: Record<string, number> = {};
+  for (const kind of info) counts[kind] = (counts[kind] ?? 0) + 1;
+  return counts;
+}
+
+async function control(path: string, fields: Record<string, string>) {
+  const response = await fetch(`${server.controlUrl}/${path}`, {
+    method: "POST",
+    body: new URLSearchParams(fields),
+  });
+  await response.body?.cancel();
+}
+
+const api = { apiUrl: server.apiUrl };
+const device = await registerDevice(
+  await login({ email: "soak@bench.example", password: "bench" }, api),
+  `soak-${Date.now() % 1e6}`,
+  api,
+);
+
+let connected: () => void = () => {};
+const stream = streamMessages(device, {
+  ...api,
+  websocketUrl: server.websocketUrl,
+  onStatus: (status) => {
+    if (status.state === "connected") connected();
+  },
+});
+const iterator = stream[Symbol.asyncIterator]();
+
+/** `R` until `count` reconnects are done; a message every tenth. */
+async function reconnect(count: number): Promise<number> {
+  let received = 0;
+  for (let i = 0; i < count; i++) {
+    const back = new Promise<void>((resolve) => connected = resolve);
+    await control("frame", { frame: "R", device: device.deviceId });
+    await back;
+    if (i % 10 === 0) {
+      const next = iterator.next();
+      await control("send", {
+        message: `soak ${i}`,
+        user: "soak@bench.example",
+      });
+      await next;
+      received++;
+    }
+  }
+  return received;
+}
+
+await iterator.next(); // the welcome
+await reconnect(200); // warm-up: pools, JIT, lazily built structures
+const heapBefore = heap();
+const resourcesBefore = openResources();
+const started = performance.now();
+const received = await reconnect(RECONNECTS);
+const elapsed = performance.now() - started;
+const heapAfter = heap();
+await stream.close();
+// Let the closed socket's last events run before counting what is left.
+await new Promise((resolve) => setTimeout(resolve, 100));
+console.log(JSON.stringify({
+  reconnects: RECONNECTS,
+  messages: received,
+  elapsedMs: elapsed,
+  heapBefore,
+  heapAfter,
+  heapGrowth: heapAfter - heapBefore,
+  resourcesBefore,
+  resourcesAfterClose: openResources(),
+}));
+process.exit(0);
