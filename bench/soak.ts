@@ -42,14 +42,31 @@ function openResources(): Record<string, number> {
   return counts;
 }
 
-async function control(path: string, fields: Record<string, string>) {
+/** Kinds of handle open now beyond those open at the start. */
+function leftOpen(
+  start: Record<string, number>,
+  now: Record<string, number>,
+): Record<string, number> {
+  const left: Record<string, number> = {};
+  for (const [kind, count] of Object.entries(now)) {
+    if (count > (start[kind] ?? 0)) left[kind] = count - (start[kind] ?? 0);
+  }
+  return left;
+}
+
+async function control(
+  path: string,
+  fields: Record<string, string>,
+): Promise<{ sockets?: number }> {
   const response = await fetch(`${server.controlUrl}/${path}`, {
     method: "POST",
     body: new URLSearchParams(fields),
   });
-  await response.body?.cancel();
+  return await response.json();
 }
 
+// What the process holds before any stream exists (stdio pipes, pools).
+const resourcesAtStart = openResources();
 const api = { apiUrl: server.apiUrl };
 const device = await registerDevice(
   await login({ email: "soak@bench.example", password: "bench" }, api),
@@ -72,7 +89,13 @@ async function reconnect(count: number): Promise<number> {
   let received = 0;
   for (let i = 0; i < count; i++) {
     const back = new Promise<void>((resolve) => connected = resolve);
-    await control("frame", { frame: "R", device: device.deviceId });
+    // "connected" means our login frame is sent, not yet read by the
+    // server (the protocol has no acknowledgement): R reaches no socket
+    // until it is, so ask again.
+    while (
+      (await control("frame", { frame: "R", device: device.deviceId }))
+        .sockets === 0
+    );
     await back;
     if (i % 10 === 0) {
       const next = iterator.next();
@@ -107,5 +130,6 @@ console.log(JSON.stringify({
   heapGrowth: heapAfter - heapBefore,
   resourcesBefore,
   resourcesAfterClose: openResources(),
+  leftOpen: leftOpen(resourcesAtStart, openResources()),
 }));
 process.exit(0);

@@ -14,8 +14,8 @@
  * @module
  */
 
-const ROOT = new URL("../", import.meta.url).pathname;
-const RUNTIMES_DIR = `${ROOT}.runtimes`;
+import { capture, findBun, findNode, ROOT } from "./_runtimes.ts";
+
 const TEST_FILES = [...Deno.readDirSync(`${ROOT}tests`)]
   .map((entry) => entry.name)
   .filter((name) => name.endsWith("_test.ts"))
@@ -42,18 +42,7 @@ const nodeCount = (output: string) => {
 
 const node = (major: number): Runtime => ({
   name: `node${major}`,
-  binary: async () => {
-    if (await versionOf("node") === major) return "node";
-    const platform = `${Deno.build.os}-${
-      Deno.build.arch === "x86_64" ? "x64" : "arm64"
-    }`;
-    const dir = `${RUNTIMES_DIR}/node${major}`;
-    const binary = `${dir}/node_modules/node-${platform}/bin/node`;
-    if (!await exists(binary)) {
-      await npmInstall(dir, `node-${platform}@${major}`);
-    }
-    return binary;
-  },
+  binary: () => findNode(major),
   command: (
     binary,
   ) => [binary, "--test", "--test-reporter=spec", ...TEST_FILES],
@@ -76,13 +65,7 @@ const RUNTIMES: Runtime[] = [
   },
   {
     name: "bun",
-    binary: async () => {
-      if ((await versionOf("bun")) === 1) return "bun";
-      const dir = `${RUNTIMES_DIR}/bun`;
-      const binary = `${dir}/node_modules/.bin/bun`;
-      if (!await exists(binary)) await npmInstall(dir, "bun@1");
-      return binary;
-    },
+    binary: findBun,
     command: (binary) => [binary, "test", ...TEST_FILES.map((f) => `./${f}`)],
     count: (output) => {
       const pass = output.match(/^\s*(\d+) pass$/m);
@@ -122,42 +105,6 @@ async function run(runtime: Runtime): Promise<string> {
   return `${runtime.name}: ${counts.passed} passed, ${counts.failed} failed${
     ok ? "" : ` (exit ${result.code})`
   }`;
-}
-
-async function versionOf(command: string): Promise<number | undefined> {
-  try {
-    const text = await capture([command, "--version"]);
-    return Number(text.match(/(\d+)\./)?.[1]);
-  } catch {
-    return undefined;
-  }
-}
-
-async function capture([program, ...args]: string[]): Promise<string> {
-  const result = await new Deno.Command(program, { args, stdout: "piped" })
-    .output();
-  return new TextDecoder().decode(result.stdout);
-}
-
-async function npmInstall(dir: string, spec: string): Promise<void> {
-  console.log(`installing ${spec} from npm into ${dir} …`);
-  await Deno.mkdir(dir, { recursive: true });
-  const npm = Deno.build.os === "windows" ? "npm.cmd" : "npm";
-  const result = await new Deno.Command(npm, {
-    args: ["install", "--prefix", dir, "--no-audit", "--no-fund", spec],
-    stdout: "inherit",
-    stderr: "inherit",
-  }).output();
-  if (!result.success) throw new Error(`npm install ${spec} failed`);
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 const CHECKS: [string, string[]][] = [

@@ -74,6 +74,8 @@ export interface FakeServer {
     fault: RequestFault,
     options?: { count?: number; endpoint?: Endpoint },
   ): void;
+  /** Forgets every fault not triggered yet. */
+  clearFaults(): void;
   /** Sends a frame to logged-in sockets; `R`, `E`, `A` then close them. */
   sendFrame(frame: Frame, deviceId?: string): number;
   /** Drops logged-in sockets with no frame. */
@@ -176,6 +178,7 @@ export async function startFakeServer(
     send,
     failNext: (fault, { count = 1, endpoint } = {}) =>
       faults.add(fault, count, endpoint),
+    clearFaults: () => faults.clear(),
     sendFrame: (frame, deviceId) => hub.broadcast(frame, deviceId),
     dropSockets: (deviceId) => hub.drop(deviceId),
     dropNextConnections: (count) => hub.dropNextConnections(count),

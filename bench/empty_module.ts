@@ -1,0 +1,1 @@
+// Nothing: the baseline for bench/import_time.ts.

@@ -1,0 +1,78 @@
+// Finds the runtimes and tools the test and bench tasks need, installing
+// missing ones from npm into `.runtimes/` (git-ignored). Deno-only: it runs
+// inside `deno task`.
+
+/** The repository's root folder. */
+export const ROOT = new URL("../", import.meta.url).pathname;
+const RUNTIMES_DIR = `${ROOT}.runtimes`;
+
+/** Node `major`: the `node` on PATH if it is that version, else from npm. */
+export async function findNode(major: number): Promise<string> {
+  if (await versionOf("node") === major) return "node";
+  const platform = `${Deno.build.os}-${
+    Deno.build.arch === "x86_64" ? "x64" : "arm64"
+  }`;
+  return await fromNpm(
+    `node${major}`,
+    `node-${platform}@${major}`,
+    `node-${platform}/bin/node`,
+  );
+}
+
+/** Bun 1: the `bun` on PATH if it is version 1, else from npm. */
+export async function findBun(): Promise<string> {
+  if (await versionOf("bun") === 1) return "bun";
+  return await fromNpm("bun", "bun@1", ".bin/bun");
+}
+
+/**
+ * A binary of an npm package installed into `.runtimes/<dir>`, installing
+ * `spec` first if `binary` (relative to its node_modules) is missing.
+ */
+export async function fromNpm(
+  dir: string,
+  spec: string,
+  binary: string,
+): Promise<string> {
+  const prefix = `${RUNTIMES_DIR}/${dir}`;
+  const path = `${prefix}/node_modules/${binary}`;
+  if (await exists(path)) return path;
+  console.log(`installing ${spec} from npm into ${prefix} …`);
+  await Deno.mkdir(prefix, { recursive: true });
+  const result = await new Deno.Command(
+    Deno.build.os === "windows" ? "npm.cmd" : "npm",
+    {
+      args: ["install", "--prefix", prefix, "--no-audit", "--no-fund", spec],
+      stdout: "inherit",
+      stderr: "inherit",
+    },
+  ).output();
+  if (!result.success) throw new Error(`npm install ${spec} failed`);
+  return path;
+}
+
+/** The major version a command reports, or undefined if it does not run. */
+export async function versionOf(command: string): Promise<number | undefined> {
+  try {
+    const text = await capture([command, "--version"]);
+    return Number(text.match(/(\d+)\./)?.[1]);
+  } catch {
+    return undefined;
+  }
+}
+
+/** A command's stdout. */
+export async function capture([program, ...args]: string[]): Promise<string> {
+  const result = await new Deno.Command(program, { args, stdout: "piped" })
+    .output();
+  return new TextDecoder().decode(result.stdout);
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
