@@ -42,14 +42,22 @@ const DEFAULTS = {
  * throws counts as handled; catch inside the loop if it should come back.
  * `close()`, dispose and the `signal` stop the stream from outside: the
  * message held at that moment is *not* deleted and comes again on the next
- * start, as does everything after a crash. Deletes are batched: one request
- * per batch moved past.
+ * start, as does everything after a crash. Deletes are batched (one request
+ * per batch moved past), run in the background, and are retried with backoff
+ * when the server fails passingly; stopping waits at most 2 s for the last
+ * one, and what is not deleted then comes again on the next start.
+ *
+ * **Backlog.** `backlog: "skip"` drops from the first download the messages
+ * queued (`queued_date`, else `date`) before the stream started, and deletes
+ * them unseen unless `autoDelete` is false; later arrivals are delivered.
  *
  * **Ending.** `close()`, `break` and dispose end the loop quietly; an abort
  * through `signal` makes the waiting loop throw `signal.reason`. An `E` frame
  * or a REST 4xx rejecting the secret or device throws
  * {@linkcode LoginRequiredError}; an `A` frame (another client logged in as
- * this device) throws {@linkcode SessionReplacedError}. Neither reconnects.
+ * this device) throws {@linkcode SessionReplacedError}; any other refusal (a
+ * 4xx other than 408 and 429) throws its {@linkcode PushoverError}. None of
+ * them reconnects, and after one nothing more is handed out or deleted.
  *
  * @param device The registered device.
  * @param options Endpoints, timing, deletion and backlog behaviour.

@@ -86,8 +86,10 @@ export interface StreamOptions extends RequestOptions {
   autoDelete?: boolean;
   /**
    * What to do with the messages queued before the stream started:
-   * `"deliver"` them, or `"skip"` them (delete without yielding), for a
-   * notifier that must not replay a flood of old alerts.
+   * `"deliver"` them, or `"skip"` them (not yielded, and deleted unless
+   * `autoDelete` is false), for a notifier that must not replay a flood of
+   * old alerts. "Before" compares each message's `queued_date` (else `date`)
+   * with this machine's clock at the first `next()`.
    *
    * @default {"deliver"}
    */
