@@ -88,8 +88,9 @@ export interface StreamOptions extends RequestOptions {
    * What to do with the messages queued before the stream started:
    * `"deliver"` them, or `"skip"` them (not yielded, and deleted unless
    * `autoDelete` is false), for a notifier that must not replay a flood of
-   * old alerts. "Before" compares each message's `queued_date` (else `date`)
-   * with this machine's clock at the first `next()`.
+   * old alerts. "Before" compares each message's `queued_date` (else `date`),
+   * in whole seconds, with this machine's clock at the first `next()`: a
+   * message queued in that same second counts as backlog.
    *
    * @default {"deliver"}
    */

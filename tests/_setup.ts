@@ -8,6 +8,8 @@ import type {
   MessageStream,
   RequestOptions,
   StreamOptions,
+  WebSocketConstructor,
+  WebSocketLike,
 } from "../mod.ts";
 import {
   type FakeServer,
@@ -142,4 +144,149 @@ export async function within<T>(
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** One 0 ms macrotask turn: what is due now (timers, ready I/O) runs first. */
+export function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+/** Waits for a condition that the code calling `notify()` may have changed. */
+function condition() {
+  const waiters = new Set<{ test: () => boolean; resolve: () => void }>();
+  return {
+    notify(): void {
+      for (const waiter of waiters) {
+        if (waiter.test()) {
+          waiters.delete(waiter);
+          waiter.resolve();
+        }
+      }
+    },
+    until(test: () => boolean): Promise<void> {
+      if (test()) return Promise.resolve();
+      return new Promise((resolve) => waiters.add({ test, resolve }));
+    },
+  };
+}
+
+/** A REST call a stream made, seen from the client's side. */
+export interface FetchCall {
+  endpoint: "download" | "delete" | "other";
+  /** Query or form parameters, e.g. `message` of a delete. */
+  params: URLSearchParams;
+  /** Whether its answer has been handed to the client. */
+  answered: boolean;
+}
+
+/**
+ * A `fetch` option that records each call the moment the client makes it and
+ * can hold the calls to one endpoint until `release()`. Answers are read in
+ * full before the client gets them, so handling one takes the client no I/O:
+ * a few {@linkcode nextTurn}s after `answered` it has acted on it.
+ */
+export function recordingFetch() {
+  const calls: FetchCall[] = [];
+  const changes = condition();
+  let holding: FetchCall["endpoint"] | undefined;
+  let gate = Promise.resolve();
+  let open = () => {};
+  const fetchFn: typeof fetch = async (input, init) => {
+    const url = new URL(input instanceof Request ? input.url : String(input));
+    const endpoint = url.pathname.endsWith("/messages.json")
+      ? "download"
+      : url.pathname.endsWith("/update_highest_message.json")
+      ? "delete"
+      : "other";
+    const params = new URLSearchParams(
+      init?.method === "POST" ? String(init.body ?? "") : url.search,
+    );
+    const call: FetchCall = { endpoint, params, answered: false };
+    calls.push(call);
+    changes.notify();
+    if (endpoint === holding) {
+      // Held, but still cut short by the client's abort like a real request.
+      const signal = init?.signal;
+      await new Promise<void>((resolve, reject) => {
+        if (signal?.aborted) return reject(signal.reason);
+        signal?.addEventListener("abort", () => reject(signal.reason));
+        gate.then(resolve);
+      });
+    }
+    const response = await fetch(input, init);
+    const body = await response.arrayBuffer();
+    call.answered = true;
+    changes.notify();
+    return new Response(body, {
+      status: response.status,
+      statusText: response.statusText,
+      headers: response.headers,
+    });
+  };
+  const count = (endpoint: FetchCall["endpoint"], answered = false) =>
+    calls.filter((c) => c.endpoint === endpoint && (!answered || c.answered))
+      .length;
+  return {
+    fetch: fetchFn,
+    calls,
+    /** Calls to `endpoint` made (or, with `answered`, answered) so far. */
+    count,
+    /** Resolves once `test()` holds, checked at every call and answer. */
+    until: changes.until,
+    /** Calls to `endpoint` from now on wait until `release()`. */
+    hold(endpoint: FetchCall["endpoint"]): void {
+      holding = endpoint;
+      gate = new Promise((resolve) => open = resolve);
+    },
+    /** Lets the held calls, and all later ones, through. */
+    release(): void {
+      holding = undefined;
+      open();
+    },
+  };
+}
+
+/** What one socket made by {@linkcode spySockets} received. */
+export interface SpiedSocket {
+  /** Every frame's payload as text, in order. */
+  frames: string[];
+  closed: boolean;
+}
+
+/**
+ * A `WebSocket` option that makes real sockets and watches them from before
+ * the stream's own listeners: when a frame or a close shows here, the stream
+ * handles it in the same dispatch (one {@linkcode nextTurn} later it has).
+ */
+export function spySockets() {
+  const sockets: SpiedSocket[] = [];
+  const changes = condition();
+  const Native = (globalThis as unknown as { WebSocket: WebSocketConstructor })
+    .WebSocket;
+  function Spy(url: string): WebSocketLike {
+    const socket = new Native(url);
+    const seen: SpiedSocket = { frames: [], closed: false };
+    sockets.push(seen);
+    socket.addEventListener("message", (event) => {
+      const data = (event as MessageEvent).data;
+      seen.frames.push(
+        typeof data === "string"
+          ? data
+          : new TextDecoder().decode(data as ArrayBuffer),
+      );
+      changes.notify();
+    });
+    socket.addEventListener("close", () => {
+      seen.closed = true;
+      changes.notify();
+    });
+    changes.notify();
+    return socket;
+  }
+  return {
+    WebSocket: Spy as unknown as WebSocketConstructor,
+    sockets,
+    /** Resolves once `test()` holds, checked at every new socket, frame and close. */
+    until: changes.until,
+  };
 }

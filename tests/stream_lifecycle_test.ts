@@ -3,10 +3,19 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { streamMessages } from "../mod.ts";
-import type { Device } from "../mod.ts";
+import { LoginRequiredError, streamMessages } from "../mod.ts";
+import type { Device, StreamStatus } from "../mod.ts";
 import { runScript } from "./_spawn.ts";
-import { newDevice, serverTest } from "./_setup.ts";
+import {
+  newDevice,
+  nextTurn,
+  recordingFetch,
+  rejection,
+  serverTest,
+  spySockets,
+  take,
+  within,
+} from "./_setup.ts";
 
 const MODES: [mode: string, expected: string][] = [
   ["break", "stopped break"],
@@ -45,6 +54,127 @@ for (const [mode, expected] of MODES) {
     },
   );
 }
+
+serverTest(
+  "streamMessages() removes its abort listener from the signal once stopped",
+  async (context) => {
+    const { server } = context;
+    const device = await newDevice(context);
+    const { signal } = new AbortController();
+    // The signal's own methods, wrapped to see which listeners it holds.
+    const listeners = new Set<unknown>();
+    const add = signal.addEventListener.bind(signal);
+    const remove = signal.removeEventListener.bind(signal);
+    Object.assign(signal, {
+      addEventListener: (type: string, listener: EventListener) => {
+        if (type === "abort") listeners.add(listener);
+        add(type, listener);
+      },
+      removeEventListener: (type: string, listener: EventListener) => {
+        if (type === "abort") listeners.delete(listener);
+        remove(type, listener);
+      },
+    });
+    // Ended by the loop.
+    await take(context.stream(device, { signal }), 1, () => {
+      assert.equal(listeners.size, 1);
+    });
+    assert.equal(listeners.size, 0);
+    // Closed from outside.
+    const closed = context.stream(device, { signal });
+    const waiting = closed[Symbol.asyncIterator]().next();
+    await server.waitForLogin(device.deviceId, 2);
+    assert.equal(listeners.size, 1);
+    await closed.close();
+    assert.deepEqual(await waiting, { done: true, value: undefined });
+    assert.equal(listeners.size, 0);
+    // Failed.
+    const failed = context.stream(device, { signal });
+    const refused = failed[Symbol.asyncIterator]().next();
+    await server.waitForLogin(device.deviceId, 3);
+    assert.equal(listeners.size, 1);
+    server.sendFrame("E", device.deviceId);
+    assert.ok(await rejection(refused) instanceof LoginRequiredError);
+    assert.equal(listeners.size, 0);
+  },
+);
+
+serverTest(
+  "streamMessages() closed during a backoff sleep ends the waiting loop at once",
+  async (context) => {
+    const { server } = context;
+    const device = await newDevice(context);
+    let backingOff!: () => void;
+    const backoff = new Promise<void>((resolve) => backingOff = resolve);
+    server.failNext({ type: "status", status: 503 }, { endpoint: "download" });
+    const statuses: StreamStatus[] = [];
+    const stream = context.stream(device, {
+      retryDelay: { min: 60_000, max: 60_000 },
+      onStatus: (s) => {
+        statuses.push(s);
+        if (s.state === "retrying") backingOff();
+      },
+    });
+    const waiting = stream[Symbol.asyncIterator]().next();
+    await backoff; // the first sync failed: the loop sleeps 60 s
+    await within(stream.close(), "close()");
+    assert.deepEqual(await within(waiting, "the waiting loop"), {
+      done: true,
+      value: undefined,
+    });
+    assert.equal(server.log.requests("download").length, 1);
+    assert.deepEqual(statuses.at(-1), {
+      state: "stopped",
+      reason: "closed",
+      error: undefined,
+    });
+  },
+);
+
+serverTest(
+  "streamMessages() closed during a download that hangs ends the waiting loop at once",
+  async (context) => {
+    const { server } = context;
+    const device = await newDevice(context);
+    server.failNext({ type: "hang" }, { endpoint: "download" });
+    const stream = context.stream(device, { timeout: 60_000 });
+    const waiting = stream[Symbol.asyncIterator]().next();
+    await server.log.waitFor((e) =>
+      e.kind === "http" && e.endpoint === "download"
+    );
+    await within(stream.close(), "close()");
+    assert.deepEqual(await within(waiting, "the waiting loop"), {
+      done: true,
+      value: undefined,
+    });
+    assert.equal(server.log.requests("download").length, 1);
+  },
+);
+
+serverTest(
+  "streamMessages() aborted before the first next() rejects with the reason and never connects",
+  async (context) => {
+    const { server } = context;
+    const device = await newDevice(context);
+    const spy = spySockets();
+    const rest = recordingFetch();
+    const controller = new AbortController();
+    const stream = context.stream(device, {
+      signal: controller.signal,
+      WebSocket: spy.WebSocket,
+      fetch: rest.fetch,
+    });
+    const reason = new Error("not today");
+    controller.abort(reason);
+    const iterator = stream[Symbol.asyncIterator]();
+    assert.equal(await rejection(iterator.next()), reason);
+    assert.deepEqual(await iterator.next(), { done: true, value: undefined });
+    await nextTurn();
+    assert.equal(spy.sockets.length, 0);
+    assert.equal(rest.calls.length, 0);
+    assert.ok(!server.log.entries.some((e) => e.kind === "socket"));
+  },
+);
 
 test("streamMessages() checks its options before any I/O, naming the option", () => {
   const device = { secret: "s", deviceId: "d" };

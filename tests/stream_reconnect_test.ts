@@ -3,7 +3,17 @@
 import assert from "node:assert/strict";
 import { LoginRequiredError, SessionReplacedError } from "../mod.ts";
 import type { StreamOptions, StreamStatus } from "../mod.ts";
-import { newDevice, queued, rejection, serverTest, take } from "./_setup.ts";
+import {
+  newDevice,
+  nextTurn,
+  queued,
+  recordingFetch,
+  rejection,
+  serverTest,
+  spySockets,
+  take,
+  within,
+} from "./_setup.ts";
 
 serverTest(
   "streamMessages() reconnects after a dropped socket and syncs what came meanwhile",
@@ -118,30 +128,42 @@ serverTest(
     const { server } = context;
     const device = await newDevice(context);
     const statuses: StreamStatus[] = [];
-    const error = await rejection(
-      take(
-        context.stream(device, { onStatus: (s) => statuses.push(s) }),
-        2,
-        () => {
-          server.sendFrame("E", device.deviceId);
-        },
-      ),
-    );
+    const spy = spySockets();
+    const stream = context.stream(device, {
+      WebSocket: spy.WebSocket,
+      onStatus: (s) => statuses.push(s),
+    });
+    const iterator = stream[Symbol.asyncIterator]();
+    await iterator.next(); // the welcome, held while 'E' comes
+    await server.waitForLogin(device.deviceId);
+    server.sendFrame("E", device.deviceId);
+    // The server closes the socket after 'E'. A stream that took that close
+    // for a lost link would report "reconnecting" in the same dispatch.
+    await spy.until(() => spy.sockets[0].closed);
+    await nextTurn();
+    assert.deepEqual(statuses, [
+      { state: "connecting", attempt: 1 },
+      { state: "connected" },
+    ]);
+    const error = await rejection(iterator.next());
     assert.ok(error instanceof LoginRequiredError);
     assert.match(error.message, /refused the device's login \(E\)/);
+    assert.deepEqual(statuses.at(-1), {
+      state: "stopped",
+      reason: "failed",
+      error,
+    });
+    assert.equal(statuses.length, 3);
+    assert.equal(spy.sockets.length, 1);
     assert.equal(
       server.log.entries.filter((e) =>
         e.kind === "socket" && e.event === "open"
       ).length,
       1,
     );
-    assert.deepEqual(statuses.at(-1), {
-      state: "stopped",
-      reason: "failed",
-      error,
-    });
-    // The welcome was moved past before 'E' arrived: it was still deleted.
+    // The next() that reported 'E' moved past the welcome: it was deleted.
     assert.deepEqual(queued(server, device), []);
+    assert.deepEqual(await iterator.next(), { done: true, value: undefined });
   },
 );
 
@@ -265,62 +287,162 @@ serverTest(
 );
 
 serverTest(
-  "streamMessages() retries a failed delete at the next batch, never losing it",
+  "streamMessages() retries a failed delete with backoff while it runs, reporting it, never losing it",
   async (context) => {
     const { server } = context;
     const device = await newDevice(context);
+    const statuses: StreamStatus[] = [];
     server.failNext({ type: "status", status: 502 }, { endpoint: "delete" });
-    await take(
-      context.stream(device),
-      2,
-      (_, index) => {
-        if (index === 0) server.send({ message: "second" });
-      },
+    const stream = context.stream(device, {
+      onStatus: (s) => statuses.push(s),
+    });
+    const iterator = stream[Symbol.asyncIterator]();
+    await iterator.next(); // welcome
+    const waiting = iterator.next(); // moves past it: its delete fails
+    // No other batch comes and the stream runs on: the retry is its own.
+    await within(
+      server.log.waitFor((e) =>
+        e.kind === "http" && e.endpoint === "delete" && e.status === 200
+      ),
+      "the retried delete",
     );
     assert.deepEqual(server.log.requests("delete").map((r) => r.status), [
       502,
       200,
     ]);
     assert.deepEqual(queued(server, device), []);
+    const retrying = statuses.filter((s) => s.state === "retrying");
+    assert.equal(retrying.length, 1);
+    assert.ok(retrying[0].state === "retrying");
+    assert.equal(retrying[0].attempt, 1);
+    assert.ok(
+      retrying[0].delay >= 1 && retrying[0].delay <= 10,
+      String(retrying[0].delay),
+    );
+    assert.match(
+      retrying[0].reason,
+      /^Cannot delete messages: the server answered 502/,
+    );
+    assert.ok(!statuses.some((s) => s.state === "stopped"));
+    await stream.close();
+    assert.deepEqual(await waiting, { done: true, value: undefined });
+    assert.equal(server.log.requests("delete").length, 2);
+  },
+);
+
+for (
+  const [variant, extra, faults] of [
+    ["", {}, undefined],
+    // Downloads after a reconnect then see what the loop moved past but the
+    // server has not deleted yet: only the stream's id filter keeps it out.
+    [" and deletes lag behind", {}, { type: "delay", ms: 20 }],
+    [" and nothing is deleted", { autoDelete: false }, undefined],
+  ] as const
+) {
+  serverTest(
+    `streamMessages() loses and repeats nothing across 50 forced reconnects while messages arrive${variant}`,
+    async (context) => {
+      const { server } = context;
+      const device = await newDevice(context);
+      if (faults) server.failNext(faults, { endpoint: "delete", count: 1000 });
+      const total = 100;
+      let sent = 0;
+      const got = await take(
+        context.stream(device, extra),
+        total + 1,
+        async (_, index) => {
+          if (sent < total) server.send({ message: `n${sent++}` });
+          if (index % 2 === 0 && index < 100) {
+            // Alternate the ways a link ends: drop with no frame, or 'R'.
+            const logins = server.log.entries.filter((e) =>
+              e.kind === "socket" && e.event === "login"
+            ).length;
+            if (index % 4 === 0) {
+              server.dropSockets(device.deviceId);
+            } else server.sendFrame("R", device.deviceId);
+            if (sent < total) {
+              server.send({ message: `n${sent++}` }); // likely lost as '!'
+            }
+            await server.waitForLogin(device.deviceId, logins + 1);
+          }
+        },
+      );
+      const bodies = got.slice(1).map((m) => m.message);
+      assert.deepEqual(
+        bodies,
+        Array.from({ length: total }, (_, i) => `n${i}`),
+      );
+      const ids = got.map((m) => m.id_str);
+      assert.equal(new Set(ids).size, ids.length);
+      const logins = server.log.entries.filter((e) =>
+        e.kind === "socket" && e.event === "login"
+      ).length;
+      assert.ok(logins >= 51, `only ${logins} logins`);
+      assert.equal(
+        queued(server, device).length,
+        "autoDelete" in extra ? 101 : 0,
+      );
+    },
+  );
+}
+
+serverTest(
+  "streamMessages() ends at once on 'E' during a backoff sleep",
+  async (context) => {
+    const { server } = context;
+    const device = await newDevice(context);
+    let backingOff!: () => void;
+    const backoff = new Promise<void>((resolve) => backingOff = resolve);
+    server.failNext({ type: "status", status: 503 }, { endpoint: "download" });
+    const stream = context.stream(device, {
+      retryDelay: { min: 60_000, max: 60_000 },
+      onStatus: (s) => {
+        if (s.state === "retrying") backingOff();
+      },
+    });
+    const iterator = stream[Symbol.asyncIterator]();
+    const waiting = iterator.next(); // connects; its sync fails: a 60 s sleep
+    await backoff;
+    await server.waitForLogin(device.deviceId);
+    server.sendFrame("E", device.deviceId);
+    const error = await within(rejection(waiting), "the stream to end");
+    assert.ok(error instanceof LoginRequiredError);
+    assert.equal(server.log.requests("download").length, 1);
   },
 );
 
 serverTest(
-  "streamMessages() loses and repeats nothing across 50 forced reconnects while messages arrive",
+  "streamMessages() after 'A' during a download neither yields nor deletes what it brought",
   async (context) => {
     const { server } = context;
     const device = await newDevice(context);
-    const total = 100;
-    let sent = 0;
-    const got = await take(
-      context.stream(device),
-      total + 1,
-      async (_, index) => {
-        if (sent < total) server.send({ message: `n${sent++}` });
-        if (index % 2 === 0 && index < 100) {
-          // Alternate the ways a link ends: drop with no frame, or 'R'.
-          const logins = server.log.entries.filter((e) =>
-            e.kind === "socket" && e.event === "login"
-          ).length;
-          if (index % 4 === 0) {
-            server.dropSockets(device.deviceId);
-          } else server.sendFrame("R", device.deviceId);
-          if (sent < total) {
-            server.send({ message: `n${sent++}` }); // likely lost as '!'
-          }
-          await server.waitForLogin(device.deviceId, logins + 1);
-        }
-      },
+    const rest = recordingFetch();
+    const spy = spySockets();
+    const stream = context.stream(device, {
+      fetch: rest.fetch,
+      WebSocket: spy.WebSocket,
+    });
+    const iterator = stream[Symbol.asyncIterator]();
+    const welcome = (await iterator.next()).value!;
+    await server.waitForLogin(device.deviceId);
+    rest.hold("download");
+    const waiting = iterator.next(); // moves past the welcome
+    server.send({ message: "for the other client" });
+    await rest.until(() => rest.count("download") === 2);
+    server.sendFrame("A", device.deviceId);
+    await spy.until(() => spy.sockets[0].frames.includes("A"));
+    await nextTurn();
+    rest.release(); // the download ends after 'A', with the new message
+    const error = await rejection(waiting);
+    assert.ok(error instanceof SessionReplacedError);
+    assert.equal(rest.count("download", true), 2);
+    assert.deepEqual(
+      rest.calls.filter((c) => c.endpoint === "delete").map((c) =>
+        c.params.get("message")
+      ),
+      [welcome.id_str],
     );
-    const bodies = got.slice(1).map((m) => m.message);
-    assert.deepEqual(bodies, Array.from({ length: total }, (_, i) => `n${i}`));
-    const ids = got.map((m) => m.id_str);
-    assert.equal(new Set(ids).size, ids.length);
-    const logins =
-      server.log.entries.filter((e) =>
-        e.kind === "socket" && e.event === "login"
-      ).length;
-    assert.ok(logins >= 51, `only ${logins} logins`);
-    assert.deepEqual(queued(server, device), []);
+    assert.deepEqual(queued(server, device), ["for the other client"]);
+    assert.deepEqual(await iterator.next(), { done: true, value: undefined });
   },
 );

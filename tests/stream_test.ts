@@ -1,10 +1,21 @@
 // streamMessages(): delivery, order, deletion and frames, end to end.
 
 import assert from "node:assert/strict";
+import process from "node:process";
 import { test } from "node:test";
 import { deleteThrough, downloadMessages, streamMessages } from "../mod.ts";
 import type { StreamStatus } from "../mod.ts";
-import { newDevice, queued, serverTest, take } from "./_setup.ts";
+import {
+  newDevice,
+  nextTurn,
+  queued,
+  recordingFetch,
+  serverTest,
+  spySockets,
+  streamOptions,
+  take,
+  within,
+} from "./_setup.ts";
 
 serverTest(
   "streamMessages() yields the backlog, then live messages, in id order",
@@ -50,6 +61,47 @@ serverTest(
 );
 
 serverTest(
+  "streamMessages() skips only the backlog when the first downloads fail: what came during the outage is delivered",
+  async (context) => {
+    const { server } = context;
+    const device = await newDevice(context);
+    server.send({ message: "old 1" });
+    server.send({ message: "old 2" });
+    const record = server.store.devices.get(device.deviceId)!;
+    // The fake's clock counts seconds: date the backlog clearly before the start.
+    for (const message of record.queue) message.queuedDate -= 10;
+    server.failNext({ type: "status", status: 503 }, {
+      endpoint: "download",
+      count: 2,
+    });
+    const statuses: StreamStatus[] = [];
+    const stream = context.stream(device, {
+      backlog: "skip",
+      onStatus: (s) => {
+        statuses.push(s);
+        if (s.state === "retrying" && s.attempt === 1) {
+          // Queued during the outage, a second into the stream.
+          server.send({ message: "new" });
+          record.queue.at(-1)!.queuedDate += 1;
+        }
+      },
+    });
+    const iterator = stream[Symbol.asyncIterator]();
+    const first = await within(iterator.next(), "the message sent meanwhile");
+    assert.equal(first.value?.message, "new");
+    assert.deepEqual(
+      statuses.filter((s) => s.state === "retrying").map((s) =>
+        s.state === "retrying" && s.attempt
+      ),
+      [1, 2],
+    );
+    await stream.close();
+    // The backlog was deleted unseen; "new", held at close, stays.
+    assert.deepEqual(queued(server, device), ["new"]);
+  },
+);
+
+serverTest(
   "streamMessages() deletes once per batch moved past, not per message",
   async (context) => {
     const device = await newDevice(context);
@@ -64,17 +116,34 @@ serverTest(
 serverTest(
   "streamMessages() deletes a message only after the loop moved past it",
   async (context) => {
+    const { server } = context;
     const device = await newDevice(context);
-    context.server.send({ message: "a" });
-    context.server.send({ message: "b" });
-    const stream = context.stream(device);
-    const seenOnServer: string[][] = [];
-    await take(stream, 3, () => {
-      seenOnServer.push(queued(context.server, device));
-    });
-    // While the loop held each message, all three were still on the server.
-    for (const snapshot of seenOnServer) assert.equal(snapshot.length, 3);
-    assert.deepEqual(queued(context.server, device), []);
+    const rest = recordingFetch();
+    const stream = context.stream(device, { fetch: rest.fetch });
+    const iterator = stream[Symbol.asyncIterator]();
+    const welcome = (await iterator.next()).value!;
+    rest.hold("delete");
+    const held = iterator.next(); // moves past the welcome: its delete starts
+    await rest.until(() => rest.count("delete") === 1);
+    server.send({ message: "held" });
+    assert.equal((await held).value?.message, "held");
+    // The welcome's delete ends while "held" is in the loop's hand: the
+    // deleter looks for more to delete then, and must find nothing.
+    rest.release();
+    await rest.until(() => rest.count("delete", true) === 1);
+    for (let i = 0; i < 3; i++) await nextTurn();
+    assert.deepEqual(
+      rest.calls.filter((c) => c.endpoint === "delete").map((c) =>
+        c.params.get("message")
+      ),
+      [welcome.id_str],
+    );
+    assert.deepEqual(queued(server, device), ["held"]);
+    const after = iterator.next(); // moves past "held": now it may go
+    server.send({ message: "after" });
+    assert.equal((await after).value?.message, "after");
+    await stream.close();
+    assert.deepEqual(queued(server, device), ["after"]);
   },
 );
 
@@ -133,55 +202,76 @@ serverTest(
 serverTest(
   "streamMessages() holds at most one download's batch for a slow consumer",
   async (context) => {
+    const { server } = context;
     const device = await newDevice(context);
-    for (let i = 0; i < 3; i++) context.server.send({ message: `first ${i}` });
+    for (let i = 0; i < 3; i++) server.send({ message: `first ${i}` });
+    const rest = recordingFetch();
+    const spy = spySockets();
     const downloadsDuring: number[] = [];
-    await take(
-      context.stream(device),
+    const got = await take(
+      context.stream(device, { fetch: rest.fetch, WebSocket: spy.WebSocket }),
       7,
-      (_, index) => {
+      async (_, index) => {
         if (index === 0) {
-          for (let i = 0; i < 3; i++) {
-            context.server.send({ message: `second ${i}` });
-          }
+          await server.waitForLogin(device.deviceId);
+          for (let i = 0; i < 3; i++) server.send({ message: `second ${i}` });
+          // Slow: the three '!' reach the stream while it holds the welcome.
+          await spy.until(() =>
+            spy.sockets[0].frames.filter((f) => f === "!").length === 3
+          );
+          await nextTurn();
         }
-        if (index < 4) {
-          downloadsDuring.push(context.server.log.requests("download").length);
-        }
+        downloadsDuring.push(rest.count("download"));
       },
     );
-    // The whole first batch (4) is handed out from one download, whatever `!` came meanwhile.
-    assert.deepEqual(downloadsDuring, [1, 1, 1, 1]);
-    assert.equal(context.server.log.requests("download").length, 2);
+    assert.deepEqual(got.map((m) => m.message).slice(1), [
+      "first 0",
+      "first 1",
+      "first 2",
+      "second 0",
+      "second 1",
+      "second 2",
+    ]);
+    // The whole first batch (4) is handed out from one download, whatever
+    // '!' came meanwhile; the next download waits until it is used up.
+    assert.deepEqual(downloadsDuring, [1, 1, 1, 1, 2, 2, 2]);
   },
 );
 
 serverTest(
   "streamMessages() collapses a burst of 20 '!' during a sync into at most one more download",
   async (context) => {
+    const { server } = context;
     const device = await newDevice(context);
-    const stream = context.stream(device);
+    const rest = recordingFetch();
+    const spy = spySockets();
+    const stream = context.stream(device, {
+      fetch: rest.fetch,
+      WebSocket: spy.WebSocket,
+    });
     const iterator = stream[Symbol.asyncIterator]();
     await iterator.next(); // welcome: connected and synced once
-    const before = context.server.log.requests("download").length;
-    context.server.failNext({ type: "delay", ms: 30 }, {
-      endpoint: "download",
-    });
-    const from = context.server.log.entries.length;
+    await server.waitForLogin(device.deviceId);
+    const before = rest.count("download");
+    rest.hold("download");
     const next = iterator.next(); // moves past the welcome; waits for '!'
-    context.server.send({ message: "burst start" });
-    await context.server.log.waitFor(
-      (e) => e.kind === "http" && e.endpoint === "download",
-      from,
-    );
-    for (let i = 0; i < 20; i++) context.server.sendFrame("!"); // while that download is slow
+    server.send({ message: "burst start" });
+    await rest.until(() => rest.count("download") === before + 1);
+    // While that download is held, 20 more '!' reach the stream.
+    for (let i = 0; i < 20; i++) server.sendFrame("!");
+    await spy.until(() => spy.sockets[0].frames.length === 21);
+    await nextTurn();
+    rest.release();
     assert.equal((await next).value?.message, "burst start");
-    context.server.send({ message: "after" });
-    assert.equal((await iterator.next()).value?.message, "after");
+    // Idle with a loop waiting: the burst may cost one more download, no more.
+    const waiting = iterator.next();
+    await rest.until(() => rest.count("download", true) === before + 2);
+    for (let i = 0; i < 3; i++) await nextTurn();
+    const forBurst = rest.count("download") - before;
+    assert.ok(forBurst <= 2, `${forBurst} downloads for one '!' and a burst`);
+    server.send({ message: "after" });
+    assert.equal((await waiting).value?.message, "after");
     await stream.close();
-    // one for the first '!', at most one for the 20 collapsed, one for "after"
-    assert.ok(context.server.log.requests("download").length - before <= 3);
-    assert.ok(context.server.log.requests("download").length - before >= 2);
   },
 );
 
@@ -213,6 +303,54 @@ serverTest(
     ]);
   },
 );
+
+for (
+  const [kind, onStatus] of [
+    ["throws", () => {
+      throw new Error("status callback broke");
+    }],
+    ["is async and rejects", async () => {
+      await Promise.resolve();
+      throw new Error("async status callback broke");
+    }],
+  ] as const
+) {
+  serverTest(
+    `streamMessages() keeps delivering when onStatus ${kind}`,
+    async (context) => {
+      const { server } = context;
+      const device = await newDevice(context);
+      const unhandled: unknown[] = [];
+      const onUnhandled = (reason: unknown) => unhandled.push(reason);
+      process.on("unhandledRejection", onUnhandled);
+      const states: string[] = [];
+      // Not context.stream(): should the callback's error escape through
+      // close(), the test must still end and close the fake.
+      const stream = streamMessages(
+        device,
+        streamOptions(context, {
+          onStatus: (s) => {
+            states.push(s.state);
+            return onStatus();
+          },
+        }),
+      );
+      try {
+        const got = await take(stream, 2, (_, index) => {
+          if (index === 0) server.send({ message: "still delivered" });
+        });
+        assert.equal(got[1].message, "still delivered");
+        assert.deepEqual(states, ["connecting", "connected", "stopped"]);
+        // Rejections count as unhandled only after a turn of the event loop.
+        for (let i = 0; i < 3; i++) await nextTurn();
+      } finally {
+        await stream.close().catch(() => {});
+        process.off("unhandledRejection", onUnhandled);
+      }
+      assert.deepEqual(unhandled, []);
+    },
+  );
+}
 
 serverTest(
   "streamMessages() logs in on the socket with the device id and secret",
