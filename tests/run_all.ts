@@ -1,10 +1,13 @@
 /**
  * Runs the whole test suite on every runtime the library promises: Deno (this
- * process's), Bun 1, Node 22 and Node 24. Missing runtimes are installed from
- * npm into `.runtimes/` (git-ignored); nothing else is needed but Node + npm.
+ * process's), Bun 1, Node 22 and Node 24; then the library inside Cloudflare's
+ * workerd (tests/workerd/run.ts: Node 24 drives Miniflare). Missing runtimes
+ * and tools are installed from npm into `.runtimes/` (git-ignored); nothing
+ * else is needed but Node + npm.
  *
  *   deno task test              # every runtime
  *   deno task test node24 bun   # only those
+ *   deno task test workerd      # only the Worker
  *
  * First the static checks a JSR release needs (fmt, lint, type check, doc
  * lint, publish dry run), then each runner's own output, then one line per
@@ -14,7 +17,7 @@
  * @module
  */
 
-import { capture, findBun, findNode, ROOT } from "./_runtimes.ts";
+import { capture, findBun, findNode, fromNpm, ROOT } from "./_runtimes.ts";
 
 const TEST_FILES = [...Deno.readDirSync(`${ROOT}tests`)]
   .map((entry) => entry.name)
@@ -28,6 +31,8 @@ interface Runtime {
   binary(): Promise<string>;
   /** The test command, given the binary. */
   command(binary: string): string[];
+  /** What the header names; `binary --version` by default. */
+  version?(binary: string): Promise<string>;
   /** Passed and failed counts from the runner's output. */
   count(output: string): { passed: number; failed: number } | undefined;
 }
@@ -48,6 +53,47 @@ const node = (major: number): Runtime => ({
   ) => [binary, "--test", "--test-reporter=spec", ...TEST_FILES],
   count: nodeCount,
 });
+
+/**
+ * The library bundled (esbuild) into a Worker that Miniflare runs in workerd,
+ * against the fake server, driven by a node:test script on Node 24.
+ */
+function workerd(): Runtime {
+  let tools: string[] = [];
+  const packageVersion = async (name: string) =>
+    JSON.parse(
+      await Deno.readTextFile(
+        `${ROOT}.runtimes/miniflare/node_modules/${name}/package.json`,
+      ),
+    ).version;
+  return {
+    name: "workerd",
+    binary: async () => {
+      const esbuild = await fromNpm("esbuild", "esbuild@0", ".bin/esbuild");
+      const miniflare = await fromNpm(
+        "miniflare",
+        "miniflare@4",
+        "miniflare/dist/src/index.js",
+      );
+      tools = ["--esbuild", esbuild, "--miniflare", miniflare];
+      return await findNode(24);
+    },
+    command: (binary) => [
+      binary,
+      "--test-reporter=spec",
+      "tests/workerd/run.ts",
+      ...tools,
+    ],
+    version: async (binary) => {
+      const node = (await capture([binary, "--version"])).trim();
+      const [workerd, miniflare] = await Promise.all(
+        ["workerd", "miniflare"].map(packageVersion),
+      );
+      return `workerd ${workerd}, miniflare ${miniflare}, node ${node}`;
+    },
+    count: nodeCount,
+  };
+}
 
 const RUNTIMES: Runtime[] = [
   {
@@ -77,11 +123,13 @@ const RUNTIMES: Runtime[] = [
   },
   node(22),
   node(24),
+  workerd(),
 ];
 
 async function run(runtime: Runtime): Promise<string> {
   const binary = await runtime.binary();
-  const version = await capture([binary, "--version"]);
+  const version = await (runtime.version?.(binary) ??
+    capture([binary, "--version"]));
   const [program, ...args] = runtime.command(binary);
   console.log(`\n=== ${runtime.name} (${version.split("\n")[0].trim()}) ===`);
   const result = await new Deno.Command(program, {
