@@ -3,7 +3,23 @@ import type { Message } from "./types.ts";
 
 const DEFAULT_ASSET_URL = "https://api.pushover.net";
 
-/** Where {@linkcode iconUrl} and {@linkcode soundUrl} point. */
+/**
+ * Where {@linkcode iconUrl} and {@linkcode soundUrl} point.
+ *
+ * @example Serve icons and sounds from a local cache
+ * ```ts
+ * import { iconUrl, soundUrl } from "@openpush/pushover-open-client";
+ * import type { AssetOptions } from "@openpush/pushover-open-client";
+ * import assert from "node:assert/strict";
+ *
+ * const cache: AssetOptions = { assetUrl: "http://127.0.0.1:8080/pushover/" };
+ * assert.equal(
+ *   iconUrl({ icon: "ifttt", aid_str: "7" }, cache),
+ *   "http://127.0.0.1:8080/pushover/icons/ifttt.png",
+ * );
+ * assert.equal(soundUrl("si", cache), "http://127.0.0.1:8080/pushover/sounds/si.wav");
+ * ```
+ */
 export interface AssetOptions {
   /**
    * Base URL of the static assets, with or without a trailing slash: a mirror,
@@ -14,7 +30,22 @@ export interface AssetOptions {
   assetUrl?: string;
 }
 
-/** Options of {@linkcode soundUrl}. */
+/**
+ * Options of {@linkcode soundUrl}.
+ *
+ * @example MP3 files from a mirror, for a player without WAV support
+ * ```ts
+ * import { soundUrl } from "@openpush/pushover-open-client";
+ * import type { SoundUrlOptions } from "@openpush/pushover-open-client";
+ * import assert from "node:assert/strict";
+ *
+ * const options: SoundUrlOptions = {
+ *   assetUrl: "https://cdn.example.com/pushover",
+ *   format: "mp3",
+ * };
+ * assert.equal(soundUrl("siren", options), "https://cdn.example.com/pushover/sounds/si.mp3");
+ * ```
+ */
 export interface SoundUrlOptions extends AssetOptions {
   /**
    * The file format to fetch.

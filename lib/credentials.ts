@@ -1,12 +1,45 @@
 import { isObject } from "./_validate.ts";
 import type { Device } from "./types.ts";
 
-/** The format tag of files written by {@linkcode stringifyCredentials}. */
+/**
+ * The format tag of files written by {@linkcode stringifyCredentials}.
+ *
+ * @example Recognise a file this library wrote
+ * ```ts
+ * import {
+ *   CREDENTIALS_FORMAT,
+ *   parseCredentials,
+ *   stringifyCredentials,
+ * } from "@openpush/pushover-open-client";
+ * import assert from "node:assert/strict";
+ *
+ * const device = { secret: "s3cret", deviceId: "d3v1ce" };
+ * const text = stringifyCredentials({ device });
+ * assert.equal(JSON.parse(text).format, CREDENTIALS_FORMAT);
+ * assert.deepEqual(parseCredentials(text), { device }); // and back
+ * ```
+ */
 export const CREDENTIALS_FORMAT = "pushover-open-client/1";
 
 /**
  * What a client keeps between runs: the registered device and facts to show
  * the user. Never a password: after login only the secret is needed.
+ *
+ * @example Keep everything but the password, read it back on the next start
+ * ```ts
+ * import { parseCredentials, stringifyCredentials } from "@openpush/pushover-open-client";
+ * import type { SavedCredentials } from "@openpush/pushover-open-client";
+ * import assert from "node:assert/strict";
+ *
+ * const saved: SavedCredentials = {
+ *   device: { secret: "s3cret", deviceId: "d3v1ce" }, // from registerDevice()
+ *   userKey: "uQiRzpo4DXghDmr9QzzfQu27cmVRsG",
+ *   email: "me@example.com",
+ *   deviceName: "kitchen-pi",
+ * };
+ * const text = stringifyCredentials(saved); // write this to a private file
+ * assert.deepEqual(parseCredentials(text), saved);
+ * ```
  */
 export interface SavedCredentials {
   /** The device: its id and the secret it was registered with. */

@@ -6,7 +6,25 @@
  * @module
  */
 
-/** Details a {@linkcode PushoverError} carries besides its message. */
+/**
+ * Details a {@linkcode PushoverError} carries besides its message.
+ *
+ * @example Fail like the server or the network in a test double
+ * ```ts
+ * import { PushoverError } from "@openpush/pushover-open-client";
+ * import type { PushoverErrorOptions } from "@openpush/pushover-open-client";
+ * import assert from "node:assert/strict";
+ *
+ * // The server refused, asking to wait a minute…
+ * const refused: PushoverErrorOptions = { status: 429, errors: ["slow down"], retryAfter: 60_000 };
+ * // …or no answer came at all.
+ * const offline: PushoverErrorOptions = { cause: new TypeError("fetch failed") };
+ *
+ * const error = new PushoverError("Cannot download messages: 429", refused);
+ * assert.equal(error.retryAfter, 60_000);
+ * assert.equal(new PushoverError("Cannot download messages", offline).status, undefined);
+ * ```
+ */
 export interface PushoverErrorOptions {
   /** HTTP status, when a response came. */
   status?: number;

@@ -2,7 +2,30 @@ import { callApi, unexpectedAnswer } from "./_http.ts";
 import { requireObject, requireString } from "./_validate.ts";
 import type { RequestOptions, Session } from "./types.ts";
 
-/** What {@linkcode login} needs: the account's e-mail and password. */
+/**
+ * What {@linkcode login} needs: the account's e-mail and password.
+ *
+ * @example Add the 2FA code when asked, and ask again if it is refused
+ * ```ts
+ * import { login, TwoFactorRequiredError } from "@openpush/pushover-open-client";
+ * import type { Credentials, Session } from "@openpush/pushover-open-client";
+ *
+ * async function signIn(
+ *   credentials: Credentials,
+ *   askCode: (wrongCode: boolean) => Promise<string>,
+ * ): Promise<Session> {
+ *   let attempt: Credentials = credentials;
+ *   for (let tries = 1; ; tries++) {
+ *     try {
+ *       return await login(attempt);
+ *     } catch (error) {
+ *       if (!(error instanceof TwoFactorRequiredError) || tries === 3) throw error;
+ *       attempt = { ...credentials, twofa: await askCode(error.codeRejected) };
+ *     }
+ *   }
+ * }
+ * ```
+ */
 export interface Credentials {
   /** The account's e-mail address (case-sensitive). */
   email: string;

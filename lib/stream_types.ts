@@ -10,6 +10,32 @@ import type { Message, RequestOptions } from "./types.ts";
 /**
  * The part of a WebSocket the stream uses. The global `WebSocket` of Deno,
  * Bun, Node ≥ 22 and browsers fits; so does a test double.
+ *
+ * @example A test double: stream a message with no network at all
+ * ```ts
+ * import { streamMessages } from "@openpush/pushover-open-client";
+ * import type { WebSocketLike } from "@openpush/pushover-open-client";
+ * import assert from "node:assert/strict";
+ *
+ * class FakeSocket extends EventTarget implements WebSocketLike {
+ *   binaryType = "blob";
+ *   constructor(_url: string) {
+ *     super();
+ *     setTimeout(() => this.dispatchEvent(new Event("open"))); // then a download
+ *   }
+ *   send(_loginFrame: string) {}
+ *   close() {}
+ * }
+ * const message = { id: 1, id_str: "1", app: "CI", message: "Build passed" };
+ * const fetch = async () => Response.json({ status: 1, messages: [message] });
+ * const device = { secret: "s3cret", deviceId: "d3v1ce" };
+ * const received: string[] = [];
+ * for await (const got of streamMessages(device, { WebSocket: FakeSocket, fetch })) {
+ *   received.push(got.message);
+ *   break;
+ * }
+ * assert.deepEqual(received, ["Build passed"]);
+ * ```
  */
 export interface WebSocketLike {
   /** Set to `"arraybuffer"` so binary frames arrive as bytes. */
@@ -24,10 +50,56 @@ export interface WebSocketLike {
   removeEventListener(type: string, listener: (event: Event) => void): void;
 }
 
-/** A WebSocket class (or any constructor of {@linkcode WebSocketLike}). */
+/**
+ * A WebSocket class (or any constructor of {@linkcode WebSocketLike}).
+ *
+ * @example Log every connection the stream opens
+ * ```ts
+ * import { streamMessages } from "@openpush/pushover-open-client";
+ * import type { Device, MessageStream, WebSocketConstructor } from "@openpush/pushover-open-client";
+ *
+ * const LoggingWebSocket: WebSocketConstructor = class extends WebSocket {
+ *   constructor(url: string) {
+ *     super(url);
+ *     console.error(`${new Date().toISOString()} connecting to ${url}`);
+ *   }
+ * };
+ *
+ * function listen(device: Device): MessageStream {
+ *   return streamMessages(device, { WebSocket: LoggingWebSocket });
+ * }
+ * ```
+ */
 export type WebSocketConstructor = new (url: string) => WebSocketLike;
 
-/** What the stream is doing, for an app to show "offline" instead of silence. */
+/**
+ * What the stream is doing, for an app to show "offline" instead of silence.
+ *
+ * @example A status line for `onStatus`
+ * ```ts
+ * import type { StreamStatus } from "@openpush/pushover-open-client";
+ * import assert from "node:assert/strict";
+ *
+ * function statusLine(status: StreamStatus): string {
+ *   switch (status.state) {
+ *     case "connecting":
+ *       return status.attempt === 1 ? "connecting…" : `offline, attempt ${status.attempt}`;
+ *     case "connected":
+ *       return "online";
+ *     case "reconnecting":
+ *     case "retrying":
+ *       return `offline (${status.reason}), retrying in ${Math.ceil(status.delay / 1000)} s`;
+ *     case "stopped":
+ *       return status.reason === "failed" ? `stopped: ${status.error}` : "stopped";
+ *   }
+ * }
+ * // streamMessages(device, { onStatus: (status) => tray.setTooltip(statusLine(status)) })
+ * assert.equal(
+ *   statusLine({ state: "reconnecting", attempt: 2, delay: 9_500, reason: "the connection closed" }),
+ *   "offline (the connection closed), retrying in 10 s",
+ * );
+ * ```
+ */
 export type StreamStatus =
   /** Opening socket number `attempt` of the current run of failures. */
   | { state: "connecting"; attempt: number }
@@ -47,7 +119,31 @@ export type StreamStatus =
     error?: unknown;
   };
 
-/** Options of {@linkcode streamMessages}, on top of the REST ones. */
+/**
+ * Options of {@linkcode streamMessages}, on top of the REST ones.
+ *
+ * @example A desktop notifier: notice a dead link soon, never replay old alerts
+ * ```ts
+ * import { streamMessages } from "@openpush/pushover-open-client";
+ * import type { StreamOptions } from "@openpush/pushover-open-client";
+ * import assert from "node:assert/strict";
+ *
+ * let shown = "";
+ * const controller = new AbortController(); // aborted on quit
+ * const options: StreamOptions = {
+ *   signal: controller.signal,
+ *   timeout: 15_000, // per download or delete
+ *   keepAliveTimeout: 60_000, // replace a link silent for a minute
+ *   retryDelay: { min: 2_000, max: 30_000, resetAfter: 120_000 },
+ *   backlog: "skip", // drop what queued up while the machine was off
+ *   onStatus: (status) => (shown = status.state), // e.g. in the tray icon
+ * };
+ * const device = { secret: "s3cret", deviceId: "d3v1ce" }; // from parseCredentials()
+ * const stream = streamMessages(device, options); // checks the options; connects on first use
+ * await stream.close();
+ * assert.equal(shown, "stopped");
+ * ```
+ */
 export interface StreamOptions extends RequestOptions {
   /**
    * The WebSocket endpoint. Plain `ws:` only for loopback hosts.
@@ -104,6 +200,25 @@ export interface StreamOptions extends RequestOptions {
  * consumer per stream. `close()`, `[Symbol.asyncDispose]()`, `break`,
  * `return()` and the `signal` option stop it and release every socket, timer
  * and listener.
+ *
+ * @example Stop from a quit handler, release in `finally`
+ * ```ts
+ * import { streamMessages } from "@openpush/pushover-open-client";
+ * import type { Device, MessageStream } from "@openpush/pushover-open-client";
+ *
+ * // `onQuit` registers a handler: SIGINT, a tray menu's "Quit" …
+ * async function run(device: Device, onQuit: (handler: () => void) => void) {
+ *   const stream: MessageStream = streamMessages(device);
+ *   onQuit(() => void stream.close()); // the loop below then ends quietly
+ *   try {
+ *     for await (const message of stream) {
+ *       console.log(`${message.title ?? message.app}: ${message.message}`);
+ *     }
+ *   } finally {
+ *     await stream.close(); // however the loop ended; closing twice is harmless
+ *   }
+ * }
+ * ```
  */
 export interface MessageStream extends AsyncIterable<Message> {
   /**

@@ -4,7 +4,30 @@
  * @module
  */
 
-/** Options every REST primitive takes. */
+/**
+ * Options every REST primitive takes.
+ *
+ * @example Log every call, without its secret, and time out sooner
+ * ```ts
+ * import { downloadMessages } from "@openpush/pushover-open-client";
+ * import type { RequestOptions } from "@openpush/pushover-open-client";
+ * import assert from "node:assert/strict";
+ *
+ * // Logs method and path only: the query and the body hold the secret.
+ * function logged(inner: typeof fetch, log: (line: string) => void): typeof fetch {
+ *   return (input, init) => {
+ *     const { pathname } = new URL(input instanceof Request ? input.url : input);
+ *     log(`${init?.method ?? "GET"} ${pathname}`);
+ *     return inner(input, init);
+ *   };
+ * }
+ * const lines: string[] = [];
+ * const stub = async () => Response.json({ status: 1, messages: [] }); // real code: fetch
+ * const options: RequestOptions = { fetch: logged(stub, (line) => lines.push(line)), timeout: 10_000 };
+ * await downloadMessages({ secret: "s3cret", deviceId: "d3v1ce" }, options);
+ * assert.deepEqual(lines, ["GET /1/messages.json"]);
+ * ```
+ */
 export interface RequestOptions {
   /**
    * Base URL of the REST API, without a trailing slash. Plain `http:` is
@@ -30,7 +53,25 @@ export interface RequestOptions {
   timeout?: number;
 }
 
-/** What {@linkcode login} returns: keep `secret` safe and forget the password. */
+/**
+ * What {@linkcode login} returns: keep `secret` safe and forget the password.
+ *
+ * @example Keep the session instead of the password, register later
+ * ```ts
+ * import { registerDevice } from "@openpush/pushover-open-client";
+ * import type { Device, Session } from "@openpush/pushover-open-client";
+ * import assert from "node:assert/strict";
+ *
+ * const session: Session = { userKey: "uQiRzpo4DXghDmr9QzzfQu27cmVRsG", secret: "s3cret" };
+ * const stored = JSON.stringify(session); // as private as the password
+ * assert.deepEqual(JSON.parse(stored), session);
+ *
+ * async function addDevice(stored: string, name: string): Promise<Device> {
+ *   const restored: Session = JSON.parse(stored);
+ *   return await registerDevice(restored, name); // no password needed
+ * }
+ * ```
+ */
 export interface Session {
   /** The account's 30-character user key. */
   userKey: string;
@@ -41,6 +82,17 @@ export interface Session {
 /**
  * A registered Open Client device: plain JSON, so it can be stored and reused
  * on the next start without logging in again.
+ *
+ * @example Store it as JSON, reuse it on the next start
+ * ```ts
+ * import type { Device } from "@openpush/pushover-open-client";
+ * import assert from "node:assert/strict";
+ *
+ * const device: Device = { secret: "s3cret", deviceId: "d3v1ce" }; // from registerDevice()
+ * const text = JSON.stringify(device); // or stringifyCredentials(), which checks it
+ * const restored: Device = JSON.parse(text);
+ * assert.deepEqual(restored, device);
+ * ```
  */
 export interface Device {
   /** The session secret the device was registered with. */
@@ -55,6 +107,24 @@ export interface Device {
  *
  * The 64-bit integers (`id`, `umid`, `aid`) can exceed `2^53`, so their number
  * form may be rounded: use the exact `*_str` twins to compare or send them.
+ *
+ * @example Show a message: fall back on absent fields, trust `id_str`
+ * ```ts
+ * import type { Message } from "@openpush/pushover-open-client";
+ * import assert from "node:assert/strict";
+ *
+ * const message: Message = {
+ *   id: Number("9007199254740993"), // beyond 2^53: rounded, as JSON.parse would
+ *   id_str: "9007199254740993",
+ *   umid: 81, umid_str: "81", aid: 7, aid_str: "7", app: "Backups", icon: "",
+ *   message: "Backup finished", date: 1_700_000_000, priority: 0, acked: 0,
+ *   url: "https://backup.example.com/runs/81",
+ * };
+ * assert.equal(message.title ?? message.app, "Backups"); // no title: show the app
+ * assert.equal(message.url_title ?? message.url, "https://backup.example.com/runs/81");
+ * assert.equal(String(message.id), "9007199254740992"); // off by one
+ * assert.equal(message.id_str, "9007199254740993"); // exact: compare and send this
+ * ```
  */
 export interface Message {
   /** Id relative to this device; increasing, not contiguous. Use `id_str`. */
@@ -109,7 +179,23 @@ export interface Message {
   [field: string]: unknown;
 }
 
-/** The account facts sent with every download (fields may be missing). */
+/**
+ * The account facts sent with every download (fields may be missing).
+ *
+ * @example Quiet hours mute normal messages, not high-priority ones
+ * ```ts
+ * import { isQuiet } from "@openpush/pushover-open-client";
+ * import type { UserInfo } from "@openpush/pushover-open-client";
+ * import assert from "node:assert/strict";
+ *
+ * const user: UserInfo = { quiet_hours: true, is_desktop_licensed: true }; // batch.user
+ * assert.equal(isQuiet({ priority: 0 }, user), true);
+ * assert.equal(isQuiet({ priority: 1 }, user), false);
+ * if (user.is_desktop_licensed === false) {
+ *   console.warn("Open Client devices need a Pushover for Desktop licence.");
+ * }
+ * ```
+ */
 export interface UserInfo {
   /** The user is inside quiet hours now: treat priority 0 as quiet. */
   quiet_hours?: boolean;
@@ -135,7 +221,26 @@ export interface UserInfo {
   [field: string]: unknown;
 }
 
-/** The device's settings sent with every download (fields may be missing). */
+/**
+ * The device's settings sent with every download (fields may be missing).
+ *
+ * @example Play the device's default sound unless the message names one
+ * ```ts
+ * import { soundName } from "@openpush/pushover-open-client";
+ * import type { DeviceInfo, Message } from "@openpush/pushover-open-client";
+ * import assert from "node:assert/strict";
+ *
+ * function soundOf(message: Pick<Message, "sound">, device: DeviceInfo = {}): string {
+ *   const fallback = device.default_sound ?? "po";
+ *   return device.always_use_default_sound || !message.sound ? fallback : message.sound;
+ * }
+ * const device: DeviceInfo = { name: "desk", default_sound: "ch" }; // batch.device
+ * assert.equal(soundName(soundOf({}, device)), "cashregister");
+ * assert.equal(soundName(soundOf({ sound: "si" }, device)), "siren");
+ * const insists: DeviceInfo = { ...device, always_use_default_sound: true };
+ * assert.equal(soundName(soundOf({ sound: "si" }, insists)), "cashregister");
+ * ```
+ */
 export interface DeviceInfo {
   /** The device's name. */
   name?: string;
@@ -155,7 +260,31 @@ export interface DeviceInfo {
   [field: string]: unknown;
 }
 
-/** What {@linkcode downloadMessages} returns. */
+/**
+ * What {@linkcode downloadMessages} returns.
+ *
+ * @example Quiet hours come with the batch: pass `batch.user` to `isQuiet`
+ * ```ts
+ * import { downloadMessages, isQuiet } from "@openpush/pushover-open-client";
+ * import type { MessageBatch } from "@openpush/pushover-open-client";
+ * import assert from "node:assert/strict";
+ *
+ * // A stub server, answering during the user's quiet hours.
+ * const fetch = async () =>
+ *   Response.json({
+ *     status: 1,
+ *     messages: [
+ *       { id: 5, id_str: "5", priority: 0, message: "Build passed" },
+ *       { id: 6, id_str: "6", priority: 1, message: "Disk full" },
+ *     ],
+ *     user: { quiet_hours: true },
+ *   });
+ * const device = { secret: "s3cret", deviceId: "d3v1ce" };
+ * const batch: MessageBatch = await downloadMessages(device, { fetch });
+ * const loud = batch.messages.filter((message) => !isQuiet(message, batch.user));
+ * assert.deepEqual(loud.map((message) => message.message), ["Disk full"]);
+ * ```
+ */
 export interface MessageBatch {
   /** Every queued message, in ascending id order. */
   messages: Message[];

@@ -3,7 +3,7 @@
 
 import { iconResponse, notFound, soundResponse } from "./assets.ts";
 import type { Endpoint, FaultQueue, RequestFault } from "./faults.ts";
-import { stringifyExact } from "./ids.ts";
+import { exactInteger } from "./ids.ts";
 import type { Log } from "./log.ts";
 import { readParams } from "./params.ts";
 import type {
@@ -308,17 +308,17 @@ function renderMessage(
   m: StoredMessage,
   { legacyIds, extraFields, exposeQueueTime }: RestConventions,
 ): Record<string, unknown> {
-  const out: Record<string, unknown> = { id: m.id };
+  const out: Record<string, unknown> = { id: exactInteger(m.id) };
   if (!legacyIds) out.id_str = String(m.id);
   out.message = m.message;
   out.app = m.app;
-  out.aid = m.aid;
+  out.aid = exactInteger(m.aid);
   if (!legacyIds) out.aid_str = String(m.aid);
   out.icon = m.icon;
   out.date = m.date;
   out.priority = m.priority;
   out.acked = m.emergency?.acked ? 1 : 0;
-  out.umid = m.umid;
+  out.umid = exactInteger(m.umid);
   if (!legacyIds) out.umid_str = String(m.umid);
   if (m.title !== undefined) out.title = m.title;
   if (m.url !== undefined) out.url = m.url;
@@ -398,7 +398,7 @@ function fail(status: number, fields: Record<string, unknown>): Response {
 }
 
 function json(status: number, body: Record<string, unknown>): Response {
-  return new Response(stringifyExact(body), {
+  return new Response(JSON.stringify(body), {
     status,
     headers: { "content-type": "application/json; charset=utf-8" },
   });
