@@ -32,6 +32,11 @@ import type {
   FlowRequest,
   MessageSummary,
 } from "./worker.ts";
+import { within as withinMs } from "../_setup.ts";
+
+/** Waits in workerd are longer: starting workerd takes a while. */
+const within = <T>(promise: Promise<T>, what: string, ms = 10_000) =>
+  withinMs(promise, what, ms);
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const EMAIL = "workerd@example.com";
@@ -84,26 +89,6 @@ interface Run {
 let server: FakeServer;
 let miniflare: MiniflareLike | undefined;
 let run: Run;
-
-/** `promise`, or a rejection naming `what` after `ms`; leaves no timer. */
-async function within<T>(
-  promise: Promise<T>,
-  what: string,
-  ms = 10_000,
-): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)),
-      ms,
-    );
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** Resolves once the fake has answered a download made after log entry `from`. */
 async function downloadAnswered(from: number): Promise<number> {
