@@ -470,47 +470,33 @@ for (const target of TARGETS.slice(1)) {
 
 // ---- the stream and its statuses ----
 
-hygieneTest(
-  "streamMessages() shows no secret in the LoginRequiredError of an 'E' frame, nor in its statuses",
-  async (context) => {
-    const { server } = context;
-    const device = await newDevice(context);
-    const statuses: StreamStatus[] = [];
-    const error = await rejection(
-      take(
-        context.stream(device, { onStatus: (s) => statuses.push(s) }),
-        2,
-        () => {
-          server.sendFrame("E", device.deviceId);
-        },
-      ),
-    );
-    assert.ok(error instanceof LoginRequiredError, String(error));
-    assertNoSecret(error);
-    assertStatusesClean(statuses);
-  },
-);
-
-hygieneTest(
-  "streamMessages() shows no secret in the SessionReplacedError of an 'A' frame, nor in its statuses",
-  async (context) => {
-    const { server } = context;
-    const device = await newDevice(context);
-    const statuses: StreamStatus[] = [];
-    const error = await rejection(
-      take(
-        context.stream(device, { onStatus: (s) => statuses.push(s) }),
-        2,
-        () => {
-          server.sendFrame("A", device.deviceId);
-        },
-      ),
-    );
-    assert.ok(error instanceof SessionReplacedError, String(error));
-    assertNoSecret(error);
-    assertStatusesClean(statuses);
-  },
-);
+for (
+  const [frame, ErrorClass] of [
+    ["E", LoginRequiredError],
+    ["A", SessionReplacedError],
+  ] as const
+) {
+  hygieneTest(
+    `streamMessages() shows no secret in the ${ErrorClass.name} of an '${frame}' frame, nor in its statuses`,
+    async (context) => {
+      const { server } = context;
+      const device = await newDevice(context);
+      const statuses: StreamStatus[] = [];
+      const error = await rejection(
+        take(
+          context.stream(device, { onStatus: (s) => statuses.push(s) }),
+          2,
+          () => {
+            server.sendFrame(frame, device.deviceId);
+          },
+        ),
+      );
+      assert.ok(error instanceof ErrorClass, String(error));
+      assertNoSecret(error);
+      assertStatusesClean(statuses);
+    },
+  );
+}
 
 hygieneTest(
   "streamMessages() shows no secret when REST rejects the secret, nor in its statuses",
