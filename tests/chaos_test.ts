@@ -8,7 +8,7 @@ import process from "node:process";
 import { deleteThrough, downloadMessages } from "../mod.ts";
 import type { Message } from "../mod.ts";
 import type { FakeServer } from "./fake_server/mod.ts";
-import { newDevice, serverTest } from "./_setup.ts";
+import { newDevice, nextTurn, serverTest } from "./_setup.ts";
 
 const SEED = Number(process.env.CHAOS_SEED ?? 20261128);
 
@@ -23,9 +23,6 @@ function random(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
-
-/** A macrotask turn, so that both sides of the loopback make progress. */
-const turn = () => new Promise((resolve) => setTimeout(resolve, 0));
 
 /**
  * Records every delete the fake performs and fails it when it would remove a
@@ -82,7 +79,7 @@ serverTest(
       for (let i = 0; i < total; i++) {
         server.send({ message: `c${i}` });
         injectFault(server, device.deviceId, next());
-        if (next() < 0.3) await turn();
+        if (next() < 0.3) await nextTurn();
       }
       // Calm after the storm: faults not yet triggered would otherwise hit
       // the final delete, which (by design) is not retried at stop.

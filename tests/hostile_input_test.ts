@@ -23,6 +23,7 @@ import {
   type Context,
   EMAIL,
   newDevice,
+  nextTurn,
   PASSWORD,
   queued,
   rejection,
@@ -47,9 +48,6 @@ const onGlobalRejection = (event: Event) => {
 };
 process.on("unhandledRejection", onProcessRejection);
 globalThis.addEventListener?.("unhandledrejection", onGlobalRejection);
-
-/** One 0 ms macrotask turn. */
-const macrotask = () => new Promise((resolve) => setTimeout(resolve, 0));
 
 // ---- helpers ----
 
@@ -1122,7 +1120,7 @@ serverTest(
     const iterator = stream[Symbol.asyncIterator]();
     HandSocket.last = undefined;
     const pending = iterator.next();
-    await macrotask(); // the socket opens and the login frame goes out
+    await nextTurn(); // the socket opens and the login frame goes out
     const socket = HandSocket.last!;
     assert.match(socket.sent[0], /^login:/);
     socket.frame(new Uint8Array([0x00, 0xff, 0xfe, 0x80, 0x7f, 0x0a, 0x0d]));
@@ -1176,7 +1174,7 @@ serverTest(
     ) {
       hand.socket.frame(frame);
     }
-    await macrotask();
+    await nextTurn();
     assert.equal(hand.downloads(), 1);
     await stillListening(context, hand);
     await finish(context, hand);
@@ -1192,7 +1190,7 @@ serverTest(
     ) {
       hand.socket.frame(frame);
     }
-    await macrotask();
+    await nextTurn();
     assert.equal(hand.downloads(), 1);
     await stillListening(context, hand);
     await finish(context, hand);
@@ -1225,7 +1223,7 @@ serverTest(
     ) {
       hand.socket.frame(frame);
     }
-    await macrotask();
+    await nextTurn();
     assert.equal(hand.downloads(), 1);
     await stillListening(context, hand);
     await finish(context, hand);
@@ -1253,7 +1251,7 @@ serverTest(
       "16 MB binary frame",
       () => stillListening(context, hand, huge),
     );
-    await macrotask();
+    await nextTurn();
     assert.equal(hand.downloads(), 2);
     const text = "#".repeat(16 * 2 ** 20 - 1) + "!";
     await measured(
@@ -1268,7 +1266,7 @@ serverTest(
 // ---- last: nothing went unhandled ----
 
 test("no promise rejection went unhandled while the hostile corpus ran", async () => {
-  await macrotask();
+  await nextTurn();
   process.off("unhandledRejection", onProcessRejection);
   globalThis.removeEventListener?.("unhandledrejection", onGlobalRejection);
   assert.deepEqual(unhandled, []);

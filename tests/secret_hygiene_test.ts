@@ -30,6 +30,7 @@ import type { Endpoint, FakeServerOptions } from "./fake_server/mod.ts";
 import {
   type Context,
   forbiddenFetch,
+  nextTurn,
   rejection,
   serverTest,
   take,
@@ -736,7 +737,7 @@ for (
 // ---- last: the console and unhandled rejections ----
 
 test("nothing written to the console while this file ran shows a secret", async () => {
-  await new Promise((resolve) => setTimeout(resolve, 0));
+  await nextTurn();
   for (const method of METHODS) console[method] = originalConsole.get(method)!;
   printed.forEach((text, i) => assertNoSecret(text, `console output ${i}`));
 });

@@ -6,6 +6,7 @@ import { test } from "node:test";
 import { backoffDelay } from "../lib/_backoff.ts";
 import { streamMessages } from "../mod.ts";
 import type { WebSocketLike } from "../mod.ts";
+import { nextTurn } from "./_setup.ts";
 
 /** A socket the test drives by hand. */
 class HandSocket extends EventTarget implements WebSocketLike {
@@ -120,7 +121,7 @@ test("streamMessages() ignores unknown bytes and empty frames", async () => {
     HandSocket.last!.frame(payload);
   }
   // One macrotask turn lets any sync these frames started reach the fetch double.
-  await new Promise((resolve) => setTimeout(resolve, 0));
+  await nextTurn();
   assert.equal(server.downloads(), 1);
   HandSocket.last!.frame("!"); // still listening
   assert.equal((await next).value?.message, "m2");
