@@ -18,6 +18,8 @@ import process from "node:process";
 import { parseArgs } from "node:util";
 import {
   acknowledge,
+  deleteThrough,
+  downloadMessages,
   login,
   LoginRequiredError,
   needsAcknowledgement,
@@ -134,6 +136,11 @@ async function firstRun(
     const name = await terminal.ask(`Device name [${fallback}]: `) || fallback;
     try {
       const device = await registerDevice(session, name, api);
+      // A new device's queue holds only the welcome message: clear it, as
+      // Pushover's guide for Open Clients says, so it is not shown.
+      const { messages } = await downloadMessages(device, api);
+      const last = messages.at(-1);
+      if (last) await deleteThrough(device, last, api);
       return { device, userKey: session.userKey, email, deviceName: name };
     } catch (error) {
       if (error instanceof RangeError || error instanceof PushoverError) {

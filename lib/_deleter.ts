@@ -1,9 +1,10 @@
 // The stream's deletes: one request at a time, through the highest id the
-// loop has moved past, retried with backoff when the server fails passingly.
+// loop has moved past, retried with backoff when the server fails passingly,
+// and never in the way of a download.
 
-import { backoffDelay, MAX_TIMER, type RetryDelay } from "./_backoff.ts";
 import { isTransient } from "./_http.ts";
 import { compareIdStrings } from "./_parse_batch.ts";
+import { Backoff, type RetryDelay } from "./_retry.ts";
 import { deleteThrough } from "./delete_through.ts";
 import type { PushoverError } from "./errors.ts";
 import type { StreamStatus } from "./stream_types.ts";
@@ -16,6 +17,12 @@ export interface DeleterSettings {
   retryDelay: RetryDelay;
   /** False: never delete (the user deletes). */
   enabled: boolean;
+  /**
+   * True while a download runs or is due: a delete then waits, so it neither
+   * delays the download nor makes the client open a second connection; the
+   * stream calls `flush()` again once the download is done.
+   */
+  downloading(): boolean;
   /** A delete the server refuses for good (e.g. the secret). */
   fatal(error: PushoverError): void;
   status(status: StreamStatus): void;
@@ -24,21 +31,24 @@ export interface DeleterSettings {
 /** Deletes on the server what the loop has handled, in the background. */
 export class Deleter {
   readonly #settings: DeleterSettings;
+  readonly #backoff: Backoff;
   /** Cuts in-flight requests when stopping takes too long. */
   readonly #abort = new AbortController();
+  /** Highest id the loop moved past; fixed once stopping began. */
   #handled: string | undefined;
   #deleted: string | undefined;
   #inFlight: Promise<void> | undefined;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
-  #failures = 0;
-  #stopped = false;
+  #stopping = false;
 
   constructor(settings: DeleterSettings) {
     this.#settings = settings;
+    this.#backoff = new Backoff(settings.retryDelay);
   }
 
   /** The loop moved past the message with this id: it may be deleted. */
   handled(id: string): void {
+    if (this.#stopping) return;
     if (
       this.#handled === undefined || compareIdStrings(id, this.#handled) > 0
     ) {
@@ -46,8 +56,12 @@ export class Deleter {
     }
   }
 
-  /** Starts a delete through the handled id, unless one runs or none is due. */
+  /**
+   * Starts a delete through the handled id, unless one runs, a retry waits,
+   * a download goes first, or nothing is due.
+   */
   flush(): void {
+    if (!this.#stopping && this.#settings.downloading()) return;
     const target = this.#handled;
     if (
       !this.#settings.enabled || this.#inFlight || this.#retryTimer ||
@@ -62,23 +76,24 @@ export class Deleter {
     }).then(
       () => {
         this.#deleted = target;
-        this.#failures = 0;
+        this.#backoff.succeeded();
       },
       (error) => this.#failed(error),
     ).finally(() => {
       this.#inFlight = undefined;
       // The loop moved on while this request ran: delete that too.
-      if (!this.#stopped && this.#deleted === target) this.flush();
+      if (!this.#stopping && this.#deleted === target) this.flush();
     });
   }
 
   /**
-   * Stops: waits for the running delete and makes a last one for what the
-   * loop moved past, but no longer than `grace` ms; whatever is not deleted
-   * then comes again on the next start.
+   * Stops: what the loop moved past until now is the last thing deleted —
+   * nothing handed over later counts. Waits for the running delete and makes
+   * a last one if it did not reach that far, but no longer than `grace` ms;
+   * whatever is not deleted then comes again on the next start.
    */
   async stop(grace: number): Promise<void> {
-    this.#stopped = true;
+    this.#stopping = true;
     clearTimeout(this.#retryTimer);
     this.#retryTimer = undefined;
     const timer = setTimeout(() => this.#abort.abort(), grace);
@@ -97,14 +112,9 @@ export class Deleter {
       this.#settings.fatal(error as PushoverError);
       return;
     }
-    if (this.#stopped) return;
-    const attempt = ++this.#failures;
-    const delay = Math.min(
-      MAX_TIMER,
-      Math.max(
-        backoffDelay(attempt, this.#settings.retryDelay),
-        (error as PushoverError).retryAfter ?? 0,
-      ),
+    if (this.#stopping) return;
+    const { attempt, delay } = this.#backoff.failed(
+      (error as PushoverError).retryAfter,
     );
     this.#settings.status({
       state: "retrying",

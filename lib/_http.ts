@@ -6,14 +6,33 @@ import {
   PushoverError,
   TwoFactorRequiredError,
 } from "./errors.ts";
-import { redact, redactError } from "./_redact.ts";
-import { MAX_TIMER } from "./_backoff.ts";
+import { describeThrown, redact, redactError } from "./_redact.ts";
+import { MAX_TIMER } from "./_retry.ts";
 import { checkSecureUrl } from "./_secure_url.ts";
 import { isObject } from "./_validate.ts";
 import type { RequestOptions } from "./types.ts";
 
 const DEFAULT_API_URL = "https://api.pushover.net/1";
 const DEFAULT_TIMEOUT = 30_000;
+/** How much of the server's `errors` an error message quotes. */
+const QUOTED_ERRORS = 3;
+const QUOTED_LENGTH = 200;
+/** How much of it the `errors` property keeps. */
+const KEPT_ERRORS = 100;
+const KEPT_LENGTH = 1_000;
+
+/**
+ * The failures worth retrying — no answer, a server error, "later" (408,
+ * 429), an answer that cannot be read — as opposed to refusals. Marked where
+ * the meaning is known, because the status line alone does not tell: a 200
+ * can carry a refusal.
+ */
+const passing = new WeakSet<PushoverError>();
+
+function passingFailure(error: PushoverError): PushoverError {
+  passing.add(error);
+  return error;
+}
 
 /** A JSON object the server answered with `status: 1`. */
 export type ApiBody = Record<string, unknown>;
@@ -92,12 +111,12 @@ export async function callApi(
   // Linked by hand rather than AbortSignal.any(), whose dependents pile up on
   // a long-lived signal such as a stream's.
   const controller = new AbortController();
-  let timedOut = false;
+  const timeoutError = new DOMException(
+    `no answer within ${timeout} ms`,
+    "TimeoutError",
+  );
   const timeoutId = Number.isFinite(timeout)
-    ? setTimeout(() => {
-      timedOut = true;
-      controller.abort();
-    }, timeout)
+    ? setTimeout(() => controller.abort(timeoutError), timeout)
     : undefined;
   const forward = () => controller.abort(signal?.reason);
   signal?.addEventListener("abort", forward);
@@ -110,18 +129,21 @@ export async function callApi(
     text = await response.text();
   } catch (error) {
     if (signal?.aborted) throw signal.reason;
-    const cause = redactError(error, call.secrets);
-    if (timedOut) {
-      throw new PushoverError(
-        `Cannot ${call.action}: no answer from ${url.host} within ${timeout} ms`,
-        { cause },
+    if (controller.signal.reason === timeoutError) {
+      throw passingFailure(
+        new PushoverError(
+          `Cannot ${call.action}: no answer from ${url.host} within ${timeout} ms`,
+          { cause: timeoutError },
+        ),
       );
     }
-    throw new PushoverError(
-      `Cannot ${call.action}: the request to ${url.host} failed: ${
-        redact(String((error as Error)?.message ?? error), call.secrets)
-      }`,
-      { cause },
+    throw passingFailure(
+      new PushoverError(
+        `Cannot ${call.action}: the request to ${url.host} failed: ${
+          describeThrown(error, call.secrets)
+        }`,
+        { cause: redactError(error, call.secrets) },
+      ),
     );
   } finally {
     clearTimeout(timeoutId);
@@ -143,50 +165,81 @@ function errorFor(
   response: Response,
   body: unknown,
 ): PushoverError {
-  const answer = `${response.status}${
+  const status = response.status;
+  const answer = `${status}${
     response.statusText ? ` ${response.statusText}` : ""
   }`;
   const retryAfter = parseRetryAfter(response.headers.get("retry-after"));
+  // The status line says "try again later" whatever the body says.
+  const later = status >= 500 || status === 408 || status === 429;
   if (!isObject(body)) {
-    return new PushoverError(
+    const error = new PushoverError(
       `Cannot ${call.action}: the server answered ${answer} with a body that is not JSON`,
-      { status: response.status, retryAfter },
+      { status, retryAfter },
     );
+    // A proxy's or portal's page on a 2xx/3xx is a glitch on the way; a 4xx page is a refusal.
+    return later || status < 400 ? passingFailure(error) : error;
   }
-  const errors = flattenErrors(body.errors).map((e) => redact(e, call.secrets));
+  const { list, total } = flattenErrors(body.errors, KEPT_ERRORS);
+  const errors = list.map((e) => redact(e, call.secrets).slice(0, KEPT_LENGTH));
   const options = {
-    status: response.status,
+    status,
     requestId: typeof body.request === "string"
       ? redact(body.request, call.secrets)
       : undefined,
     errors,
     retryAfter,
   };
-  const detail = errors.length > 0 ? `: ${errors.join("; ")}` : "";
-  const message =
-    `Cannot ${call.action}: the server answered ${answer}${detail}`;
-  const status = response.status;
+  const message = `Cannot ${call.action}: the server answered ${answer}${
+    quoteErrors(errors, total)
+  }`;
   if (status === 412 && call.path === "users/login.json") {
     return new TwoFactorRequiredError(message, "twofa" in call.params, options);
   }
+  // A body that says no (a `status` of 0, or any number but 1) is a refusal
+  // whatever the status line says; so is a 4xx without one. A `status` that
+  // is no number at all ("1" as a string) is a garbled answer, not a no.
+  const said = Number(body.status);
+  const saysNo = typeof body.status !== "string" && "status" in body &&
+    Number.isFinite(said) && said !== 1;
+  const clientError = status >= 400 && status < 500 && !later;
   if (
-    status >= 400 && status < 500 && status !== 408 && status !== 429 &&
-    namesAuthParam(body, errors, call.authParams)
+    (saysNo && status !== 408 && status !== 429 || clientError) &&
+    namesAuthParam(body, errors, call.authParams, clientError)
   ) {
     return new LoginRequiredError(message, options);
   }
-  return new PushoverError(message, options);
+  const error = new PushoverError(message, options);
+  return (saysNo || clientError) && !later ? error : passingFailure(error);
+}
+
+/** `: a; b; c … and 7 more`, each entry cut to a readable length. */
+function quoteErrors(errors: string[], total: number): string {
+  if (total === 0) return "";
+  const quoted = errors.slice(0, QUOTED_ERRORS).map((e) =>
+    e.length > QUOTED_LENGTH ? `${e.slice(0, QUOTED_LENGTH)}…` : e
+  );
+  const more = total - quoted.length;
+  return `: ${quoted.join("; ")}${more > 0 ? ` … and ${more} more` : ""}`;
 }
 
 /**
  * `["a"]` stays; `{"name":["is taken"]}` becomes `["name is taken"]`, and
- * deeper objects prefix every field name. Nothing below 8 levels is read, so
- * a hostile nesting cannot overflow the stack.
+ * deeper objects prefix every field name. Keeps the first `limit` entries and
+ * counts them all; nothing below 8 levels is read, so a hostile nesting
+ * cannot overflow the stack.
  */
-export function flattenErrors(errors: unknown): string[] {
-  if (typeof errors === "string") return [errors];
-  if (!Array.isArray(errors) && !isObject(errors)) return [];
-  const out: string[] = [];
+export function flattenErrors(
+  errors: unknown,
+  limit = Infinity,
+): { list: string[]; total: number } {
+  const list: string[] = [];
+  let total = 0;
+  const add = (text: string) => {
+    if (total++ < limit) list.push(text);
+  };
+  if (typeof errors === "string") add(errors);
+  if (!Array.isArray(errors) && !isObject(errors)) return { list, total };
   const walk = (value: unknown, field: string, depth: number): void => {
     if (value === null || value === undefined || depth > 8) return;
     if (Array.isArray(value)) {
@@ -195,22 +248,36 @@ export function flattenErrors(errors: unknown): string[] {
       for (const [key, item] of Object.entries(value)) {
         walk(item, field ? `${field} ${key}` : key, depth + 1);
       }
-    } else out.push(field ? `${field} ${String(value)}` : String(value));
+    } else add(field ? `${field} ${String(value)}` : String(value));
   };
   walk(errors, "", 0);
-  return out;
+  return { list, total };
 }
 
+/**
+ * Whether the answer rejects the secret or the device. On a 4xx naming the
+ * parameter is enough (`{"secret":"invalid"}`, `{"errors":{"device":[…]}}`,
+ * "secret is invalid"); on any other status line the name must come with a
+ * word of rejection, since a success-like body carries a `secret` of its own.
+ */
 function namesAuthParam(
   body: Record<string, unknown>,
   errors: string[],
   authParams: string[],
+  clientError: boolean,
 ): boolean {
   if (authParams.length === 0) return false;
   const fieldErrors = isObject(body.errors) ? body.errors : {};
-  const word = new RegExp(`\\b(${authParams.join("|")})\\b`, "i");
-  return authParams.some((p) => p in body || p in fieldErrors) ||
-    errors.some((e) => word.test(e));
+  const names = `(${authParams.join("|")})`;
+  const rejection = "(invalid|not found|disabled|expired|revoked|unknown)";
+  const text = clientError
+    ? new RegExp(`\\b${names}\\b`, "i")
+    : new RegExp(`\\b${names}\\b.*\\b${rejection}\\b`, "i");
+  const refusesKey = (p: string) =>
+    clientError ? p in body : typeof body[p] === "string" &&
+      new RegExp(`^${rejection}$`, "i").test(body[p] as string);
+  return authParams.some((p) => refusesKey(p) || p in fieldErrors) ||
+    errors.some((e) => text.test(e));
 }
 
 /** Seconds or an HTTP date, as milliseconds; undefined when absent or bad. */
@@ -222,26 +289,23 @@ function parseRetryAfter(value: string | null): number | undefined {
   return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
 }
 
-/** The server said yes but left out what the library needs. */
+/** The server said yes but left out what the library needs: worth a retry. */
 export function unexpectedAnswer(
   action: string,
   body: ApiBody,
   what = "is missing expected fields",
 ): PushoverError {
-  return new PushoverError(
-    `Cannot ${action}: the server's answer ${what}`,
-    { requestId: typeof body.request === "string" ? body.request : undefined },
+  return passingFailure(
+    new PushoverError(`Cannot ${action}: the server's answer ${what}`, {
+      requestId: typeof body.request === "string" ? body.request : undefined,
+    }),
   );
 }
 
-/** A passing failure is retried; a refusal of the request itself is not. */
+/**
+ * A passing failure is retried; a refusal of the request itself is not, nor
+ * is anything the library did not raise as a passing failure.
+ */
 export function isTransient(error: unknown): boolean {
-  if (
-    !(error instanceof PushoverError) || error instanceof LoginRequiredError
-  ) {
-    return false;
-  }
-  const { status } = error;
-  return status === undefined || status >= 500 || status === 408 ||
-    status === 429 || status < 400;
+  return error instanceof PushoverError && passing.has(error);
 }

@@ -1,4 +1,4 @@
-import { backoffDelay, MAX_TIMER, type RetryDelay } from "./_backoff.ts";
+import { Backoff, MAX_TIMER, type RetryDelay } from "./_retry.ts";
 import { Connection } from "./_connection.ts";
 import { Deleter } from "./_deleter.ts";
 import { isTransient, resolveOptions } from "./_http.ts";
@@ -99,7 +99,8 @@ interface Settings {
   websocketUrl: string;
   WebSocket: WebSocketConstructor;
   keepAliveTimeout: number;
-  retryDelay: RetryDelay & { resetAfter: number };
+  connectTimeout: number;
+  retryDelay: RetryDelay;
   autoDelete: boolean;
   backlog: "deliver" | "skip";
   onStatus: (status: StreamStatus) => void;
@@ -116,7 +117,7 @@ function checkOptions(device: Device, options: StreamOptions): Settings {
     backlog = "deliver",
     onStatus = () => {},
   } = options;
-  resolveOptions(ACTION, options);
+  const { timeout } = resolveOptions(ACTION, options);
   const WebSocket = options.WebSocket ??
     (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
   if (typeof WebSocket !== "function") {
@@ -125,15 +126,7 @@ function checkOptions(device: Device, options: StreamOptions): Settings {
     );
   }
   positive(keepAliveTimeout, "keepAliveTimeout");
-  const retryDelay = { ...DEFAULTS.retryDelay, ...options.retryDelay };
-  positive(retryDelay.min, "retryDelay.min");
-  positive(retryDelay.max, "retryDelay.max");
-  if (retryDelay.max < retryDelay.min) {
-    throw new RangeError(
-      `Cannot ${ACTION}: 'retryDelay.max' must not be below 'retryDelay.min': current values are ${retryDelay.min} and ${retryDelay.max}`,
-    );
-  }
-  positive(retryDelay.resetAfter, "retryDelay.resetAfter");
+  const retryDelay = checkRetryDelay(options.retryDelay);
   if (backlog !== "deliver" && backlog !== "skip") {
     throw new TypeError(
       `Cannot ${ACTION}: 'backlog' must be "deliver" or "skip": current value is ${
@@ -154,12 +147,38 @@ function checkOptions(device: Device, options: StreamOptions): Settings {
     }),
     WebSocket,
     keepAliveTimeout,
+    // The handshake gets what a REST request gets, and never more than the
+    // silence that would count an open link as dead.
+    connectTimeout: Math.min(timeout, keepAliveTimeout),
     retryDelay,
     autoDelete: autoDelete !== false,
     backlog,
     onStatus,
     signal,
   };
+}
+
+/** Each bound may be left out (undefined): it then takes its default. */
+function checkRetryDelay(given: StreamOptions["retryDelay"]): RetryDelay {
+  if (given !== undefined && (typeof given !== "object" || given === null)) {
+    throw new TypeError(
+      `Cannot ${ACTION}: 'retryDelay' must be an object such as { min: 5000, max: 60000 }: current value is ${given}`,
+    );
+  }
+  const {
+    min = DEFAULTS.retryDelay.min,
+    max = DEFAULTS.retryDelay.max,
+    resetAfter = DEFAULTS.retryDelay.resetAfter,
+  } = given ?? {};
+  positive(min, "retryDelay.min");
+  positive(max, "retryDelay.max");
+  if (max < min) {
+    throw new RangeError(
+      `Cannot ${ACTION}: 'retryDelay.max' must not be below 'retryDelay.min': current values are ${min} and ${max}`,
+    );
+  }
+  positive(resetAfter, "retryDelay.resetAfter");
+  return { min, max, resetAfter };
 }
 
 function positive(value: unknown, name: string): void {
@@ -173,13 +192,29 @@ function positive(value: unknown, name: string): void {
 
 type StopReason = "closed" | "ended" | "aborted" | "failed";
 
+/**
+ * Where the stream is in its life; the one value every step consults.
+ * `stopping` holds what the loop is to learn: the error to throw once (a
+ * refusal, or the signal's reason), then done.
+ */
+type Phase =
+  | { name: "idle" }
+  | { name: "running"; connection: Connection }
+  | {
+    name: "stopping";
+    reason: StopReason;
+    error: { value: unknown } | undefined;
+    released: Promise<void>;
+  };
+
 class Stream implements MessageStream {
   readonly #settings: Settings;
   readonly #deleter: Deleter;
   readonly #wakeup = new Wakeup();
-  /** Aborted when the stream stops: cuts downloads and backoff sleeps short. */
-  readonly #stopping = new AbortController();
-  #connection: Connection | undefined;
+  readonly #syncBackoff: Backoff;
+  /** Aborted when stopping begins: cuts downloads and backoff sleeps short. */
+  readonly #stopSignal = new AbortController();
+  #phase: Phase = { name: "idle" };
   #iterated = false;
   #queue: Promise<unknown> = Promise.resolve();
 
@@ -191,28 +226,25 @@ class Stream implements MessageStream {
   /** Highest id yielded or skipped: nothing at or below it is yielded again. */
   #seenId: string | undefined;
 
+  /** A `!`, a (re)connect or a failed download asks for a download. */
   #syncWanted = false;
+  #syncing = false;
   #firstSync = true;
-  /** Unix seconds of the first next(): what is older is backlog. */
+  /** Unix seconds of the first next(): what was queued before is backlog. */
   #startedAt = 0;
-  #failures = 0;
-  /** Cuts the current backoff sleep when an E or A frame ends the stream. */
-  #cutSleep: (() => void) | undefined;
-  #fatal: PushoverError | undefined;
-  #stopped: StopReason | undefined;
-  #closing: Promise<void> | undefined;
-  #abortThrown = false;
-  #onAbort = () => void this.#shutdown("aborted");
+  #onAbort = () => void this.#stop("aborted", this.#settings.signal?.reason);
 
   constructor(device: Device, options: StreamOptions) {
     const settings = checkOptions(device, options);
     this.#settings = settings;
+    this.#syncBackoff = new Backoff(settings.retryDelay);
     this.#deleter = new Deleter({
       device: settings.device,
       request: settings.request,
       retryDelay: settings.retryDelay,
       enabled: settings.autoDelete,
-      fatal: (error) => this.#failWith(error),
+      downloading: () => this.#syncWanted || this.#syncing,
+      fatal: (error) => void this.#stop("failed", error),
       status: (status) => this.#report(status),
     });
   }
@@ -227,15 +259,15 @@ class Stream implements MessageStream {
     return {
       next: () => this.#serialised(() => this.#next()),
       return: async () => {
-        if (this.#inHand) this.#moveOn();
-        await this.#shutdown("ended");
+        this.#moveOn();
+        await this.#stop("ended");
         return { done: true, value: undefined };
       },
     };
   }
 
   close(): Promise<void> {
-    return this.#shutdown("closed");
+    return this.#stop("closed");
   }
 
   [Symbol.asyncDispose](): Promise<void> {
@@ -250,52 +282,50 @@ class Stream implements MessageStream {
   }
 
   async #next(): Promise<IteratorResult<Message>> {
-    if (!this.#connection && !this.#stopped) this.#start();
-    if (this.#inHand) this.#moveOn();
-    while (true) {
-      if (this.#stopped) return await this.#finish();
-      if (this.#fatal) {
-        // After E or A nothing more is handed out (nor deleted): another
-        // client, or the next login, gets what is still queued.
-        this.#batch = [];
-        await this.#shutdown("failed", this.#fatal);
-        continue;
-      }
+    if (this.#phase.name === "idle") this.#start();
+    this.#moveOn();
+    while (this.#phase.name === "running") {
       if (this.#index < this.#batch.length) {
         this.#inHand = this.#batch[this.#index++];
         return { done: false, value: this.#inHand };
       }
       this.#batch = [];
       this.#index = 0;
+      if (this.#syncWanted) {
+        // A download goes before any delete: the delete waits until it is done.
+        await this.#sync();
+        continue;
+      }
       this.#deleter.flush();
-      if (this.#syncWanted) await this.#sync();
-      else await this.#wakeup.wait();
+      await this.#wakeup.wait();
     }
+    return await this.#finish();
   }
 
   #start(): void {
     const { signal, device } = this.#settings;
     if (signal?.aborted) {
-      void this.#shutdown("aborted");
+      void this.#stop("aborted", signal.reason);
       return;
     }
     signal?.addEventListener("abort", this.#onAbort);
     this.#startedAt = Math.floor(Date.now() / 1000);
-    this.#connection = new Connection({
+    const connection = new Connection({
       url: this.#settings.websocketUrl,
       deviceId: device.deviceId,
       secret: device.secret,
       WebSocket: this.#settings.WebSocket,
       keepAliveTimeout: this.#settings.keepAliveTimeout,
+      connectTimeout: this.#settings.connectTimeout,
       retryDelay: this.#settings.retryDelay,
-      resetAfter: this.#settings.retryDelay.resetAfter,
     }, {
       connected: () => this.#wantSync(),
       newMessages: () => this.#wantSync(),
-      fatal: (error) => this.#failWith(error),
+      fatal: (error) => void this.#stop("failed", error),
       status: (status) => this.#report(status),
     });
-    this.#connection.start();
+    this.#phase = { name: "running", connection };
+    connection.start();
   }
 
   #wantSync(): void {
@@ -304,29 +334,29 @@ class Stream implements MessageStream {
     this.#wakeup.wake();
   }
 
-  /** The first refusal ends the stream; later ones change nothing. */
-  #failWith(error: PushoverError): void {
-    this.#fatal ??= error;
-    this.#cutSleep?.();
-    this.#wakeup.wake();
-  }
-
-  /** The loop asked for more: the message it held is handled. */
+  /**
+   * The loop asked for more: the message it held is handled — unless the
+   * stream is stopping, when the held message must come again next start.
+   */
   #moveOn(): void {
-    this.#deleter.handled(this.#inHand!.id_str);
+    if (this.#inHand && this.#phase.name === "running") {
+      this.#deleter.handled(this.#inHand.id_str);
+    }
     this.#inHand = undefined;
   }
 
   /** Downloads the queue and keeps what this stream has not handed out yet. */
   async #sync(): Promise<void> {
     this.#syncWanted = false;
+    this.#syncing = true;
     const { device, request, backlog } = this.#settings;
     try {
       const { messages } = await downloadMessages(device, {
         ...request,
-        signal: this.#stopping.signal,
+        signal: this.#stopSignal.signal,
       });
-      this.#failures = 0;
+      this.#syncBackoff.succeeded();
+      if (this.#phase.name !== "running") return;
       // The batch is ascending: keeping only ids above the last one kept
       // drops what was handed out before, and repeats within the batch.
       const fresh: Message[] = [];
@@ -342,79 +372,75 @@ class Stream implements MessageStream {
       if (this.#firstSync && backlog === "skip") this.#skipBacklog();
       this.#firstSync = false;
     } catch (error) {
-      if (this.#stopped) return;
+      if (this.#phase.name !== "running") return;
       if (!isTransient(error)) {
-        this.#failWith(error as PushoverError);
+        void this.#stop("failed", error);
         return;
       }
       this.#syncWanted = true;
       await this.#backOff(error as PushoverError);
+    } finally {
+      this.#syncing = false;
     }
   }
 
   /**
-   * Drops from the first batch what was queued before the stream started, and
-   * lets it be deleted unseen: a notifier must not replay a flood of old
-   * alerts. Later arrivals in the same batch are live and kept.
+   * Drops from the first batch what was queued before the second the stream
+   * started in, and lets it be deleted unseen: a notifier must not replay a
+   * flood of old alerts. Queue times are whole seconds, so a message queued
+   * in the start's own second is delivered: when in doubt, deliver.
    */
   #skipBacklog(): void {
-    const isOld = (m: Message) => (m.queued_date ?? m.date) <= this.#startedAt;
+    const isOld = (m: Message) => (m.queued_date ?? m.date) < this.#startedAt;
     let old = 0;
     while (old < this.#batch.length && isOld(this.#batch[old])) old++;
     if (old > 0) this.#deleter.handled(this.#batch[old - 1].id_str);
     this.#batch = this.#batch.slice(old);
   }
 
-  /** Waits before retrying a sync; cut short by a stop or an E/A frame. */
+  /** Waits before retrying a sync; cut short when stopping begins. */
   async #backOff(error: PushoverError): Promise<void> {
-    const attempt = ++this.#failures;
-    const delay = Math.min(
-      MAX_TIMER,
-      Math.max(
-        backoffDelay(attempt, this.#settings.retryDelay),
-        error.retryAfter ?? 0,
-      ),
-    );
+    const { attempt, delay } = this.#syncBackoff.failed(error.retryAfter);
     this.#report({ state: "retrying", attempt, delay, reason: error.message });
-    const cut = new AbortController();
-    const onStop = () => cut.abort();
-    this.#cutSleep = onStop;
-    this.#stopping.signal.addEventListener("abort", onStop);
-    try {
-      await sleep(delay, cut.signal);
-    } finally {
-      this.#cutSleep = undefined;
-      this.#stopping.signal.removeEventListener("abort", onStop);
-    }
+    await sleep(delay, this.#stopSignal.signal);
   }
 
-  /** The one way the stream stops, whoever stops it. */
-  #shutdown(reason: StopReason, error?: unknown): Promise<void> {
-    if (this.#closing) return this.#closing;
-    this.#stopped = reason;
-    this.#stopping.abort();
-    this.#connection?.stop();
+  /**
+   * The one way the stream stops, whoever stops it: from then on nothing is
+   * handed out or marked handled; the deleter gets its last word.
+   */
+  #stop(reason: StopReason, error?: unknown): Promise<void> {
+    const phase = this.#phase;
+    if (phase.name === "stopping") return phase.released;
+    phase.name === "running" && phase.connection.stop();
+    this.#stopSignal.abort();
     this.#settings.signal?.removeEventListener("abort", this.#onAbort);
-    this.#wakeup.wake();
-    this.#closing = (async () => {
+    const thrown = reason === "failed" || reason === "aborted";
+    const released = (async () => {
       await this.#deleter.stop(STOP_GRACE);
-      this.#report({ state: "stopped", reason, error });
+      this.#report({
+        state: "stopped",
+        reason,
+        error: reason === "failed" ? error : undefined,
+      });
     })();
-    return this.#closing;
+    this.#phase = {
+      name: "stopping",
+      reason,
+      error: thrown ? { value: error } : undefined,
+      released,
+    };
+    this.#wakeup.wake();
+    return released;
   }
 
-  /** What next() answers once stopped: done, or the reason it stopped. */
+  /** What next() answers once stopped: the reason it stopped once, then done. */
   async #finish(): Promise<IteratorResult<Message>> {
-    await this.#closing;
-    if (this.#stopped === "failed" && this.#fatal) {
-      const fatal = this.#fatal;
-      this.#fatal = undefined;
-      throw fatal;
-    }
-    if (this.#stopped === "aborted" && !this.#abortThrown) {
-      this.#abortThrown = true;
-      throw this.#settings.signal?.reason;
-    }
+    const phase = this.#phase as Extract<Phase, { name: "stopping" }>;
+    await phase.released;
+    const error = phase.error;
+    phase.error = undefined;
+    if (error) throw error.value;
     return { done: true, value: undefined };
   }
 

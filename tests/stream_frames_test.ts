@@ -1,9 +1,8 @@
 // streamMessages() with a WebSocket double: payload shapes the fake server
-// never sends (several bytes, unknown bytes, Blobs), and the backoff formula.
+// never sends (several bytes, unknown bytes, Blobs).
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { backoffDelay } from "../lib/_backoff.ts";
 import { streamMessages } from "../mod.ts";
 import type { WebSocketLike } from "../mod.ts";
 import { nextTurn } from "./_setup.ts";
@@ -136,15 +135,4 @@ test("a MessageStream has an explicit Symbol.asyncDispose that closes it", async
   await stream[Symbol.asyncDispose]();
   assert.equal(HandSocket.last!.closed, true);
   assert.deepEqual(await iterator.next(), { done: true, value: undefined });
-});
-
-test("backoffDelay() grows from min, doubling, capped at max, never below min", () => {
-  const bounds = { min: 5_000, max: 60_000 };
-  assert.equal(backoffDelay(1, bounds, () => 1), 5_000);
-  assert.equal(backoffDelay(2, bounds, () => 1), 10_000);
-  assert.equal(backoffDelay(4, bounds, () => 1), 40_000);
-  assert.equal(backoffDelay(5, bounds, () => 1), 60_000);
-  assert.equal(backoffDelay(50, bounds, () => 1), 60_000);
-  assert.equal(backoffDelay(50, bounds, () => 0), 5_000);
-  assert.equal(backoffDelay(3, bounds, () => 0.5), 12_500);
 });

@@ -95,14 +95,45 @@ serverTest(
 );
 
 serverTest(
-  "streamMessages() reconnects at once after 'R', without counting a failure",
+  "streamMessages() reconnects at once after 'R' on a link healthy for resetAfter, without counting a failure",
   async (context) => {
     const { server } = context;
     const device = await newDevice(context);
     const statuses: StreamStatus[] = [];
     await take(
       context.stream(device, {
-        retryDelay: { min: 5_000, max: 5_000 },
+        retryDelay: { min: 5_000, max: 5_000, resetAfter: 1 },
+        onStatus: (s) => statuses.push(s),
+      }),
+      2,
+      async (_, index) => {
+        if (index !== 0) return;
+        // resetAfter is 1 ms: let the clock move past it.
+        const since = Date.now();
+        while (Date.now() - since < 2) await nextTurn();
+        server.sendFrame("R", device.deviceId);
+        await server.waitForLogin(device.deviceId, 2);
+        server.send({ message: "after R" });
+      },
+    );
+    assert.deepEqual(statuses.find((s) => s.state === "reconnecting"), {
+      state: "reconnecting",
+      attempt: 1,
+      delay: 0,
+      reason: "the server asked to reconnect (R)",
+    });
+  },
+);
+
+serverTest(
+  "streamMessages() counts 'R' on a young link as a failed attempt and backs off",
+  async (context) => {
+    const { server } = context;
+    const device = await newDevice(context);
+    const statuses: StreamStatus[] = [];
+    await take(
+      context.stream(device, {
+        retryDelay: { min: 20, max: 20, resetAfter: 60_000 },
         onStatus: (s) => statuses.push(s),
       }),
       2,
@@ -115,10 +146,66 @@ serverTest(
     );
     assert.deepEqual(statuses.find((s) => s.state === "reconnecting"), {
       state: "reconnecting",
-      attempt: 1,
-      delay: 0,
+      attempt: 2,
+      delay: 20,
       reason: "the server asked to reconnect (R)",
     });
+  },
+);
+
+serverTest(
+  "streamMessages() under an 'R' storm backs off like any failure: no login loop",
+  async (context) => {
+    const { server } = context;
+    const device = await newDevice(context);
+    server.replyToLogins("R");
+    const statuses: StreamStatus[] = [];
+    const stream = context.stream(device, {
+      retryDelay: { min: 4, max: 64, resetAfter: 60_000 },
+      onStatus: (s) => statuses.push(s),
+    });
+    const iterator = stream[Symbol.asyncIterator]();
+    void iterator.next().catch(() => {});
+    await within(server.waitForLogin(device.deviceId, 6), "six logins");
+    await stream.close();
+    const delays = statuses.flatMap((s) =>
+      s.state === "reconnecting" ? [[s.attempt, s.delay]] : []
+    );
+    assert.ok(delays.length >= 5, JSON.stringify(delays));
+    for (const [i, [attempt, delay]] of delays.entries()) {
+      assert.equal(attempt, i + 2, "every R counts as one more failure");
+      assert.ok(
+        delay >= 4 && delay <= Math.min(64, 4 * 2 ** (i + 1)),
+        `attempt ${attempt} waited ${delay} ms`,
+      );
+    }
+  },
+);
+
+serverTest(
+  "streamMessages() keeps growing the delay when each new link fails soon after opening",
+  async (context) => {
+    const { server } = context;
+    const device = await newDevice(context);
+    const statuses: StreamStatus[] = [];
+    const stream = context.stream(device, {
+      retryDelay: { min: 2, max: 1_000, resetAfter: 60_000 },
+      onStatus: (s) => statuses.push(s),
+    });
+    const iterator = stream[Symbol.asyncIterator]();
+    await iterator.next(); // the welcome
+    for (let n = 1; n <= 4; n++) {
+      server.dropSockets(device.deviceId);
+      await within(
+        server.waitForLogin(device.deviceId, n + 1),
+        `login ${n + 1}`,
+      );
+    }
+    await stream.close();
+    assert.deepEqual(
+      statuses.flatMap((s) => s.state === "reconnecting" ? [s.attempt] : []),
+      [2, 3, 4, 5],
+    );
   },
 );
 
@@ -141,10 +228,12 @@ serverTest(
     // for a lost link would report "reconnecting" in the same dispatch.
     await spy.until(() => spy.sockets[0].closed);
     await nextTurn();
-    assert.deepEqual(statuses, [
+    // The stream stopped at 'E', before the loop asked for more.
+    assert.deepEqual(statuses.slice(0, 2), [
       { state: "connecting", attempt: 1 },
       { state: "connected" },
     ]);
+    assert.equal(statuses.length, 3);
     const error = await rejection(iterator.next());
     assert.ok(error instanceof LoginRequiredError);
     assert.match(error.message, /refused the device's login \(E\)/);
@@ -161,8 +250,9 @@ serverTest(
       ).length,
       1,
     );
-    // The next() that reported 'E' moved past the welcome: it was deleted.
-    assert.deepEqual(queued(server, device), []);
+    // Stopping began with 'E': the welcome, held then, was not deleted.
+    assert.equal(queued(server, device).length, 1);
+    assert.equal(server.log.requests("delete").length, 0);
     assert.deepEqual(await iterator.next(), { done: true, value: undefined });
   },
 );
@@ -432,10 +522,11 @@ serverTest(
     server.sendFrame("A", device.deviceId);
     await spy.until(() => spy.sockets[0].frames.includes("A"));
     await nextTurn();
-    rest.release(); // the download ends after 'A', with the new message
+    rest.release(); // too late: stopping began with 'A' and cut the download
     const error = await rejection(waiting);
     assert.ok(error instanceof SessionReplacedError);
-    assert.equal(rest.count("download", true), 2);
+    assert.equal(rest.count("download"), 2);
+    assert.equal(rest.count("download", true), 1);
     assert.deepEqual(
       rest.calls.filter((c) => c.endpoint === "delete").map((c) =>
         c.params.get("message")

@@ -46,6 +46,12 @@ serverTest(
     const device = await newDevice(context);
     context.server.send({ message: "old 1" });
     context.server.send({ message: "old 2" });
+    // The fake's clock counts seconds: date the backlog clearly before the start.
+    for (
+      const message of context.server.store.devices.get(device.deviceId)!.queue
+    ) {
+      message.queuedDate -= 10;
+    }
     const stream = context.stream(device, { backlog: "skip" });
     const iterator = stream[Symbol.asyncIterator]();
     const first = iterator.next(); // connects, syncs, skips; then waits for "new"
@@ -98,6 +104,50 @@ serverTest(
     await stream.close();
     // The backlog was deleted unseen; "new", held at close, stays.
     assert.deepEqual(queued(server, device), ["new"]);
+  },
+);
+
+serverTest(
+  "streamMessages() with backlog skip delivers a message queued in the start's own second, after next()",
+  async (context) => {
+    const { server } = context;
+    const device = await newDevice(context);
+    const record = server.store.devices.get(device.deviceId)!;
+    for (const message of record.queue) message.queuedDate -= 10; // the welcome is old
+    const rest = recordingFetch();
+    // The start's second is read by the first next(); bracket it, and try
+    // again in the rare case the bracket spans a second boundary.
+    for (let attempt = 0;; attempt++) {
+      rest.hold("download");
+      const stream = context.stream(device, {
+        backlog: "skip",
+        fetch: rest.fetch,
+      });
+      const iterator = stream[Symbol.asyncIterator]();
+      const before = Math.floor(Date.now() / 1000);
+      const first = iterator.next();
+      await rest.until(() => rest.count("download") > 0);
+      const after = Math.floor(Date.now() / 1000);
+      server.send({ message: "live" }); // after next(), before the download's answer
+      record.queue.at(-1)!.queuedDate = after; // the start's own second
+      rest.release();
+      if (before !== after && attempt < 3) {
+        await stream.close();
+        continue;
+      }
+      assert.equal(
+        before,
+        after,
+        "the test could not bracket the start's second",
+      );
+      assert.equal(
+        (await within(first, "the live message")).value?.message,
+        "live",
+      );
+      await stream.close();
+      break;
+    }
+    assert.deepEqual(queued(server, device), ["live"]);
   },
 );
 

@@ -85,6 +85,13 @@ export interface FakeServer {
   /** Stops or resumes keep-alives. */
   pauseKeepAlive(paused: boolean): void;
   /**
+   * Leaves the logged-in sockets (of one device, or all) open but dead:
+   * nothing more is sent to them and what they send is ignored.
+   */
+  muteSockets(deviceId?: string): number;
+  /** Answers every later WebSocket login with `frame` (undefined: stop). */
+  replyToLogins(frame: Frame | undefined): void;
+  /**
    * Resolves once `count` WebSocket logins (of one device, or any) have
    * happened since the fake started. Default 1.
    */
@@ -183,6 +190,8 @@ export async function startFakeServer(
     dropSockets: (deviceId) => hub.drop(deviceId),
     dropNextConnections: (count) => hub.dropNextConnections(count),
     pauseKeepAlive: (paused) => hub.pauseKeepAlive(paused),
+    muteSockets: (deviceId) => hub.mute(deviceId),
+    replyToLogins: (frame) => hub.replyToLogins(frame),
     waitForLogin: async (deviceId, count = 1) => {
       let seen = 0;
       await log.waitFor((e) =>

@@ -22,6 +22,8 @@ interface Session {
   deviceId?: string;
   keepAlive?: ReturnType<typeof setInterval>;
   closed: boolean;
+  /** A mute session stays open but sends nothing and ignores what comes. */
+  muted: boolean;
 }
 
 const LOGIN = /^login:([^:]+):([^:\r\n]+)(\r?\n)?$/;
@@ -35,6 +37,7 @@ export class PushHub {
   #count = 0;
   #keepAlivePaused = false;
   #dropNext = 0;
+  #loginReply: Frame | undefined;
 
   constructor(store: Store, log: Log, conventions: PushConventions) {
     this.#store = store;
@@ -44,7 +47,12 @@ export class PushHub {
 
   /** Accepts one upgraded connection. */
   accept(socket: ServerSocket): SocketEvents {
-    const session: Session = { number: ++this.#count, socket, closed: false };
+    const session: Session = {
+      number: ++this.#count,
+      socket,
+      closed: false,
+      muted: false,
+    };
     this.#sessions.add(session);
     this.#entry(session, "open");
     if (this.#dropNext > 0) {
@@ -65,11 +73,7 @@ export class PushHub {
   /** Sends `frame` to the logged-in sessions (of one device, or all). */
   broadcast(frame: Frame, deviceId?: string): number {
     const targets = this.loggedIn(deviceId);
-    for (const session of targets) this.#send(session, frame);
-    // R, E and A end the connection, as the real service does.
-    if (frame === "R" || frame === "E" || frame === "A") {
-      for (const session of targets) session.socket.close(1000);
-    }
+    for (const session of targets) this.#reply(session, frame);
     return targets.length;
   }
 
@@ -85,6 +89,22 @@ export class PushHub {
     this.#dropNext += count;
   }
 
+  /**
+   * Leaves logged-in sockets open but dead: nothing more is sent to them
+   * (no `#`, no `!`) and what they send is ignored — the link a suspended
+   * laptop or a lost route leaves behind.
+   */
+  mute(deviceId?: string): number {
+    const targets = this.loggedIn(deviceId);
+    for (const session of targets) session.muted = true;
+    return targets.length;
+  }
+
+  /** Every later login is answered with `frame` at once (undefined: none). */
+  replyToLogins(frame: Frame | undefined): void {
+    this.#loginReply = frame;
+  }
+
   /** Stops (or resumes) `#` keep-alives, so clients' watchdogs can fire. */
   pauseKeepAlive(paused: boolean): void {
     this.#keepAlivePaused = paused;
@@ -93,7 +113,7 @@ export class PushHub {
   /** Open sessions that have logged in (to one device, or any). */
   loggedIn(deviceId?: string): Session[] {
     return [...this.#sessions].filter((s) =>
-      s.deviceId !== undefined &&
+      s.deviceId !== undefined && !s.muted &&
       (deviceId === undefined || s.deviceId === deviceId)
     );
   }
@@ -110,6 +130,7 @@ export class PushHub {
     const text = typeof data === "string"
       ? data
       : new TextDecoder().decode(data);
+    if (session.muted) return;
     this.#entry(session, "received", text);
     if (session.deviceId !== undefined) return; // later frames are ignored
     const match = text.match(LOGIN);
@@ -135,10 +156,19 @@ export class PushHub {
         if (!this.#keepAlivePaused) this.#send(session, "#");
       }, interval);
     }
+    if (this.#loginReply) this.#reply(session, this.#loginReply);
+  }
+
+  /** Sends `frame`; R, E and A end the connection, as the real service does. */
+  #reply(session: Session, frame: Frame): void {
+    this.#send(session, frame);
+    if (frame === "R" || frame === "E" || frame === "A") {
+      session.socket.close(1000);
+    }
   }
 
   #send(session: Session, frame: Frame): void {
-    if (session.closed) return;
+    if (session.closed || session.muted) return;
     this.#entry(session, "sent", frame);
     session.socket.send(
       this.#conventions.frameKind === "binary"
