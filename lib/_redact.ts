@@ -97,8 +97,8 @@ function redactErrorObject(
   depth: number,
   seen: Map<object, unknown>,
 ): unknown {
-  // Placeholder while the cause chain is walked: a cycle ends at the original.
-  seen.set(error, error);
+  // While its cause chain is walked, a cycle back to it is cut off there.
+  seen.set(error, undefined);
   const message = redact(String(error.message), secrets);
   const stack = typeof error.stack === "string"
     ? redact(error.stack, secrets)

@@ -76,7 +76,7 @@ export interface LiveScript {
   /** Writes to the child's stdin. */
   write(text: string): void;
   /** Sends a signal (e.g. SIGINT, as Ctrl-C does). */
-  signal(signal: "SIGINT" | "SIGTERM"): void;
+  signal(signal: "SIGINT" | "SIGTERM" | "SIGSTOP" | "SIGCONT"): void;
   /** Resolves when the child has exited. */
   exited: Promise<{ code: number | null; signal: string | null }>;
   /** Everything printed so far. */

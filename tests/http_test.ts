@@ -32,7 +32,8 @@ serverTest(
       error.message,
       /^Cannot download messages: no answer from 127\.0\.0\.1:\d+ within 30 ms$/,
     );
-    assert.ok(error.cause !== undefined);
+    assert.ok(error.cause instanceof DOMException, String(error.cause));
+    assert.equal(error.cause.name, "TimeoutError");
   },
 );
 

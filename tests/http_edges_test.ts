@@ -1,0 +1,231 @@
+// What every REST call does at its edges: refusals told by their meaning,
+// not their status line; anything a custom fetch throws turned into a
+// PushoverError without a secret; bounded error text; no listener left.
+
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { inspect } from "node:util";
+import {
+  deleteThrough,
+  downloadMessages,
+  LoginRequiredError,
+  PushoverError,
+} from "../mod.ts";
+import { isTransient } from "../lib/_http.ts";
+import { sleep } from "../lib/_wakeup.ts";
+import { newDevice, rejection, serverTest } from "./_setup.ts";
+
+const SECRET = "s".repeat(30) + "3cr3t" + "s".repeat(25);
+const DEVICE = { secret: SECRET, deviceId: "d3v1ce" };
+
+/** A fetch that answers every request with this status and JSON body. */
+function answering(status: number, body: unknown): typeof fetch {
+  return () =>
+    Promise.resolve(
+      new Response(JSON.stringify(body), {
+        status,
+        headers: { "content-type": "application/json" },
+      }),
+    );
+}
+
+for (
+  const [name, status, body, kind] of [
+    ["a 200 with status 0 rejecting the secret", 200, {
+      status: 0,
+      secret: "invalid",
+      errors: ["secret is invalid"],
+    }, "login"],
+    ["a 200 with status 0 rejecting the device", 200, {
+      status: 0,
+      device: "invalid",
+      errors: ["device is invalid"],
+    }, "login"],
+    ["a 503 with status 0 rejecting the secret", 503, {
+      status: 0,
+      secret: "invalid",
+    }, "login"],
+    ["a 400 rejecting the secret", 400, {
+      status: 0,
+      secret: "invalid",
+      errors: ["secret is invalid"],
+    }, "login"],
+    ["a 200 with status 0 and another reason", 200, {
+      status: 0,
+      errors: ["over quota"],
+    }, "refusal"],
+    ['a 200 whose status is the string "1"', 200, {
+      status: "1",
+      secret: "s",
+      messages: [],
+    }, "passing"],
+    ["a 200 without any status", 200, { messages: [] }, "passing"],
+    ["a 429 that names the device", 429, {
+      status: 0,
+      errors: ["too many requests for this device"],
+    }, "passing"],
+    ["a 503 with status 0 and another reason", 503, {
+      status: 0,
+      errors: ["maintenance"],
+    }, "passing"],
+    ["a 200 with a success-shaped secret but status 0", 200, {
+      status: 0,
+      secret: "abc",
+      errors: ["try later"],
+    }, "refusal"],
+  ] as const
+) {
+  test(`downloadMessages() classifies ${name} as ${kind}`, async () => {
+    const error = await rejection(
+      downloadMessages(DEVICE, { fetch: answering(status, body) }),
+    );
+    assert.ok(error instanceof PushoverError, String(error));
+    assert.equal(error.status, status);
+    assert.equal(error instanceof LoginRequiredError, kind === "login");
+    assert.equal(isTransient(error), kind === "passing");
+  });
+}
+
+/** Thrown values a custom fetch may reject with, each naming the URL. */
+const HOSTILE_THROWS: [string, (url: string) => unknown][] = [
+  [
+    "a DOMException",
+    (url) => new DOMException(`failed ${url}`, "NetworkError"),
+  ],
+  [
+    "a frozen TypeError",
+    (url) => Object.freeze(new TypeError(`failed ${url}`)),
+  ],
+  ["an error whose name is a getter", (url) => {
+    const error = new Error(`failed ${url}`);
+    Object.defineProperty(error, "name", { get: () => "Getter" });
+    return error;
+  }],
+  ["an error with a cause cycle", (url) => {
+    const error = new Error(`failed ${url}`);
+    const inner = new Error(`inner ${url}`, { cause: error });
+    (error as { cause?: unknown }).cause = inner;
+    return error;
+  }],
+  [
+    "an error with a URL object property",
+    (url) => Object.assign(new Error("failed"), { url: new URL(url) }),
+  ],
+  [
+    "an error with a nested object naming the URL",
+    (url) =>
+      Object.assign(new Error("failed"), { request: { url, headers: [url] } }),
+  ],
+  ["an object with no prototype", () => Object.create(null)],
+  ["a string naming the URL", (url) => `failed ${url}`],
+  ["an error whose message getter throws", () => {
+    const error = new Error("x");
+    Object.defineProperty(error, "message", {
+      get: () => {
+        throw new Error("boom");
+      },
+    });
+    return error;
+  }],
+  ["a symbol", () => Symbol("odd")],
+];
+
+for (const [name, make] of HOSTILE_THROWS) {
+  test(`a fetch rejecting with ${name} becomes a passing PushoverError without the secret`, async () => {
+    const leaky: typeof fetch = (input) => Promise.reject(make(String(input)));
+    const error = await rejection(downloadMessages(DEVICE, { fetch: leaky }));
+    assert.ok(error instanceof PushoverError, String(error));
+    assert.match(error.message, /^Cannot download messages: the request to /);
+    assert.ok(isTransient(error));
+    for (
+      const text of [
+        error.message,
+        String(error),
+        String(error.stack),
+        inspect(error, { depth: null }),
+      ]
+    ) {
+      assert.ok(!text.includes("3cr3t"), text);
+    }
+  });
+}
+
+test("the server's errors are quoted briefly in the message, and kept bounded", async () => {
+  const errors = Array.from(
+    { length: 100_000 },
+    (_, i) => `error ${i} ${"x".repeat(30)}`,
+  );
+  errors[0] = "y".repeat(5_000);
+  const error = await rejection(
+    downloadMessages(DEVICE, { fetch: answering(400, { status: 0, errors }) }),
+  ) as PushoverError;
+  assert.ok(error.message.length < 1_000, `${error.message.length} characters`);
+  assert.match(error.message, /… and 99997 more$/);
+  assert.match(error.message, /: y{200}…; error 1 x+; error 2 x+ … and/);
+  assert.equal(error.errors.length, 100);
+  assert.equal(error.errors[0].length, 1_000);
+});
+
+test("a request removes its listener from the caller's signal, whatever the outcome", async () => {
+  const controller = new AbortController();
+  let listening = 0;
+  const { signal } = controller;
+  const add = signal.addEventListener.bind(signal);
+  const remove = signal.removeEventListener.bind(signal);
+  signal.addEventListener = ((...args: Parameters<typeof add>) => {
+    listening++;
+    add(...args);
+  }) as typeof add;
+  signal.removeEventListener = ((...args: Parameters<typeof remove>) => {
+    listening--;
+    remove(...args);
+  }) as typeof remove;
+  const ok = answering(200, { status: 1, messages: [] });
+  await downloadMessages(DEVICE, { fetch: ok, signal });
+  await rejection(
+    downloadMessages(DEVICE, { fetch: answering(500, {}), signal }),
+  );
+  await rejection(
+    deleteThrough(DEVICE, "1", {
+      fetch: () => Promise.reject(new TypeError("offline")),
+      signal,
+    }),
+  );
+  assert.equal(listening, 0);
+});
+
+test("sleep() removes its abort listener once the time is up, and when cut short", async () => {
+  const controller = new AbortController();
+  let listening = 0;
+  const { signal } = controller;
+  const add = signal.addEventListener.bind(signal);
+  const remove = signal.removeEventListener.bind(signal);
+  signal.addEventListener = ((...args: Parameters<typeof add>) => {
+    listening++;
+    add(...args);
+  }) as typeof add;
+  signal.removeEventListener = ((...args: Parameters<typeof remove>) => {
+    listening--;
+    remove(...args);
+  }) as typeof remove;
+  await sleep(1, signal);
+  assert.equal(listening, 0);
+  const cut = sleep(60_000, signal);
+  controller.abort();
+  await cut;
+  assert.equal(listening, 0);
+});
+
+serverTest(
+  "downloadMessages() against the fake: a 200 refusing the secret is a LoginRequiredError",
+  async (context) => {
+    const device = await newDevice(context);
+    context.server.failNext({
+      type: "json",
+      status: 200,
+      body: '{"status":0,"secret":"invalid","errors":["secret is invalid"]}',
+    }, { endpoint: "download" });
+    const error = await rejection(downloadMessages(device, context.api));
+    assert.ok(error instanceof LoginRequiredError, String(error));
+  },
+);

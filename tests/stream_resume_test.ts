@@ -1,0 +1,191 @@
+// streamMessages() after a suspend: a laptop's sleep or SIGSTOP leaves the
+// socket dead without a close; the stream notices the lost time and
+// reconnects at once instead of waiting out its 90 s watchdog. And sockets
+// given up for dead are dropped, not left open, where the runtime can.
+
+import assert from "node:assert/strict";
+import process from "node:process";
+import { Connection } from "../lib/_connection.ts";
+import type { StreamStatus, WebSocketConstructor } from "../mod.ts";
+import { startScript } from "./_spawn.ts";
+import { newDevice, serverTest, within } from "./_setup.ts";
+
+/** How long the child is stopped; the issue's scenario is 8 s. */
+const SUSPEND_MS = 8_000;
+
+serverTest(
+  `streamMessages() delivers within 3 s of SIGCONT after a ${
+    SUSPEND_MS / 1000
+  } s SIGSTOP on a dead but open link`,
+  async (context) => {
+    const { server } = context;
+    const device = await newDevice(context);
+    const child = startScript("tests/fixtures/suspend_stream.ts", {
+      args: [JSON.stringify({
+        apiUrl: server.apiUrl,
+        websocketUrl: server.websocketUrl,
+        device,
+      })],
+    });
+    try {
+      await child.waitFor("stdout", "got Your device", 10_000);
+      await server.waitForLogin(device.deviceId);
+      child.signal("SIGSTOP");
+      server.muteSockets(device.deviceId); // open, but nothing gets through
+      server.send({ message: "while asleep" }); // its '!' reaches no one
+      await new Promise((resolve) => setTimeout(resolve, SUSPEND_MS));
+      child.signal("SIGCONT");
+      const resumed = Date.now();
+      await child.waitFor("stdout", "got while asleep", 10_000);
+      const elapsed = Date.now() - resumed;
+      assert.ok(elapsed <= 3_000, `arrived ${elapsed} ms after SIGCONT`);
+      if (process.env.SHOW_RESUME) console.log(`resume: ${elapsed} ms`);
+      assert.match(child.output().stderr, /suspended for about [789] s/);
+      child.signal("SIGTERM");
+      assert.equal((await child.exited).code, 0);
+    } finally {
+      await child.kill();
+    }
+  },
+  // The child is stopped for SUSPEND_MS; the rest takes a second or two.
+  { keepAliveInterval: 0 },
+);
+
+/** A Connection against the fake whose wall clock the test moves. */
+function clockedConnection(
+  context: Parameters<Parameters<typeof serverTest>[1]>[0],
+  device: { secret: string; deviceId: string },
+) {
+  let now = 1_000_000;
+  const statuses: StreamStatus[] = [];
+  let connects = 0;
+  const connection = new Connection({
+    url: context.server.websocketUrl,
+    deviceId: device.deviceId,
+    secret: device.secret,
+    WebSocket: globalThis.WebSocket as unknown as WebSocketConstructor,
+    keepAliveTimeout: 60_000,
+    connectTimeout: 10_000,
+    retryDelay: { min: 5_000, max: 60_000, resetAfter: 60_000 },
+    now: () => now,
+    tickInterval: 5,
+    suspendThreshold: 1_000,
+  }, {
+    connected: () => connects++,
+    newMessages: () => {},
+    fatal: () => {},
+    status: (status) => statuses.push(status),
+  });
+  return {
+    connection,
+    statuses,
+    connects: () => connects,
+    /** Moves the wall clock; the next tick compares it with the timer. */
+    advance: (ms: number) => now += ms,
+  };
+}
+
+serverTest(
+  "Connection reconnects at once when the wall clock jumps past its tick: the process was suspended",
+  async (context) => {
+    const device = await newDevice(context);
+    const link = clockedConnection(context, device);
+    link.connection.start();
+    try {
+      await context.server.waitForLogin(device.deviceId);
+      link.advance(30_000);
+      await within(
+        context.server.waitForLogin(device.deviceId, 2),
+        "a second login",
+      );
+      const reconnect = link.statuses.find((s) => s.state === "reconnecting");
+      assert.deepEqual(reconnect, {
+        state: "reconnecting",
+        attempt: 1,
+        delay: 0,
+        reason: "the process was suspended for about 30 s",
+      });
+      assert.equal(link.connects(), 2);
+    } finally {
+      link.connection.stop();
+    }
+  },
+);
+
+serverTest(
+  "Connection keeps its link while the wall clock moves with its ticks",
+  async (context) => {
+    const device = await newDevice(context);
+    const link = clockedConnection(context, device);
+    link.connection.start();
+    try {
+      await context.server.waitForLogin(device.deviceId);
+      // Forty ticks, each on time (the clock moves 5 ms per tick) or a bit late.
+      let ticks = 0;
+      await new Promise<void>((resolve) => {
+        const timer = setInterval(() => {
+          link.advance(ticks % 2 === 0 ? 5 : 900);
+          if (++ticks === 40) {
+            clearInterval(timer);
+            resolve();
+          }
+        }, 5);
+      });
+      assert.equal(link.connects(), 1);
+      assert.ok(!link.statuses.some((s) => s.state === "reconnecting"));
+    } finally {
+      link.connection.stop();
+    }
+  },
+);
+
+/** Sockets that have terminate() (as Bun's do) and record how each ended. */
+function terminableSockets() {
+  const ended: string[] = [];
+  const Native = globalThis.WebSocket;
+  class Terminable extends Native {
+    terminate(): void {
+      ended.push("terminate");
+      super.close();
+    }
+    override close(code?: number): void {
+      ended.push(`close ${code}`);
+      super.close(code);
+    }
+  }
+  return { WebSocket: Terminable as unknown as WebSocketConstructor, ended };
+}
+
+serverTest(
+  "Connection terminates a socket it gives up on where the runtime can, and closes it politely at stop",
+  async (context) => {
+    const device = await newDevice(context);
+    const sockets = terminableSockets();
+    const connection = new Connection({
+      url: context.server.websocketUrl,
+      deviceId: device.deviceId,
+      secret: device.secret,
+      WebSocket: sockets.WebSocket,
+      keepAliveTimeout: 30,
+      connectTimeout: 1_000,
+      retryDelay: { min: 1, max: 2, resetAfter: 60_000 },
+    }, {
+      connected: () => {},
+      newMessages: () => {},
+      fatal: () => {},
+      status: () => {},
+    });
+    try {
+      connection.start();
+      // No keep-alives: each link goes silent and the watchdog gives it up.
+      await within(
+        context.server.waitForLogin(device.deviceId, 3),
+        "three logins",
+      );
+    } finally {
+      connection.stop();
+    }
+    assert.deepEqual(sockets.ended.slice(0, 2), ["terminate", "terminate"]);
+    assert.equal(sockets.ended.at(-1), "close 1000");
+  },
+);
