@@ -4,7 +4,10 @@
  * bench/results.json.
  *
  * - latency and burst of streamMessages() on Deno, Bun and Node 24, against
- *   the fake server running in a process of its own (bench/stream_bench.ts);
+ *   the fake server running in a process of its own (bench/stream_bench.ts),
+ *   and again with the fake in the client's process;
+ * - an `R` storm: logins per second a server answering every login with `R`
+ *   gets, against the retry policy's ceiling (bench/r_storm.ts);
  * - soak: 10,000 `R` reconnects while messages flow (bench/soak.ts);
  * - footprint: mod.ts bundled and minified by esbuild (from npm), raw and
  *   gzipped; import time of mod.ts against an empty module.
@@ -161,6 +164,8 @@ const results: Record<string, unknown> = {
       Math.round(Deno.systemMemoryInfo().total / 2 ** 30)
     } GiB`,
   stream: {},
+  streamInProcess: {},
+  rStorm: {},
   soak: {},
 };
 const server = await startServer();
@@ -171,6 +176,15 @@ try {
       runtime,
       "bench/stream_bench.ts",
       [server.info],
+    );
+    console.log(`stream bench, fake in-process, on ${runtime.name} …`);
+    (results.streamInProcess as Record<string, unknown>)[runtime.name] =
+      await runJson(runtime, "bench/stream_bench.ts", ["--in-process"]);
+    console.log(`R storm on ${runtime.name} …`);
+    (results.rStorm as Record<string, unknown>)[runtime.name] = await runJson(
+      runtime,
+      "bench/r_storm.ts",
+      [],
     );
     console.log(`soak on ${runtime.name} …`);
     (results.soak as Record<string, unknown>)[runtime.name] = await runJson(
@@ -232,6 +246,33 @@ for (const name of Object.keys(r.stream)) {
     "≤ 2",
     "",
     burst.requests <= 2 ? "yes" : "no",
+  ]);
+}
+for (const name of Object.keys(r.streamInProcess)) {
+  const { latency, burst } = r.streamInProcess[name];
+  rows.push([
+    `${name} latency median, fake in-process`,
+    `${f(latency.libraryMs.median, 3)} ms`,
+    `floor ${f(latency.floorMs.median, 3)} ms`,
+    `${f(latency.ratio.median)}×`,
+    "",
+  ]);
+  rows.push([
+    `${name} burst requests, fake in-process`,
+    String(burst.requests),
+    "≤ 2",
+    "",
+    burst.requests <= 2 ? "yes" : "no",
+  ]);
+}
+for (const name of Object.keys(r.rStorm)) {
+  const storm = r.rStorm[name];
+  rows.push([
+    `${name} R storm: logins per second`,
+    f(storm.loginsPerSecond),
+    `≤ ${f(storm.ceilingPerSecond)} (2 per retryDelay.min)`,
+    "",
+    storm.loginsPerSecond <= storm.ceilingPerSecond ? "yes" : "no",
   ]);
 }
 for (const name of Object.keys(r.soak)) {

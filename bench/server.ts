@@ -7,26 +7,12 @@
  */
 
 import process from "node:process";
-import { startFakeServer } from "../tests/fake_server/mod.ts";
+import { startBenchServer } from "./bench_server.ts";
 
-/** The accounts the benchmark clients log in with (password "bench"). */
-const BENCH_ACCOUNTS = ["floor", "library", "burst", "soak"];
-
-const server = await startFakeServer({
-  keepAliveInterval: 0,
-  exposeQueueTime: true,
-  accounts: BENCH_ACCOUNTS.map((name) => ({
-    email: `${name}@bench.example`,
-    password: "bench",
-  })),
-});
-console.log(JSON.stringify({
-  apiUrl: server.apiUrl,
-  websocketUrl: server.websocketUrl,
-  controlUrl: `${server.assetUrl}/control`,
-}));
+const { close, ...info } = await startBenchServer();
+console.log(JSON.stringify(info));
 process.stdin.resume();
 process.stdin.on("end", async () => {
-  await server.close();
+  await close();
   process.exit(0);
 });

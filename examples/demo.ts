@@ -109,6 +109,9 @@ try {
   const stream = streamMessages(device, {
     ...api,
     websocketUrl: server.websocketUrl,
+    // An R this soon after connecting counts as a failed attempt; the demo
+    // waits a quarter second for it, not the 5 s the real service asks for.
+    retryDelay: { min: 250, max: 2_000 },
     onStatus: (status) => console.log(`  [status] ${JSON.stringify(status)}`),
   });
   // Meanwhile, the world sends us things (the fake server's side of the story).

@@ -4,7 +4,7 @@ import { Deleter } from "./_deleter.ts";
 import { isTransient, resolveOptions } from "./_http.ts";
 import { compareIdStrings } from "./_parse_batch.ts";
 import { checkSecureUrl } from "./_secure_url.ts";
-import { requireDevice } from "./_validate.ts";
+import { describe, requireDevice } from "./_validate.ts";
 import { sleep, Wakeup } from "./_wakeup.ts";
 import { downloadMessages } from "./download_messages.ts";
 import type { PushoverError } from "./errors.ts";
@@ -32,32 +32,43 @@ const DEFAULTS = {
  * It opens the WebSocket, and after every (re)connect and every `!` frame it
  * downloads what is queued — lazily, one batch at a time, when the loop asks
  * for more. Dropped links, keep-alive silence, `R` frames and passing REST
- * failures (network, timeout, 5xx, 429 with `Retry-After`) are retried with
- * backoff, indefinitely; `onStatus` reports each step.
+ * failures (no answer, timeout, 5xx, 408, 429 with `Retry-After`, an answer
+ * that cannot be read) are retried with backoff, indefinitely: the delay
+ * before attempt n is random in `[min, min(max, min·2ⁿ)]`, and the count
+ * starts again only after `resetAfter` ms of working connection. `R` on a
+ * link up for `resetAfter` reconnects at once; on a younger link it counts as
+ * a failed attempt. After a suspend (a laptop's sleep, `SIGSTOP`) — noticed as
+ * a 1 s timer firing more than 4 s late by the wall clock — the socket is
+ * replaced and a download made at once. `onStatus` reports each step.
  *
  * **Deletion.** A message is deleted on the server only once the loop has
  * moved past it: asked for the next one, or ended the loop with `break`,
  * `return` — or an exception thrown in the loop body, which `for await` turns
  * into the same `return()`. So the message being handled when the loop body
  * throws counts as handled; catch inside the loop if it should come back.
- * `close()`, dispose and the `signal` stop the stream from outside: the
- * message held at that moment is *not* deleted and comes again on the next
- * start, as does everything after a crash. Deletes are batched (one request
- * per batch moved past), run in the background, and are retried with backoff
- * when the server fails passingly; stopping waits at most 2 s for the last
- * one, and what is not deleted then comes again on the next start.
+ * Deletes are batched (one request per batch moved past), run in the
+ * background after any download that is due, and are retried with backoff
+ * when the server fails passingly.
+ *
+ * **Stopping.** `close()`, dispose, the `signal`, or a refusal stop the
+ * stream. From the moment stopping begins, nothing more is handed out and
+ * nothing more is marked handled: the message held then is *not* deleted and
+ * comes again on the next start, as does everything after a crash. What the
+ * loop moved past before is deleted; stopping waits at most 2 s for that.
  *
  * **Backlog.** `backlog: "skip"` drops from the first download the messages
- * queued (`queued_date`, else `date`) before the stream started, and deletes
- * them unseen unless `autoDelete` is false; later arrivals are delivered.
+ * queued (`queued_date`, else `date`, whole seconds) before the second the
+ * stream started in, and deletes them unseen unless `autoDelete` is false; a
+ * message queued in that second, and every later one, is delivered.
  *
  * **Ending.** `close()`, `break` and dispose end the loop quietly; an abort
  * through `signal` makes the waiting loop throw `signal.reason`. An `E` frame
- * or a REST 4xx rejecting the secret or device throws
- * {@linkcode LoginRequiredError}; an `A` frame (another client logged in as
- * this device) throws {@linkcode SessionReplacedError}; any other refusal (a
- * 4xx other than 408 and 429) throws its {@linkcode PushoverError}. None of
- * them reconnects, and after one nothing more is handed out or deleted.
+ * or an answer rejecting the secret or device — on any HTTP status, a 200
+ * with `status: 0` included — throws {@linkcode LoginRequiredError}; an `A`
+ * frame (another client logged in as this device) throws
+ * {@linkcode SessionReplacedError}; any other refusal (a 4xx other than 408
+ * and 429, or `status: 0`) throws its {@linkcode PushoverError}. None of them
+ * reconnects.
  *
  * @param device The registered device.
  * @param options Endpoints, timing, deletion and backlog behaviour.
@@ -162,7 +173,9 @@ function checkOptions(device: Device, options: StreamOptions): Settings {
 function checkRetryDelay(given: StreamOptions["retryDelay"]): RetryDelay {
   if (given !== undefined && (typeof given !== "object" || given === null)) {
     throw new TypeError(
-      `Cannot ${ACTION}: 'retryDelay' must be an object such as { min: 5000, max: 60000 }: current value is ${given}`,
+      `Cannot ${ACTION}: 'retryDelay' must be an object such as { min: 5000, max: 60000 }: current value is ${
+        describe(given)
+      }`,
     );
   }
   const {

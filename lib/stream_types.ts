@@ -166,12 +166,14 @@ export interface StreamOptions extends RequestOptions {
   keepAliveTimeout?: number;
   /**
    * Delay between reconnects and between retries of a failed download or
-   * delete: a random value from `min` up to `min · 2^(n-1)`, capped at `max`.
-   * The count starts again once a connection has lived `resetAfter` ms.
+   * delete: before attempt n, a random value in `[min, min(max, min · 2ⁿ)]`
+   * (a server's `Retry-After` is a floor). The count starts again once the
+   * connection (or REST) has worked for `resetAfter` ms; an `R` frame on a
+   * younger link counts as a failure. Each bound may be left out.
    *
    * @default {{ min: 5000, max: 60000, resetAfter: 60000 }}
    */
-  retryDelay?: { min: number; max: number; resetAfter?: number };
+  retryDelay?: { min?: number; max?: number; resetAfter?: number };
   /**
    * Delete messages on the server once the loop has moved past them. With
    * `false`, call {@linkcode deleteThrough} yourself, or they come back on
@@ -184,9 +186,11 @@ export interface StreamOptions extends RequestOptions {
    * What to do with the messages queued before the stream started:
    * `"deliver"` them, or `"skip"` them (not yielded, and deleted unless
    * `autoDelete` is false), for a notifier that must not replay a flood of
-   * old alerts. "Before" compares each message's `queued_date` (else `date`),
-   * in whole seconds, with this machine's clock at the first `next()`: a
-   * message queued in that same second counts as backlog.
+   * old alerts. "Before" compares each message's `queued_date` (else
+   * `date`), in whole seconds, with the second of this machine's clock at the
+   * first `next()`: only what was queued in an earlier second is skipped, so
+   * a message queued in that same second is delivered — when in doubt,
+   * deliver.
    *
    * @default {"deliver"}
    */
@@ -224,7 +228,8 @@ export interface MessageStream extends AsyncIterable<Message> {
   /**
    * Stops the stream from outside the loop: the waiting loop ends, messages
    * the loop moved past are deleted, and the message the loop holds now is
-   * not (it comes again on the next start). Resolves once all is released.
+   * not — nor is it marked handled when the loop then asks for more — so it
+   * comes again on the next start. Resolves once all is released.
    */
   close(): Promise<void>;
   /** Same as `close()`, for `await using`. */

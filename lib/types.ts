@@ -46,7 +46,8 @@ export interface RequestOptions {
   signal?: AbortSignal;
   /**
    * Milliseconds the whole request (connect, answer and body) may take before
-   * it fails with a {@linkcode PushoverError} whose `cause` is a `TimeoutError`.
+   * it fails with a {@linkcode PushoverError} whose `cause` is a `DOMException` named
+   * `TimeoutError`.
    *
    * @default {30000}
    */
