@@ -166,20 +166,27 @@ test("the server's errors are quoted briefly in the message, and kept bounded", 
   assert.equal(error.errors[0].length, 1_000);
 });
 
-test("a request removes its listener from the caller's signal, whatever the outcome", async () => {
+/** A signal that counts the listeners added to it and not yet removed. */
+function countingSignal() {
   const controller = new AbortController();
-  let listening = 0;
   const { signal } = controller;
+  const counter = { listening: 0, controller, signal };
   const add = signal.addEventListener.bind(signal);
   const remove = signal.removeEventListener.bind(signal);
   signal.addEventListener = ((...args: Parameters<typeof add>) => {
-    listening++;
+    counter.listening++;
     add(...args);
   }) as typeof add;
   signal.removeEventListener = ((...args: Parameters<typeof remove>) => {
-    listening--;
+    counter.listening--;
     remove(...args);
   }) as typeof remove;
+  return counter;
+}
+
+test("a request removes its listener from the caller's signal, whatever the outcome", async () => {
+  const counter = countingSignal();
+  const { signal } = counter;
   const ok = answering(200, { status: 1, messages: [] });
   await downloadMessages(DEVICE, { fetch: ok, signal });
   await rejection(
@@ -191,29 +198,17 @@ test("a request removes its listener from the caller's signal, whatever the outc
       signal,
     }),
   );
-  assert.equal(listening, 0);
+  assert.equal(counter.listening, 0);
 });
 
 test("sleep() removes its abort listener once the time is up, and when cut short", async () => {
-  const controller = new AbortController();
-  let listening = 0;
-  const { signal } = controller;
-  const add = signal.addEventListener.bind(signal);
-  const remove = signal.removeEventListener.bind(signal);
-  signal.addEventListener = ((...args: Parameters<typeof add>) => {
-    listening++;
-    add(...args);
-  }) as typeof add;
-  signal.removeEventListener = ((...args: Parameters<typeof remove>) => {
-    listening--;
-    remove(...args);
-  }) as typeof remove;
-  await sleep(1, signal);
-  assert.equal(listening, 0);
-  const cut = sleep(60_000, signal);
-  controller.abort();
+  const counter = countingSignal();
+  await sleep(1, counter.signal);
+  assert.equal(counter.listening, 0);
+  const cut = sleep(60_000, counter.signal);
+  counter.controller.abort();
   await cut;
-  assert.equal(listening, 0);
+  assert.equal(counter.listening, 0);
 });
 
 serverTest(

@@ -105,47 +105,43 @@ serverTest(
   },
 );
 
-serverTest(
-  "streamMessages() stops with LoginRequiredError when a 200 refuses the secret, without retrying",
-  async (context) => {
-    const { server } = context;
-    const device = await newDevice(context);
-    server.failNext({
-      type: "json",
-      status: 200,
-      body: '{"status":0,"secret":"invalid","errors":["secret is invalid"]}',
-    }, { endpoint: "download", count: 50 });
-    const statuses: StreamStatus[] = [];
-    const error = await rejection(
-      context.stream(device, { onStatus: (s) => statuses.push(s) })
-        [Symbol.asyncIterator]().next(),
-    );
-    assert.ok(error instanceof LoginRequiredError, String(error));
-    assert.equal(error.status, 200);
-    assert.equal(server.log.requests("download").length, 1);
-    assert.ok(!statuses.some((s) => s.state === "retrying"));
-  },
-);
-
-serverTest(
-  "streamMessages() stops with the refusal a 200 carries as status 0, without retrying",
-  async (context) => {
-    const { server } = context;
-    const device = await newDevice(context);
-    server.failNext({
-      type: "json",
-      status: 200,
-      body: '{"status":0,"errors":["application is over its quota"]}',
-    }, { endpoint: "download", count: 50 });
-    const error = await rejection(
-      context.stream(device)[Symbol.asyncIterator]().next(),
-    );
-    assert.ok(error instanceof PushoverError, String(error));
-    assert.ok(!(error instanceof LoginRequiredError));
-    assert.match(error.message, /application is over its quota/);
-    assert.equal(server.log.requests("download").length, 1);
-  },
-);
+for (
+  const [what, body, login] of [
+    [
+      "LoginRequiredError when a 200 refuses the secret",
+      '{"status":0,"secret":"invalid","errors":["secret is invalid"]}',
+      true,
+    ],
+    [
+      "the refusal a 200 carries as status 0",
+      '{"status":0,"errors":["application is over its quota"]}',
+      false,
+    ],
+  ] as const
+) {
+  serverTest(
+    `streamMessages() stops with ${what}, without retrying`,
+    async (context) => {
+      const { server } = context;
+      const device = await newDevice(context);
+      server.failNext({ type: "json", status: 200, body }, {
+        endpoint: "download",
+        count: 50,
+      });
+      const statuses: StreamStatus[] = [];
+      const error = await rejection(
+        context.stream(device, { onStatus: (s) => statuses.push(s) })
+          [Symbol.asyncIterator]().next(),
+      );
+      assert.ok(error instanceof PushoverError, String(error));
+      assert.equal(error instanceof LoginRequiredError, login);
+      assert.equal(error.status, 200);
+      assert.match(error.message, new RegExp(JSON.parse(body).errors[0]));
+      assert.equal(server.log.requests("download").length, 1);
+      assert.ok(!statuses.some((s) => s.state === "retrying"));
+    },
+  );
+}
 
 serverTest(
   "streamMessages() retries when a custom fetch rejects with a DOMException naming the URL",

@@ -94,21 +94,30 @@ serverTest(
   { keepAliveInterval: 10 },
 );
 
-serverTest(
-  "streamMessages() reconnects at once after 'R' on a link healthy for resetAfter, without counting a failure",
-  async (context) => {
+for (
+  const [name, retryDelay, expected] of [
+    [
+      "reconnects at once after 'R' on a link healthy for resetAfter, without counting a failure",
+      { min: 5_000, max: 5_000, resetAfter: 1 },
+      { attempt: 1, delay: 0 },
+    ],
+    [
+      "counts 'R' on a young link as a failed attempt and backs off",
+      { min: 20, max: 20, resetAfter: 60_000 },
+      { attempt: 2, delay: 20 },
+    ],
+  ] as const
+) {
+  serverTest(`streamMessages() ${name}`, async (context) => {
     const { server } = context;
     const device = await newDevice(context);
     const statuses: StreamStatus[] = [];
     await take(
-      context.stream(device, {
-        retryDelay: { min: 5_000, max: 5_000, resetAfter: 1 },
-        onStatus: (s) => statuses.push(s),
-      }),
+      context.stream(device, { retryDelay, onStatus: (s) => statuses.push(s) }),
       2,
       async (_, index) => {
         if (index !== 0) return;
-        // resetAfter is 1 ms: let the clock move past it.
+        // Let the clock move past a resetAfter of 1 ms.
         const since = Date.now();
         while (Date.now() - since < 2) await nextTurn();
         server.sendFrame("R", device.deviceId);
@@ -118,40 +127,11 @@ serverTest(
     );
     assert.deepEqual(statuses.find((s) => s.state === "reconnecting"), {
       state: "reconnecting",
-      attempt: 1,
-      delay: 0,
+      ...expected,
       reason: "the server asked to reconnect (R)",
     });
-  },
-);
-
-serverTest(
-  "streamMessages() counts 'R' on a young link as a failed attempt and backs off",
-  async (context) => {
-    const { server } = context;
-    const device = await newDevice(context);
-    const statuses: StreamStatus[] = [];
-    await take(
-      context.stream(device, {
-        retryDelay: { min: 20, max: 20, resetAfter: 60_000 },
-        onStatus: (s) => statuses.push(s),
-      }),
-      2,
-      async (_, index) => {
-        if (index !== 0) return;
-        server.sendFrame("R", device.deviceId);
-        await server.waitForLogin(device.deviceId, 2);
-        server.send({ message: "after R" });
-      },
-    );
-    assert.deepEqual(statuses.find((s) => s.state === "reconnecting"), {
-      state: "reconnecting",
-      attempt: 2,
-      delay: 20,
-      reason: "the server asked to reconnect (R)",
-    });
-  },
-);
+  });
+}
 
 serverTest(
   "streamMessages() under an 'R' storm backs off like any failure: no login loop",

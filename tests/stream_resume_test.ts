@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import process from "node:process";
-import { Connection } from "../lib/_connection.ts";
+import { Connection, type ConnectionSettings } from "../lib/_connection.ts";
 import type { StreamStatus, WebSocketConstructor } from "../mod.ts";
 import { startScript } from "./_spawn.ts";
 import { newDevice, serverTest, within } from "./_setup.ts";
@@ -51,12 +51,14 @@ serverTest(
   { keepAliveInterval: 0 },
 );
 
-/** A Connection against the fake whose wall clock the test moves. */
-function clockedConnection(
-  context: Parameters<Parameters<typeof serverTest>[1]>[0],
+type Context = Parameters<Parameters<typeof serverTest>[1]>[0];
+
+/** A Connection to the fake for `device`, recording what it reports. */
+function connectionTo(
+  context: Context,
   device: { secret: string; deviceId: string },
+  settings: Partial<ConnectionSettings> = {},
 ) {
-  let now = 1_000_000;
   const statuses: StreamStatus[] = [];
   let connects = 0;
   const connection = new Connection({
@@ -67,19 +69,31 @@ function clockedConnection(
     keepAliveTimeout: 60_000,
     connectTimeout: 10_000,
     retryDelay: { min: 5_000, max: 60_000, resetAfter: 60_000 },
-    now: () => now,
-    tickInterval: 5,
-    suspendThreshold: 1_000,
+    ...settings,
   }, {
     connected: () => connects++,
     newMessages: () => {},
     fatal: () => {},
     status: (status) => statuses.push(status),
   });
+  return { connection, statuses, connects: () => connects };
+}
+
+/** A Connection against the fake whose wall clock the test moves. */
+function clockedConnection(
+  context: Context,
+  device: { secret: string; deviceId: string },
+) {
+  let now = 1_000_000;
+  const { connection, statuses, connects } = connectionTo(context, device, {
+    now: () => now,
+    tickInterval: 5,
+    suspendThreshold: 1_000,
+  });
   return {
     connection,
     statuses,
-    connects: () => connects,
+    connects,
     /** Moves the wall clock; the next tick compares it with the timer. */
     advance: (ms: number) => now += ms,
   };
@@ -161,19 +175,10 @@ serverTest(
   async (context) => {
     const device = await newDevice(context);
     const sockets = terminableSockets();
-    const connection = new Connection({
-      url: context.server.websocketUrl,
-      deviceId: device.deviceId,
-      secret: device.secret,
+    const { connection } = connectionTo(context, device, {
       WebSocket: sockets.WebSocket,
       keepAliveTimeout: 30,
-      connectTimeout: 1_000,
       retryDelay: { min: 1, max: 2, resetAfter: 60_000 },
-    }, {
-      connected: () => {},
-      newMessages: () => {},
-      fatal: () => {},
-      status: () => {},
     });
     try {
       connection.start();
