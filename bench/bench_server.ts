@@ -6,7 +6,7 @@
  * @module
  */
 
-import { startFakeServer } from "../tests/fake_server/mod.ts";
+import { startFakeServer } from "../testing/mod.ts";
 
 /** Where the benchmark clients reach the server. */
 export interface ServerInfo {

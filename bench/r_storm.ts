@@ -11,7 +11,7 @@
 
 import process from "node:process";
 import { login, registerDevice, streamMessages } from "../mod.ts";
-import { startFakeServer } from "../tests/fake_server/mod.ts";
+import { startFakeServer } from "../testing/mod.ts";
 
 const index = process.argv.indexOf("--seconds");
 const SECONDS = index === -1 ? 10 : Number(process.argv[index + 1]);

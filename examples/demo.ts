@@ -19,7 +19,7 @@ import {
   TwoFactorRequiredError,
 } from "../mod.ts";
 import type { Message, Session } from "../mod.ts";
-import { startFakeServer } from "../tests/fake_server/mod.ts";
+import { startFakeServer } from "../testing/mod.ts";
 
 const account = { email: "demo@example.com", password: "demo-password" };
 const server = await startFakeServer({

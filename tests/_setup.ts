@@ -1,4 +1,7 @@
-// Shared test setup: a fake server per test, closed whatever happens.
+// Shared test setup: a fake server per test, closed whatever happens. By
+// default it runs in-process (its own fetch and WebSocket, no port); tests of
+// the real listener, and those that start child processes, ask for
+// `listen: true`.
 
 import { test } from "node:test";
 import { login, registerDevice, streamMessages } from "../mod.ts";
@@ -15,7 +18,10 @@ import {
   type FakeServer,
   type FakeServerOptions,
   startFakeServer,
-} from "./fake_server/mod.ts";
+} from "../testing/mod.ts";
+
+/** serverTest options: the fake's, plus how long the test may take. */
+export type ServerTestOptions = FakeServerOptions & { timeout?: number };
 
 export const EMAIL = "tester@example.com";
 export const PASSWORD = "pa55-w0rd-never-shown";
@@ -24,7 +30,7 @@ export const TWOFA = "918273";
 /** What each server test gets. */
 export interface Context {
   server: FakeServer;
-  /** `{ apiUrl }` of this server: spread into every call's options. */
+  /** `{ apiUrl, fetch }` of this server: spread into every call's options. */
   api: RequestOptions;
   /**
    * A stream against this server with millisecond timing (see
@@ -40,10 +46,11 @@ export interface Context {
 export function serverTest(
   name: string,
   body: (context: Context) => Promise<void>,
-  options: FakeServerOptions = {},
+  { timeout = 15_000, ...options }: ServerTestOptions = {},
 ): void {
-  test(name, { timeout: 15_000 }, async () => {
+  test(name, { timeout }, async () => {
     const server = await startFakeServer({
+      listen: false,
       keepAliveInterval: 0,
       accounts: [{ email: EMAIL, password: PASSWORD }],
       ...options,
@@ -51,7 +58,9 @@ export function serverTest(
     const streams: MessageStream[] = [];
     const context: Context = {
       server,
-      api: { apiUrl: server.apiUrl },
+      api: options.listen
+        ? { apiUrl: server.apiUrl }
+        : { apiUrl: server.apiUrl, fetch: server.fetch },
       stream: (device, extra) => {
         const stream = streamMessages(device, streamOptions(context, extra));
         streams.push(stream);
@@ -99,6 +108,8 @@ export function streamOptions(
   return {
     ...api,
     websocketUrl: server.websocketUrl,
+    // In-process unless the test's server listens (its api has no fetch then).
+    ...(api.fetch ? { WebSocket: server.WebSocket } : {}),
     keepAliveTimeout: 10_000,
     retryDelay: { min: 1, max: 10 },
     ...extra,
@@ -185,7 +196,7 @@ export interface FetchCall {
  * full before the client gets them, so handling one takes the client no I/O:
  * a few {@linkcode nextTurn}s after `answered` it has acted on it.
  */
-export function recordingFetch() {
+export function recordingFetch(base: typeof fetch) {
   const calls: FetchCall[] = [];
   const changes = condition();
   let holding: FetchCall["endpoint"] | undefined;
@@ -213,7 +224,7 @@ export function recordingFetch() {
         gate.then(resolve);
       });
     }
-    const response = await fetch(input, init);
+    const response = await base(input, init);
     const body = await response.arrayBuffer();
     call.answered = true;
     changes.notify();
@@ -258,11 +269,11 @@ export interface SpiedSocket {
  * the stream's own listeners: when a frame or a close shows here, the stream
  * handles it in the same dispatch (one {@linkcode nextTurn} later it has).
  */
-export function spySockets() {
+export function spySockets(
+  Native: new (url: string) => WebSocketLike & EventTarget,
+) {
   const sockets: SpiedSocket[] = [];
   const changes = condition();
-  const Native = (globalThis as unknown as { WebSocket: WebSocketConstructor })
-    .WebSocket;
   function Spy(url: string): WebSocketLike {
     const socket = new Native(url);
     const seen: SpiedSocket = { frames: [], closed: false };

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import process from "node:process";
 import { deleteThrough, downloadMessages } from "../mod.ts";
 import type { Message } from "../mod.ts";
-import type { FakeServer } from "./fake_server/mod.ts";
+import type { FakeServer } from "../testing/mod.ts";
 import { newDevice, nextTurn, serverTest } from "./_setup.ts";
 
 const SEED = Number(process.env.CHAOS_SEED ?? 20261128);

@@ -164,7 +164,7 @@ serverTest(
     for (
       const [bad, expected] of [[badSecret, "secret is invalid"], [
         badDevice,
-        "device is invalid",
+        "device_id is invalid",
       ]] as const
     ) {
       const error = await rejection(downloadMessages(bad, context.api));

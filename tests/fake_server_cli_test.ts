@@ -1,4 +1,4 @@
-// The standalone fake server (tests/fake_server/cli.ts) as a person uses it:
+// The standalone fake server (testing/cli.ts) as a person uses it:
 // started as a process of the current runtime, driven over HTTP, WebSocket
 // and its stdin, stopped with Ctrl-C.
 
@@ -81,7 +81,7 @@ async function postForm(
 }
 
 test("the fake-server CLI prints its URLs and demo account, takes messages on stdin and exits 0 on SIGINT", async () => {
-  const [program, ...args] = runtimeCommand("tests/fake_server/cli.ts");
+  const [program, ...args] = runtimeCommand("testing/cli.ts");
   const child = spawn(program, args, {
     cwd: ROOT,
     stdio: ["pipe", "pipe", "pipe"],

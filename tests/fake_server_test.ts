@@ -1,9 +1,10 @@
-// The fake server itself, end to end over loopback: plain fetch and WebSocket
-// as the client (not the library), checked against PROTOCOL.md §1–4 and the
-// edge cases of §7.
+// The fake server itself, through its in-process transport: plain fetch and
+// WebSocket calls as the client (not the library), checked against what
+// testing/README.md says it does. fake_server_transport_test.ts runs the
+// same kind of calls over the real loopback listener.
 
 import assert from "node:assert/strict";
-import type { FakeServer, FakeServerOptions } from "./fake_server/mod.ts";
+import type { FakeServer, FakeServerOptions } from "../testing/mod.ts";
 import {
   type Context,
   EMAIL,
@@ -35,8 +36,12 @@ interface Reply {
   json: Json | undefined;
 }
 
-async function call(url: string, init?: RequestInit): Promise<Reply> {
-  const response = await within(fetch(url, init), `${url} to answer`);
+async function call(
+  server: FakeServer,
+  url: string,
+  init?: RequestInit,
+): Promise<Reply> {
+  const response = await within(server.fetch(url, init), `${url} to answer`);
   const bytes = new Uint8Array(await response.arrayBuffer());
   const text = new TextDecoder().decode(bytes);
   let json: Json | undefined;
@@ -60,7 +65,7 @@ function post(
   path: string,
   fields: Record<string, string>,
 ): Promise<Reply> {
-  return call(`${server.apiUrl}${path}`, {
+  return call(server, `${server.apiUrl}${path}`, {
     method: "POST",
     body: new URLSearchParams(fields),
   });
@@ -103,7 +108,7 @@ function download(
   deviceId: string,
 ): Promise<Reply> {
   const query = new URLSearchParams({ secret, device_id: deviceId });
-  return call(`${server.apiUrl}/messages.json?${query}`);
+  return call(server, `${server.apiUrl}/messages.json?${query}`);
 }
 
 async function messagesOf(
@@ -167,8 +172,8 @@ interface Peer {
   close(): Promise<void>;
 }
 
-function openPeer(url: string): Peer {
-  const ws = new WebSocket(url);
+function openPeer(server: FakeServer, url = server.websocketUrl): Peer {
+  const ws = new server.WebSocket(url);
   ws.binaryType = "arraybuffer";
   const frames: string[] = [];
   const kinds: string[] = [];
@@ -190,8 +195,8 @@ function openPeer(url: string): Peer {
       wake?.();
     });
   });
-  ws.addEventListener("message", (event: MessageEvent) => {
-    const data: unknown = event.data;
+  ws.addEventListener("message", (event) => {
+    const data: unknown = (event as MessageEvent).data;
     if (data instanceof ArrayBuffer) {
       kinds.push(`binary:${data.byteLength}`);
       frames.push(String.fromCharCode(...new Uint8Array(data)));
@@ -247,7 +252,7 @@ function socketTest(
   serverTest(name, async (context) => {
     const peers: Peer[] = [];
     const connect = () => {
-      const peer = openPeer(context.server.websocketUrl);
+      const peer = openPeer(context.server);
       peers.push(peer);
       return peer;
     };
@@ -322,9 +327,13 @@ serverTest(
   "the fake reads parameters from the query string of a POST",
   async ({ server }) => {
     const query = new URLSearchParams({ email: EMAIL, password: PASSWORD });
-    const reply = await call(`${server.apiUrl}/users/login.json?${query}`, {
-      method: "POST",
-    });
+    const reply = await call(
+      server,
+      `${server.apiUrl}/users/login.json?${query}`,
+      {
+        method: "POST",
+      },
+    );
     assert.equal(reply.status, 200, reply.text);
     assert.equal(reply.json!.status, 1);
     const [request] = server.log.requests("login");
@@ -354,7 +363,7 @@ serverTest(
     const form = new FormData();
     form.set("email", EMAIL);
     form.set("password", PASSWORD);
-    const reply = await call(`${server.apiUrl}/users/login.json`, {
+    const reply = await call(server, `${server.apiUrl}/users/login.json`, {
       method: "POST",
       body: form,
     });
@@ -368,7 +377,7 @@ serverTest(
 serverTest(
   "the fake reads parameters from a JSON body",
   async ({ server }) => {
-    const reply = await call(`${server.apiUrl}/users/login.json`, {
+    const reply = await call(server, `${server.apiUrl}/users/login.json`, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ email: EMAIL, password: PASSWORD }),
@@ -383,6 +392,7 @@ serverTest(
   "the fake lets a body parameter win over the same query parameter",
   async ({ server }) => {
     const wrongInQuery = await call(
+      server,
       `${server.apiUrl}/users/login.json?password=wrong&email=${
         encodeURIComponent(EMAIL)
       }`,
@@ -390,6 +400,7 @@ serverTest(
     );
     assert.equal(wrongInQuery.status, 200, wrongInQuery.text);
     const wrongInBody = await call(
+      server,
       `${server.apiUrl}/users/login.json?password=${
         encodeURIComponent(PASSWORD)
       }`,
@@ -464,15 +475,16 @@ serverTest(
   async ({ server }) => {
     const { secret, deviceId } = await newDevice(server);
     const asked = [
-      call(`${server.apiUrl}/nothing/here.json`),
-      call(`${server.apiUrl}/users/login.json`), // GET instead of POST
-      call(`${server.apiUrl}/devices.json`, { method: "PUT" }),
-      call(`${server.apiUrl}/devices.json`, { method: "DELETE" }),
+      call(server, `${server.apiUrl}/nothing/here.json`),
+      call(server, `${server.apiUrl}/users/login.json`), // GET instead of POST
+      call(server, `${server.apiUrl}/devices.json`, { method: "PUT" }),
+      call(server, `${server.apiUrl}/devices.json`, { method: "DELETE" }),
       call(
+        server,
         `${server.apiUrl}/devices/${deviceId}/update_highest_message.json?secret=${secret}&message=1`,
       ),
-      call(`${server.assetUrl}/`),
-      call(`${server.assetUrl}/2/users/login.json`, { method: "POST" }),
+      call(server, `${server.assetUrl}/`),
+      call(server, `${server.assetUrl}/2/users/login.json`, { method: "POST" }),
     ];
     for (const reply of await Promise.all(asked)) {
       assert.equal(reply.status, 404, reply.text);
@@ -657,7 +669,7 @@ serverTest(
   "the fake serves /icons/pushover.png and /icons/default.png as PNG images",
   async ({ server }) => {
     for (const name of ["pushover", "default"]) {
-      const reply = await call(`${server.assetUrl}/icons/${name}.png`);
+      const reply = await call(server, `${server.assetUrl}/icons/${name}.png`);
       assert.equal(reply.status, 200);
       assert.equal(reply.contentType, "image/png");
       assert.deepEqual([...reply.bytes.subarray(0, 8)], PNG_SIGNATURE);
@@ -668,10 +680,16 @@ serverTest(
 serverTest(
   "the fake answers 404 for an icon nobody uses",
   async ({ server }) => {
-    const reply = await call(`${server.assetUrl}/icons/zzzzzzzzzzzzzzz.png`);
+    const reply = await call(
+      server,
+      `${server.assetUrl}/icons/zzzzzzzzzzzzzzz.png`,
+    );
     assert.equal(reply.status, 404);
     assert.equal(reply.json, undefined);
-    const wrongExtension = await call(`${server.assetUrl}/icons/pushover.gif`);
+    const wrongExtension = await call(
+      server,
+      `${server.assetUrl}/icons/pushover.gif`,
+    );
     assert.equal(wrongExtension.status, 404);
   },
 );
@@ -679,17 +697,17 @@ serverTest(
 serverTest(
   "the fake serves /sounds/po.wav and /sounds/po.mp3 and answers 404 for an unknown code",
   async ({ server }) => {
-    const wav = await call(`${server.assetUrl}/sounds/po.wav`);
+    const wav = await call(server, `${server.assetUrl}/sounds/po.wav`);
     assert.equal(wav.status, 200);
     assert.match(wav.contentType, /^audio\//);
     assert.equal(new TextDecoder().decode(wav.bytes.subarray(0, 4)), "RIFF");
     assert.equal(new TextDecoder().decode(wav.bytes.subarray(8, 12)), "WAVE");
-    const mp3 = await call(`${server.assetUrl}/sounds/po.mp3`);
+    const mp3 = await call(server, `${server.assetUrl}/sounds/po.mp3`);
     assert.equal(mp3.status, 200);
     assert.equal(mp3.contentType, "audio/mpeg");
     assert.ok(mp3.bytes.length > 0);
     for (const path of ["/sounds/zz.wav", "/sounds/zz.mp3", "/sounds/po.ogg"]) {
-      const reply = await call(`${server.assetUrl}${path}`);
+      const reply = await call(server, `${server.assetUrl}${path}`);
       assert.equal(reply.status, 404, path);
     }
   },
@@ -708,7 +726,7 @@ socketTest(
     form.set("title", "db01");
     form.set("priority", "1");
     form.set("url", "https://example.com/db01");
-    const reply = await call(`${server.assetUrl}/control/send`, {
+    const reply = await call(server, `${server.assetUrl}/control/send`, {
       method: "POST",
       body: form,
     });

@@ -18,7 +18,7 @@ import {
   TwoFactorRequiredError,
 } from "../mod.ts";
 import type { Message, StreamStatus, WebSocketLike } from "../mod.ts";
-import type { Endpoint, FakeServer, RequestFault } from "./fake_server/mod.ts";
+import type { Endpoint, FakeServer, RequestFault } from "../testing/mod.ts";
 import {
   type Context,
   EMAIL,
@@ -1080,7 +1080,7 @@ class HandSocket extends EventTarget implements WebSocketLike {
 async function handStream(context: Context) {
   const device = await newDevice(context);
   // Downloads are counted the moment the client asks, not when they land.
-  const rest = recordingFetch();
+  const rest = recordingFetch(context.server.fetch);
   const stream = context.stream(device, {
     WebSocket: HandSocket,
     fetch: rest.fetch,

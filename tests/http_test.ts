@@ -130,6 +130,7 @@ serverTest(
   async (context) => {
     const error = await rejection(
       login({ email: EMAIL, password: PASSWORD }, {
+        ...context.api,
         apiUrl: `${context.server.assetUrl}/2`,
       }),
     );

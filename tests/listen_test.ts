@@ -16,8 +16,8 @@ import { join } from "node:path";
 import process from "node:process";
 import { test } from "node:test";
 import type { Message } from "../mod.ts";
-import { startFakeServer } from "./fake_server/mod.ts";
-import type { FakeServer } from "./fake_server/mod.ts";
+import { startFakeServer } from "../testing/mod.ts";
+import type { FakeServer } from "../testing/mod.ts";
 import { type LiveScript, runScript, startScript } from "./_spawn.ts";
 import { EMAIL, PASSWORD, TWOFA } from "./_setup.ts";
 

@@ -158,8 +158,16 @@ async function run(runtime: Runtime): Promise<string> {
 const CHECKS: [string, string[]][] = [
   ["fmt", ["fmt", "--check"]],
   ["lint", ["lint"]],
-  ["check", ["check", "mod.ts", "lib", "tests", "examples"]],
-  ["doc-lint", ["doc", "--lint", "mod.ts"]],
+  ["check", [
+    "check",
+    "mod.ts",
+    "lib",
+    "testing",
+    "tests",
+    "examples",
+    "bench",
+  ]],
+  ["doc-lint", ["doc", "--lint", "mod.ts", "testing/mod.ts"]],
   ["publish-dry-run", ["publish", "--dry-run", "--allow-dirty"]],
 ];
 

@@ -26,7 +26,7 @@ import type {
   StreamStatus,
   WebSocketLike,
 } from "../mod.ts";
-import type { Endpoint, FakeServerOptions } from "./fake_server/mod.ts";
+import type { Endpoint, FakeServerOptions } from "../testing/mod.ts";
 import {
   type Context,
   forbiddenFetch,
@@ -521,7 +521,7 @@ hygieneTest(
     const device = await newDevice(context);
     let failures = 2;
     const leaky: typeof fetch = (input, init) => {
-      if (failures-- <= 0) return fetch(input, init);
+      if (failures-- <= 0) return context.server.fetch(input, init);
       return Promise.reject(
         new TypeError(`error sending request for url (${String(input)})`, {
           cause: new Error(`request to ${String(input)} failed`),

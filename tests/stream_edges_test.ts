@@ -70,8 +70,8 @@ serverTest(
   async (context) => {
     const { server } = context;
     const device = await newDevice(context);
-    const rest = recordingFetch();
-    const spy = spySockets();
+    const rest = recordingFetch(context.server.fetch);
+    const spy = spySockets(context.server.WebSocket);
     const overlaps: string[] = [];
     const checked: typeof fetch = (input, init) => {
       const busy = rest.calls.filter((c) => !c.answered).map((c) => c.endpoint);
@@ -154,7 +154,7 @@ serverTest(
           new DOMException(`network gone for ${String(input)}`, "NetworkError"),
         );
       }
-      return fetch(input, init);
+      return context.server.fetch(input, init);
     };
     const statuses: StreamStatus[] = [];
     const stream = context.stream(device, {

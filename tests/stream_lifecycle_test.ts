@@ -52,6 +52,7 @@ for (const [mode, expected] of MODES) {
       // Well under the 5 s first backoff and the 90 s keep-alive watchdog.
       assert.ok(result.elapsed < 4_000, `took ${result.elapsed} ms`);
     },
+    { listen: true }, // the child reaches the fake over loopback
   );
 }
 
@@ -156,8 +157,8 @@ serverTest(
   async (context) => {
     const { server } = context;
     const device = await newDevice(context);
-    const spy = spySockets();
-    const rest = recordingFetch();
+    const spy = spySockets(context.server.WebSocket);
+    const rest = recordingFetch(context.server.fetch);
     const controller = new AbortController();
     const stream = context.stream(device, {
       signal: controller.signal,

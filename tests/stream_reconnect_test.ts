@@ -195,7 +195,7 @@ serverTest(
     const { server } = context;
     const device = await newDevice(context);
     const statuses: StreamStatus[] = [];
-    const spy = spySockets();
+    const spy = spySockets(context.server.WebSocket);
     const stream = context.stream(device, {
       WebSocket: spy.WebSocket,
       onStatus: (s) => statuses.push(s),
@@ -486,8 +486,8 @@ serverTest(
   async (context) => {
     const { server } = context;
     const device = await newDevice(context);
-    const rest = recordingFetch();
-    const spy = spySockets();
+    const rest = recordingFetch(context.server.fetch);
+    const spy = spySockets(context.server.WebSocket);
     const stream = context.stream(device, {
       fetch: rest.fetch,
       WebSocket: spy.WebSocket,

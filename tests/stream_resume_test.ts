@@ -47,8 +47,9 @@ serverTest(
       await child.kill();
     }
   },
-  // The child is stopped for SUSPEND_MS; the rest takes a second or two.
-  { keepAliveInterval: 0 },
+  // A child process needs the listener. It is stopped for SUSPEND_MS; the
+  // rest takes a second or two.
+  { listen: true, keepAliveInterval: 0 },
 );
 
 type Context = Parameters<Parameters<typeof serverTest>[1]>[0];
@@ -65,7 +66,7 @@ function connectionTo(
     url: context.server.websocketUrl,
     deviceId: device.deviceId,
     secret: device.secret,
-    WebSocket: globalThis.WebSocket as unknown as WebSocketConstructor,
+    WebSocket: context.server.WebSocket,
     keepAliveTimeout: 60_000,
     connectTimeout: 10_000,
     retryDelay: { min: 5_000, max: 60_000, resetAfter: 60_000 },
@@ -154,9 +155,8 @@ serverTest(
 );
 
 /** Sockets that have terminate() (as Bun's do) and record how each ended. */
-function terminableSockets() {
+function terminableSockets(Native: Context["server"]["WebSocket"]) {
   const ended: string[] = [];
-  const Native = globalThis.WebSocket;
   class Terminable extends Native {
     terminate(): void {
       ended.push("terminate");
@@ -174,7 +174,7 @@ serverTest(
   "Connection terminates a socket it gives up on where the runtime can, and closes it politely at stop",
   async (context) => {
     const device = await newDevice(context);
-    const sockets = terminableSockets();
+    const sockets = terminableSockets(context.server.WebSocket);
     const { connection } = connectionTo(context, device, {
       WebSocket: sockets.WebSocket,
       keepAliveTimeout: 30,

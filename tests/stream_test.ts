@@ -114,7 +114,7 @@ serverTest(
     const device = await newDevice(context);
     const record = server.store.devices.get(device.deviceId)!;
     for (const message of record.queue) message.queuedDate -= 10; // the welcome is old
-    const rest = recordingFetch();
+    const rest = recordingFetch(context.server.fetch);
     // The start's second is read by the first next(); bracket it, and try
     // again in the rare case the bracket spans a second boundary.
     for (let attempt = 0;; attempt++) {
@@ -168,7 +168,7 @@ serverTest(
   async (context) => {
     const { server } = context;
     const device = await newDevice(context);
-    const rest = recordingFetch();
+    const rest = recordingFetch(context.server.fetch);
     const stream = context.stream(device, { fetch: rest.fetch });
     const iterator = stream[Symbol.asyncIterator]();
     const welcome = (await iterator.next()).value!;
@@ -255,8 +255,8 @@ serverTest(
     const { server } = context;
     const device = await newDevice(context);
     for (let i = 0; i < 3; i++) server.send({ message: `first ${i}` });
-    const rest = recordingFetch();
-    const spy = spySockets();
+    const rest = recordingFetch(context.server.fetch);
+    const spy = spySockets(context.server.WebSocket);
     const downloadsDuring: number[] = [];
     const got = await take(
       context.stream(device, { fetch: rest.fetch, WebSocket: spy.WebSocket }),
@@ -293,8 +293,8 @@ serverTest(
   async (context) => {
     const { server } = context;
     const device = await newDevice(context);
-    const rest = recordingFetch();
-    const spy = spySockets();
+    const rest = recordingFetch(context.server.fetch);
+    const spy = spySockets(context.server.WebSocket);
     const stream = context.stream(device, {
       fetch: rest.fetch,
       WebSocket: spy.WebSocket,

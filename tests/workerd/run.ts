@@ -25,7 +25,7 @@ import { createRequire } from "node:module";
 import process from "node:process";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { type FakeServer, startFakeServer } from "../fake_server/mod.ts";
+import { type FakeServer, startFakeServer } from "../../testing/mod.ts";
 import type {
   FlowFailure,
   FlowReport,

@@ -1,6 +1,8 @@
 /**
- * The Node adapter: `node:http` for requests, a hand-written RFC 6455 server
- * ({@linkcode acceptWebSocket}) for the upgrade path.
+ * The listener: `node:http` for requests, a hand-written RFC 6455 server
+ * ({@linkcode acceptWebSocket}) for the upgrade path. Deno and Bun run it as
+ * Node does, so the fake behaves the same on all three: drops are real TCP
+ * losses, pings only when asked for, and a GET's body is read.
  *
  * @module
  */
@@ -12,10 +14,10 @@ import {
   type ServerResponse,
 } from "node:http";
 import type { Listener, ServeOptions } from "./serve.ts";
-import { acceptWebSocket, type NodeWebSocket } from "./websocket_node.ts";
+import { acceptWebSocket, type NodeWebSocket } from "./websocket_server.ts";
 
 /** Starts the listener on 127.0.0.1 and resolves once it is bound. */
-export function serveNode(options: ServeOptions): Promise<Listener> {
+export function serveHttp(options: ServeOptions): Promise<Listener> {
   const sockets = new Set<NodeWebSocket>();
   let port = options.port;
 
@@ -41,7 +43,20 @@ export function serveNode(options: ServeOptions): Promise<Listener> {
         );
         return;
       }
-      const ws = acceptWebSocket(request, socket, head, options.websocket);
+      const address = socket.remoteAddress ?? "unknown";
+      if (!options.admit(address)) {
+        socket.end(
+          "HTTP/1.1 429 Too Many Requests\r\nConnection: close\r\nContent-Length: 0\r\n\r\n",
+        );
+        return;
+      }
+      const ws = acceptWebSocket(
+        request,
+        socket,
+        head,
+        address,
+        options.websocket,
+      );
       if (ws === undefined) return;
       sockets.add(ws);
       void ws.closed.then(() => sockets.delete(ws));
@@ -93,7 +108,12 @@ async function respond(
 
   let result: Response;
   try {
-    result = await options.fetch(await toRequest(request, port, abort.signal));
+    const { webRequest, getBody } = await toRequest(
+      request,
+      port,
+      abort.signal,
+    );
+    result = await options.fetch(webRequest, getBody);
   } catch (error) {
     if (abort.signal.aborted) return; // nobody left to answer
     console.error("fake server: handler failed:", error);
@@ -118,26 +138,31 @@ async function respond(
   }
 }
 
-/** IncomingMessage → web Request, with the whole body read up front. */
+/**
+ * IncomingMessage → web Request, with the whole body read up front; a GET's
+ * body, which a Request cannot hold, comes back beside it as text.
+ */
 async function toRequest(
   request: IncomingMessage,
   port: number,
   signal: AbortSignal,
-): Promise<Request> {
+): Promise<{ webRequest: Request; getBody?: string }> {
   const headers = new Headers();
   const raw = request.rawHeaders;
   for (let i = 0; i < raw.length; i += 2) headers.append(raw[i], raw[i + 1]);
   const method = request.method ?? "GET";
-  let body: Uint8Array<ArrayBuffer> | undefined;
-  if (method !== "GET" && method !== "HEAD") {
-    const chunks: Buffer[] = [];
-    for await (const chunk of request) chunks.push(chunk as Buffer);
-    body = new Uint8Array(Buffer.concat(chunks));
-  }
-  return new Request(`http://127.0.0.1:${port}${request.url ?? "/"}`, {
-    method,
-    headers,
-    body,
-    signal,
-  });
+  const chunks: Buffer[] = [];
+  for await (const chunk of request) chunks.push(chunk as Buffer);
+  const bytes = new Uint8Array(Buffer.concat(chunks));
+  const bodiless = method === "GET" || method === "HEAD";
+  const webRequest = new Request(
+    `http://127.0.0.1:${port}${request.url ?? "/"}`,
+    { method, headers, body: bodiless ? undefined : bytes, signal },
+  );
+  return {
+    webRequest,
+    getBody: method === "GET" && bytes.length > 0
+      ? new TextDecoder().decode(bytes)
+      : undefined,
+  };
 }

@@ -1,5 +1,5 @@
-// The WebSocket half of the fake: client.pushover.net/push as PROTOCOL.md §4
-// and §7.29–36 describe it.
+// The WebSocket half of the fake: client.pushover.net/push as
+// testing/README.md ("The WebSocket") describes it.
 
 import type { Log } from "./log.ts";
 import type { ServerSocket, SocketEvents } from "./serve.ts";
@@ -14,6 +14,13 @@ export interface PushConventions {
   keepAliveInterval: number;
   /** Frames as single-byte binary messages (the real service) or text. */
   frameKind: "binary" | "text";
+  /**
+   * Milliseconds between WebSocket pings; 0 sends none. A client that has
+   * not answered one ping when the next is due is closed with 1001.
+   */
+  pingInterval: number;
+  /** Open sockets allowed from one address at once; more get a 429. */
+  socketsPerAddress: number;
 }
 
 interface Session {
@@ -21,6 +28,9 @@ interface Session {
   socket: ServerSocket;
   deviceId?: string;
   keepAlive?: ReturnType<typeof setInterval>;
+  pinger?: ReturnType<typeof setInterval>;
+  /** A ping went out and no pong came back yet. */
+  awaitingPong: boolean;
   closed: boolean;
   /** A mute session stays open but sends nothing and ignores what comes. */
   muted: boolean;
@@ -52,18 +62,24 @@ export class PushHub {
       socket,
       closed: false,
       muted: false,
+      awaitingPong: false,
     };
     this.#sessions.add(session);
     this.#entry(session, "open");
+    this.#startPinging(session);
     if (this.#dropNext > 0) {
       this.#dropNext--;
       queueMicrotask(() => socket.terminate());
     }
     return {
       message: (data) => this.#receive(session, data),
+      pong: () => {
+        session.awaitingPong = false;
+      },
       close: () => {
         session.closed = true;
         clearInterval(session.keepAlive);
+        clearInterval(session.pinger);
         this.#sessions.delete(session);
         this.#entry(session, "close");
       },
@@ -77,10 +93,26 @@ export class PushHub {
     return targets.length;
   }
 
-  /** Drops connections with no frame (of one device, or all). */
+  /** Whether one more socket from `address` may open now. */
+  admits(address: string): boolean {
+    let open = 0;
+    for (const session of this.#sessions) {
+      if (session.socket.address === address) open++;
+    }
+    return open < this.#conventions.socketsPerAddress;
+  }
+
+  /** Drops connections with no close frame, as a lost network does. */
   drop(deviceId?: string): number {
     const targets = this.loggedIn(deviceId);
     for (const session of targets) session.socket.terminate();
+    return targets.length;
+  }
+
+  /** Closes connections with a close frame carrying `code`. */
+  closeWith(code: number, deviceId?: string): number {
+    const targets = this.loggedIn(deviceId);
+    for (const session of targets) session.socket.close(code);
     return targets.length;
   }
 
@@ -122,8 +154,23 @@ export class PushHub {
   closeAll(): void {
     for (const session of this.#sessions) {
       clearInterval(session.keepAlive);
+      clearInterval(session.pinger);
       session.socket.close(1001);
     }
+  }
+
+  #startPinging(session: Session): void {
+    const every = this.#conventions.pingInterval;
+    if (every <= 0) return;
+    session.pinger = setInterval(() => {
+      if (session.awaitingPong) {
+        clearInterval(session.pinger);
+        session.socket.close(1001);
+        return;
+      }
+      session.awaitingPong = true;
+      session.socket.ping();
+    }, every);
   }
 
   #receive(session: Session, data: string | Uint8Array): void {

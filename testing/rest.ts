@@ -1,11 +1,13 @@
-// The REST half of the fake: api.pushover.net/1/… as PROTOCOL.md §2 and §7
-// describe it, plus icons, sounds and a control endpoint for people.
+// The REST half of the fake: api.pushover.net/1/… as testing/README.md
+// describes it, plus icons, sounds and a control endpoint for people.
 
 import { iconResponse, notFound, soundResponse } from "./assets.ts";
 import type { Endpoint, FaultQueue, RequestFault } from "./faults.ts";
+import { RateLimiter } from "./rate_limit.ts";
 import { exactInteger } from "./ids.ts";
 import type { Log } from "./log.ts";
 import { readParams } from "./params.ts";
+import type { RequestHandler } from "./serve.ts";
 import type {
   DeviceRecord,
   OutgoingMessage,
@@ -25,6 +27,10 @@ export interface RestConventions {
   extraFields: boolean;
   /** Add `fake_queued_at` (epoch ms, sub-ms) to messages, for benchmarks. */
   exposeQueueTime: boolean;
+  /** The key that names a rejected device: `device_id` (default) or `device`. */
+  deviceErrorKey: "device_id" | "device";
+  /** Requests a minute per endpoint before 429s; undefined: no limit. */
+  rateLimit: number | undefined;
 }
 
 /** What the handler needs from the rest of the fake. */
@@ -44,13 +50,12 @@ export interface RestContext {
 type Params = Record<string, string>;
 
 /** Makes the fetch-style handler for every non-WebSocket request. */
-export function restHandler(
-  context: RestContext,
-): (request: Request) => Promise<Response> {
-  return async (request) => {
+export function restHandler(context: RestContext): RequestHandler {
+  const limiter = new RateLimiter(context.conventions.rateLimit);
+  return async (request, getBody) => {
     const url = new URL(request.url);
     const route = routeOf(request.method, url.pathname);
-    const read = await readParams(request);
+    const read = await readParams(request, getBody);
     const entry = {
       kind: "http" as const,
       endpoint: route.endpoint,
@@ -61,7 +66,10 @@ export function restHandler(
     };
     context.log.add(entry);
     const fault = context.faults.take(route.endpoint);
-    const response = fault
+    const wait = limited(route.endpoint) ? limiter.take(route.endpoint) : 0;
+    const response = wait > 0
+      ? rateLimited(wait)
+      : fault
       ? await applyFault(fault, request, context.closed) ??
         await route.handle(read.params, context)
       : await route.handle(read.params, context);
@@ -88,8 +96,12 @@ function routeOf(method: string, path: string): Route {
   if (path === "/1/devices.json" && method === "POST") {
     return route("register", register);
   }
-  if (path === "/1/messages.json") {
-    return route("download", method === "GET" ? download : sendingApi);
+  if (path === "/1/messages.json" && method === "GET") {
+    return route("download", download);
+  }
+  if (path === "/1/messages.json" && method === "POST") {
+    // A client that POSTs here reaches the sending API by mistake.
+    return route("download", sendingApi);
   }
   if (
     method === "POST" &&
@@ -162,17 +174,24 @@ function login(p: Params, { store, conventions }: RestContext): Response {
   return ok({ id: account.userKey, secret: store.issueSecret(account) });
 }
 
-function register(p: Params, { store }: RestContext): Response {
+function register(p: Params, { store, sendFrame }: RestContext): Response {
   const account = store.accountOfSecret(p.secret);
   if (!account) return fail(400, { errors: { secret: ["is invalid"] } });
   if (p.os !== "O") return fail(400, { errors: { os: ["is invalid"] } });
   if (!/^[A-Za-z0-9_-]{1,25}$/.test(p.name ?? "")) {
     return fail(400, { errors: { name: ["is invalid"] } });
   }
-  const taken = [...store.devices.values()].some((d) =>
+  const taken = [...store.devices.values()].find((d) =>
     d.account === account && d.name === p.name
   );
-  if (taken) return fail(400, { errors: { name: ["has already been taken"] } });
+  if (taken && p.force !== "1") {
+    return fail(400, { errors: { name: ["has already been taken"] } });
+  }
+  if (taken) {
+    // force=1 takes the name over: a new id; the old one stops working.
+    store.removeDevice(taken);
+    sendFrame("E", taken.id);
+  }
   return ok({ id: store.addDevice(account, p.name).id });
 }
 
@@ -211,7 +230,6 @@ function download(p: Params, context: RestContext): Response {
 }
 
 function sendingApi(): Response {
-  // A client that POSTs here reaches the sending API by mistake (§2.3).
   return fail(400, {
     token: "invalid",
     errors: ["application token is invalid"],
@@ -281,26 +299,39 @@ function control(p: Params, context: RestContext): Response {
 
 // ---- helpers ----
 
-/** The device the secret may use, or the error answer (PROTOCOL.md §7.19–20). */
+/** The device the secret may use, or the error answer (testing/README.md). */
 function authorisedDevice(
   p: Params,
-  { store }: RestContext,
+  { store, conventions }: RestContext,
   deviceId: string | undefined,
 ): DeviceRecord | Response {
   if (!store.accountOfSecret(p.secret)) {
     return fail(400, { secret: "invalid", errors: ["secret is invalid"] });
   }
+  const key = conventions.deviceErrorKey;
   const device = store.deviceFor(p.secret, deviceId);
   if (!device) {
-    return fail(400, { device: "invalid", errors: ["device is invalid"] });
+    return fail(400, { [key]: "invalid", errors: [`${key} is invalid`] });
   }
   if (device.disabled) {
     return fail(403, {
-      device: "disabled",
-      errors: ["device is disabled; re-enable it on the website"],
+      [key]: "disabled",
+      errors: [`${key} is disabled; re-enable it on the website`],
     });
   }
   return device;
+}
+
+/** The Open Client endpoints count against a rate limit; assets and control do not. */
+function limited(endpoint: Endpoint): boolean {
+  return endpoint !== "asset" && endpoint !== "control" &&
+    endpoint !== "unknown";
+}
+
+function rateLimited(waitMs: number): Response {
+  const response = fail(429, { errors: ["too many requests; slow down"] });
+  response.headers.set("retry-after", String(Math.ceil(waitMs / 1000)));
+  return response;
 }
 
 /** A message in the observed key order; conditional fields only when set. */

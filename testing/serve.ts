@@ -1,6 +1,7 @@
 /**
- * The runtime seam of the fake server: one HTTP + WebSocket listener on
- * loopback, whichever of Deno, Bun or Node is running. Everything above this
+ * The transport seam of the fake server: what a listener on loopback
+ * (serve_http.ts, `node:http` on Deno, Bun and Node alike) or the in-process
+ * transport (memory.ts) hands to the fake's logic. Everything above this
  * file (accounts, queues, frames, faults) is plain web-platform code.
  *
  * @module
@@ -8,24 +9,36 @@
 
 /** What the fake's WebSocket logic sees of one accepted connection. */
 export interface ServerSocket {
+  /** The client's address, for per-address limits. */
+  readonly address: string;
   /** Sends one frame: a `Uint8Array` as a binary frame, a string as a text frame. */
   send(data: Uint8Array<ArrayBuffer> | string): void;
   /** Closes with a close frame (RFC 6455 handshake). */
   close(code?: number, reason?: string): void;
-  /**
-   * Drops the connection with no close frame where the runtime allows it
-   * (Node, Bun); on Deno it falls back to a close frame with code 1011.
-   */
+  /** Drops the connection with no close frame: a lost network. */
   terminate(): void;
+  /** Sends a WebSocket ping; the pong comes as `SocketEvents.pong()`. */
+  ping(): void;
 }
 
 /** Callbacks for one connection, returned by {@linkcode ServeOptions.websocket}. */
 export interface SocketEvents {
   /** A text frame arrives as a string, a binary frame as bytes. */
   message(data: string | Uint8Array): void;
+  /** The client answered a ping. */
+  pong?(): void;
   /** The connection is gone, however it ended; called once. */
   close(): void;
 }
+
+/**
+ * Answers one HTTP request. `getBody` is the body of a GET, which a web
+ * `Request` cannot carry: some clients send their parameters that way.
+ */
+export type RequestHandler = (
+  request: Request,
+  getBody?: string,
+) => Promise<Response>;
 
 /** What a runtime adapter needs. */
 export interface ServeOptions {
@@ -34,7 +47,9 @@ export interface ServeOptions {
   /** Path whose upgrade requests become WebSockets (e.g. "/push"). */
   websocketPath: string;
   /** Every other request. `request.signal` aborts when the client goes away. */
-  fetch(request: Request): Promise<Response>;
+  fetch: RequestHandler;
+  /** Whether a new WebSocket from this address is let in (else 429). */
+  admit(address: string): boolean;
   /** Called once per accepted WebSocket, after the upgrade. */
   websocket(socket: ServerSocket): SocketEvents;
 }
@@ -47,10 +62,7 @@ export interface Listener {
   close(): Promise<void>;
 }
 
-/** Starts a listener with the adapter of the runtime in use. */
+/** Starts the listener: `node:http`, which Deno, Bun and Node all have. */
 export async function serve(options: ServeOptions): Promise<Listener> {
-  const g = globalThis as { Deno?: unknown; Bun?: unknown };
-  if (g.Deno) return (await import("./serve_deno.ts")).serveDeno(options);
-  if (g.Bun) return (await import("./serve_bun.ts")).serveBun(options);
-  return (await import("./serve_node.ts")).serveNode(options);
+  return (await import("./serve_http.ts")).serveHttp(options);
 }

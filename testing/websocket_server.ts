@@ -1,7 +1,7 @@
 /**
- * The server side of RFC 6455 for Node, which ships a WebSocket client but no
- * server. Just enough for the fake: no extensions (permessage-deflate offers
- * are simply not accepted), no subprotocols.
+ * The server side of RFC 6455 on a `node:http` upgrade (Node ships a
+ * WebSocket client but no server). Just enough for the fake: no extensions
+ * (permessage-deflate offers are simply not accepted), no subprotocols.
  *
  * @module
  */
@@ -45,6 +45,7 @@ export function acceptWebSocket(
   request: IncomingMessage,
   socket: Socket,
   head: Buffer,
+  address: string,
   websocket: (socket: ServerSocket) => SocketEvents,
 ): NodeWebSocket | undefined {
   const key = request.headers["sec-websocket-key"];
@@ -63,7 +64,7 @@ export function acceptWebSocket(
       "Connection: Upgrade\r\n" +
       `Sec-WebSocket-Accept: ${accept}\r\n\r\n`,
   );
-  const ws = new NodeWebSocket(socket);
+  const ws = new NodeWebSocket(socket, address);
   ws.start(websocket(ws), head);
   return ws;
 }
@@ -72,6 +73,7 @@ export function acceptWebSocket(
 export class NodeWebSocket implements ServerSocket {
   /** Resolves once the TCP socket is gone and `SocketEvents.close()` has run. */
   readonly closed: Promise<void>;
+  readonly address: string;
 
   #socket: Socket;
   #events: SocketEvents | undefined;
@@ -87,8 +89,9 @@ export class NodeWebSocket implements ServerSocket {
   #closeSent = false;
   #closeTimer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(socket: Socket) {
+  constructor(socket: Socket, address: string) {
     this.#socket = socket;
+    this.address = address;
     this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
   }
 
@@ -126,6 +129,11 @@ export class NodeWebSocket implements ServerSocket {
 
   terminate(): void {
     this.#socket.destroy();
+  }
+
+  ping(): void {
+    if (this.#closeSent) return;
+    this.#sendFrame(PING, new Uint8Array(0));
   }
 
   #onData(chunk: Buffer): void {
@@ -184,7 +192,7 @@ export class NodeWebSocket implements ServerSocket {
       if (!fin || payload.length > 125) return this.#fail(PROTOCOL_ERROR);
       if (opcode === CLOSE) return this.#onClose(payload);
       if (opcode === PING) return this.#sendFrame(PONG, payload);
-      if (opcode === PONG) return;
+      if (opcode === PONG) return this.#events?.pong?.();
       return this.#fail(PROTOCOL_ERROR);
     }
     if (opcode === CONTINUATION) {

@@ -179,6 +179,11 @@ export class Store {
     return device;
   }
 
+  /** Forgets a device: its id is unknown from now on. */
+  removeDevice(device: DeviceRecord): void {
+    this.devices.delete(device.id);
+  }
+
   /** Queues a message for the user's devices; returns what was queued where. */
   send(outgoing: OutgoingMessage): { sent: Sent; devices: DeviceRecord[] } {
     const account = this.#findAccount(outgoing.user);

@@ -1,0 +1,232 @@
+/**
+ * The in-process transport: a `fetch` and a `WebSocket` class bound to one
+ * fake server, with no port and no listener. Requests go straight to the
+ * REST handler; a socket is a pair of event targets fed to the push hub.
+ * Every hop waits one macrotask, as a trip over loopback would, so the order
+ * in which a client sees things is the order a network gives.
+ *
+ * @module
+ */
+
+import type { RequestHandler, ServerSocket, SocketEvents } from "./serve.ts";
+
+/** What a client needs of a WebSocket class: the platform's shape. */
+export interface MemoryWebSocket extends EventTarget {
+  binaryType: string;
+  readonly readyState: number;
+  readonly url: string;
+  send(data: string | ArrayBufferLike | ArrayBufferView): void;
+  close(code?: number, reason?: string): void;
+}
+
+/** The transport's two halves. */
+export interface MemoryTransport {
+  /** A `fetch` that answers from the fake. */
+  fetch: typeof fetch;
+  /** A `WebSocket` class whose sockets connect to the fake. */
+  WebSocket: new (url: string | URL) => MemoryWebSocket;
+  /** From now on nothing connects and every open socket is dropped. */
+  shutDown(): void;
+}
+
+/** Where the in-process transport is bound. */
+export interface MemoryEndpoints {
+  handler: RequestHandler;
+  /** Whether a new socket from this address may connect. */
+  admit(address: string): boolean;
+  /** Takes an accepted socket. */
+  accept(socket: ServerSocket): SocketEvents;
+  websocketPath: string;
+}
+
+/** The address every in-process socket comes from. */
+const ADDRESS = "in-process";
+
+const CONNECTING = 0, OPEN = 1, CLOSING = 2, CLOSED = 3;
+
+/** The reason phrases an HTTP listener would add (RFC 9110). */
+const REASONS: Record<number, string> = {
+  200: "OK",
+  400: "Bad Request",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "Not Found",
+  408: "Request Timeout",
+  412: "Precondition Failed",
+  429: "Too Many Requests",
+  500: "Internal Server Error",
+  502: "Bad Gateway",
+  503: "Service Unavailable",
+  504: "Gateway Timeout",
+};
+
+/** One macrotask, like a trip over loopback. */
+function hop(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+/** Makes a fetch and a WebSocket class for `endpoints`. */
+export function memoryTransport(endpoints: MemoryEndpoints): MemoryTransport {
+  let down = false;
+  const open = new Set<{ drop(): void }>();
+
+  const memoryFetch: typeof fetch = async (input, init) => {
+    const request = new Request(input, init);
+    const signal = request.signal;
+    await hop();
+    signal.throwIfAborted();
+    if (down) throw new TypeError("fetch failed: the fake server is closed");
+    const aborted = new Promise<never>((_, reject) => {
+      signal.addEventListener("abort", () => reject(signal.reason), {
+        once: true,
+      });
+    });
+    aborted.catch(() => {});
+    const response = await Promise.race([endpoints.handler(request), aborted]);
+    // The body is read here, as a network delivers it, so a hanging fault
+    // cannot hold a body stream open after the answer.
+    const body = await Promise.race([response.arrayBuffer(), aborted]);
+    await hop();
+    signal.throwIfAborted();
+    return new Response(body, {
+      status: response.status,
+      statusText: response.statusText || REASONS[response.status] || "",
+      headers: response.headers,
+    });
+  };
+
+  class Socket extends EventTarget implements MemoryWebSocket {
+    binaryType = "blob";
+    readyState = CONNECTING;
+    readonly url: string;
+    #events: SocketEvents | undefined;
+    #closedByServer = false;
+
+    constructor(url: string | URL) {
+      super();
+      this.url = String(url);
+      const { pathname, protocol } = new URL(this.url);
+      if (protocol !== "ws:" && protocol !== "wss:") {
+        throw new SyntaxError(`not a WebSocket URL: ${this.url}`);
+      }
+      void this.#connect(pathname);
+    }
+
+    async #connect(pathname: string): Promise<void> {
+      await hop();
+      if (this.readyState !== CONNECTING) return;
+      const events = down || pathname !== endpoints.websocketPath ||
+          !endpoints.admit(ADDRESS)
+        ? undefined
+        : endpoints.accept(this.#serverSide());
+      if (!events) {
+        this.#end(1006, "", false, true);
+        return;
+      }
+      this.#events = events;
+      this.readyState = OPEN;
+      open.add(this.#handle);
+      this.dispatchEvent(new Event("open"));
+    }
+
+    readonly #handle = { drop: () => this.#serverGone(1006, "", false) };
+
+    send(data: string | ArrayBufferLike | ArrayBufferView): void {
+      if (this.readyState === CONNECTING) {
+        throw new DOMException(
+          "the socket is not open yet",
+          "InvalidStateError",
+        );
+      }
+      if (this.readyState !== OPEN) return;
+      const payload = typeof data === "string" ? data : toBytes(data);
+      void hop().then(() => {
+        if (this.readyState === OPEN) this.#events?.message(payload);
+      });
+    }
+
+    close(code = 1000, reason = ""): void {
+      if (this.readyState === CLOSING || this.readyState === CLOSED) return;
+      if (this.readyState === CONNECTING) {
+        this.readyState = CLOSED;
+        void hop().then(() => this.#end(1006, "", false, false));
+        return;
+      }
+      this.readyState = CLOSING;
+      // The server answers the close frame, then the connection ends.
+      void hop().then(() => this.#serverGone(code, reason, true));
+    }
+
+    /** What the fake holds of this socket. */
+    #serverSide(): ServerSocket {
+      return {
+        address: ADDRESS,
+        send: (data) => {
+          if (this.readyState !== OPEN || this.#closedByServer) return;
+          const copy = typeof data === "string" ? data : data.slice();
+          void hop().then(() => this.#deliver(copy));
+        },
+        close: (code = 1000, reason = "") => {
+          if (this.#closedByServer) return;
+          this.#closedByServer = true;
+          void hop().then(() => this.#serverGone(code, reason, true));
+        },
+        terminate: () => {
+          if (this.#closedByServer) return;
+          this.#closedByServer = true;
+          void hop().then(() => this.#serverGone(1006, "", false));
+        },
+        // The platform's WebSocket answers pings by itself.
+        ping: () => void hop().then(() => this.#events?.pong?.()),
+      };
+    }
+
+    #deliver(data: string | Uint8Array): void {
+      if (this.readyState !== OPEN) return;
+      let payload: unknown = data;
+      if (typeof data !== "string") {
+        payload = this.binaryType === "arraybuffer"
+          ? data.buffer
+          : new Blob([data as Uint8Array<ArrayBuffer>]);
+      }
+      this.dispatchEvent(new MessageEvent("message", { data: payload }));
+    }
+
+    /** The connection is over: the fake learns it, then the client. */
+    #serverGone(code: number, reason: string, clean: boolean): void {
+      if (this.readyState === CLOSED) return;
+      const events = this.#events;
+      this.#events = undefined;
+      events?.close();
+      this.#end(code, reason, clean, !clean);
+    }
+
+    #end(code: number, reason: string, clean: boolean, error: boolean): void {
+      open.delete(this.#handle);
+      this.readyState = CLOSED;
+      if (error) this.dispatchEvent(new Event("error"));
+      // Node 22 has no CloseEvent: an Event with the same fields.
+      this.dispatchEvent(
+        Object.assign(new Event("close"), { code, reason, wasClean: clean }),
+      );
+    }
+  }
+
+  return {
+    fetch: memoryFetch,
+    WebSocket: Socket,
+    shutDown: () => {
+      down = true;
+      for (const socket of [...open]) socket.drop();
+    },
+  };
+}
+
+function toBytes(data: ArrayBufferLike | ArrayBufferView): Uint8Array {
+  return ArrayBuffer.isView(data)
+    ? new Uint8Array(data.buffer.slice(
+      data.byteOffset,
+      data.byteOffset + data.byteLength,
+    ))
+    : new Uint8Array(data.slice(0));
+}
