@@ -10,12 +10,33 @@
 
 import type { RequestHandler, ServerSocket, SocketEvents } from "./serve.ts";
 
-/** What a client needs of a WebSocket class: the platform's shape. */
+/**
+ * A socket of the in-process transport: the platform WebSocket's shape
+ * (events `open`, `message`, `close`, `error`), connected to the fake.
+ *
+ * @example Talk to the fake by hand
+ * ```ts
+ * import { startFakeServer } from "@openpush/pushover-open-client/testing";
+ * import type { MemoryWebSocket } from "@openpush/pushover-open-client/testing";
+ *
+ * const server = await startFakeServer({ listen: false });
+ * const socket: MemoryWebSocket = new server.WebSocket(server.websocketUrl);
+ * await new Promise((resolve) => socket.addEventListener("open", resolve));
+ * socket.send("login:no-such-device:no-secret\n"); // answered with 'E'
+ * await new Promise((resolve) => socket.addEventListener("close", resolve));
+ * await server.close();
+ * ```
+ */
 export interface MemoryWebSocket extends EventTarget {
+  /** "blob" (default) or "arraybuffer", as on the platform's WebSocket. */
   binaryType: string;
+  /** 0 connecting, 1 open, 2 closing, 3 closed. */
   readonly readyState: number;
+  /** The URL it was made with. */
   readonly url: string;
+  /** Sends a text or binary frame to the fake. */
   send(data: string | ArrayBufferLike | ArrayBufferView): void;
+  /** Closes with a close frame; the fake answers it. */
   close(code?: number, reason?: string): void;
 }
 

@@ -1,7 +1,7 @@
 // The WebSocket half of the fake: client.pushover.net/push as
 // testing/README.md ("The WebSocket") describes it.
 
-import type { Log } from "./log.ts";
+import type { Log, SocketEntry } from "./log.ts";
 import type { ServerSocket, SocketEvents } from "./serve.ts";
 import type { Store } from "./store.ts";
 
@@ -75,6 +75,7 @@ export class PushHub {
       message: (data) => this.#receive(session, data),
       pong: () => {
         session.awaitingPong = false;
+        this.#entry(session, "pong");
       },
       close: () => {
         session.closed = true;
@@ -169,6 +170,7 @@ export class PushHub {
         return;
       }
       session.awaitingPong = true;
+      this.#entry(session, "ping");
       session.socket.ping();
     }, every);
   }
@@ -226,7 +228,7 @@ export class PushHub {
 
   #entry(
     session: Session,
-    event: "open" | "login" | "rejected" | "received" | "sent" | "close",
+    event: SocketEntry["event"],
     data?: string,
   ): void {
     this.#log.add({

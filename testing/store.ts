@@ -3,63 +3,99 @@
 
 import * as ids from "./ids.ts";
 
-/** An account the fake knows. */
+/** An account the fake knows; `store.accounts` lists them. */
 export interface Account {
+  /** The login e-mail. */
   email: string;
+  /** The login password. */
   password: string;
   /** The 2FA code the account expects; none means no 2FA. */
   twofa?: string;
+  /** The user key, 30 characters, as senders address the account. */
   userKey: string;
   /** The one secret of "older semantics" (see `secretPerLogin`). */
   fixedSecret: string;
+  /** What downloads report as `user.quiet_hours`; set it to test quiet hours. */
   quietHours: boolean;
+  /** What downloads report as `user.is_desktop_licensed`. */
   desktopLicensed: boolean;
 }
 
 /** A registered device. */
 export interface DeviceRecord {
+  /** The device id the client stores, 40 characters. */
   id: string;
+  /** The name it was registered under. */
   name: string;
+  /** Whose device it is. */
   account: Account;
+  /** The messages waiting for it, oldest first. */
   queue: StoredMessage[];
+  /** The id its next message gets. */
   nextId: bigint;
+  /** Disabled on the dashboard: REST answers 403, socket logins `E`. */
   disabled: boolean;
 }
 
 /** A queued message, with exact 64-bit ids. */
 export interface StoredMessage {
+  /** Its id on this device. */
   id: bigint;
+  /** The message's id across devices. */
   umid: bigint;
+  /** The sending application's id. */
   aid: bigint;
+  /** The sending application's name. */
   app: string;
+  /** The icon's name (see `/icons/{icon}.png`). */
   icon: string;
+  /** The body. */
   message: string;
+  /** The sender's time, Unix seconds. */
   date: number;
+  /** When it was queued, Unix seconds; tests move it to make backlog. */
   queuedDate: number;
   /** Milliseconds since the epoch, sub-millisecond: for latency benchmarks. */
   queuedAt: number;
+  /** −2 to 2. */
   priority: number;
+  /** The title, when the sender gave one. */
   title?: string;
+  /** The sound's name, when the sender chose one. */
   sound?: string;
+  /** A supplementary URL. */
   url?: string;
+  /** The URL's title. */
   urlTitle?: string;
+  /** The body is HTML. */
   html?: boolean;
+  /** The body is to be shown in a monospace font. */
   monospace?: boolean;
   /** Shared by every device's copy: acknowledging one acks them all. */
   emergency?: { receipt: string; acked: boolean };
 }
 
-/** What a sender can set; the fields of the sending API (PROTOCOL.md §3). */
+/** What a sender can set: the fields of Pushover's sending API. */
 export interface OutgoingMessage {
+  /** The body. */
   message: string;
+  /** A title; none by default (clients then show `app`). */
   title?: string;
+  /** The sending application's name; default "Fake Monitor". */
   app?: string;
+  /** The icon's name; default the application's own. */
   icon?: string;
+  /** −2 to 2; default 0. 2 is an emergency with a receipt to acknowledge. */
   priority?: number;
+  /** A sound's name. */
   sound?: string;
+  /** A supplementary URL. */
   url?: string;
+  /** The URL's title. */
   url_title?: string;
+  /** The body is HTML. */
   html?: boolean;
+  /** The body is monospace. */
   monospace?: boolean;
   /** Unix seconds; defaults to now. */
   timestamp?: number;
@@ -71,13 +107,15 @@ export interface OutgoingMessage {
 
 /** What `send` did. */
 export interface Sent {
+  /** The message's id across devices. */
   umid: string;
+  /** The receipt to acknowledge, for an emergency (priority 2). */
   receipt?: string;
   /** Device id → the message's id on that device. */
   ids: Record<string, string>;
 }
 
-/** Conventions for the store (the [UNKNOWN]s it decides). */
+/** Conventions for the store (the unknowns it decides; testing/README.md). */
 export interface StoreOptions {
   /** New secret at each login (newer docs) or one per account (older). */
   secretPerLogin: boolean;
@@ -92,10 +130,27 @@ const PUSHOVER_AID = 1n;
 const FIRST_UMID = 502550228871720147n;
 const FIRST_AID = 435443636951759403n;
 
-/** The fake's state and its rules. */
+/**
+ * The fake's state and its rules: accounts, devices, queues and receipts.
+ * Tests read it to check what a client did, and change it to set a scene.
+ *
+ * @example Check what a client left on the server
+ * ```ts
+ * import { startFakeServer } from "@openpush/pushover-open-client/testing";
+ * import assert from "node:assert/strict";
+ *
+ * const server = await startFakeServer({ listen: false });
+ * const account = server.addAccount({ email: "a@b.c", password: "pw" });
+ * assert.equal(server.store.accounts[0], account);
+ * assert.equal(server.store.devices.size, 0);
+ * await server.close();
+ * ```
+ */
 export class Store {
+  /** Every account, in the order they were added. */
   readonly accounts: Account[] = [];
-  readonly devices = new Map<string, DeviceRecord>();
+  /** Every device, by id. */
+  readonly devices: Map<string, DeviceRecord> = new Map();
   readonly #secrets = new Map<string, Account>();
   readonly #appIds = new Map<string, bigint>();
   readonly #receipts = new Map<
@@ -105,6 +160,7 @@ export class Store {
   readonly #options: StoreOptions;
   #nextUmid = FIRST_UMID;
 
+  /** Makes an empty store following `options`; startFakeServer() makes one. */
   constructor(options: StoreOptions) {
     this.#options = options;
   }
@@ -138,6 +194,7 @@ export class Store {
     this.#secrets.delete(secret);
   }
 
+  /** The account a secret belongs to, if the secret is valid. */
   accountOfSecret(secret: string | undefined): Account | undefined {
     return secret === undefined ? undefined : this.#secrets.get(secret);
   }
@@ -154,7 +211,7 @@ export class Store {
     return account && device?.account === account ? device : undefined;
   }
 
-  /** Registers a device and queues the welcome message (PROTOCOL.md §2.2). */
+  /** Registers a device and queues the welcome message (testing/README.md). */
   addDevice(account: Account, name: string): DeviceRecord {
     const device: DeviceRecord = {
       id: ids.deviceId(),
