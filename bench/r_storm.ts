@@ -36,9 +36,7 @@ const iterator = stream[Symbol.asyncIterator]();
 void iterator.next().catch(() => {});
 await new Promise((resolve) => setTimeout(resolve, SECONDS * 1000));
 await stream.close();
-const logins =
-  server.log.entries.filter((e) => e.kind === "socket" && e.event === "login")
-    .length;
+const logins = server.log.sockets("login").length;
 const downloads = server.log.requests("download").length;
 await server.close();
 console.log(JSON.stringify({

@@ -225,7 +225,7 @@ export class Connection {
           ),
         );
         break;
-        // '#' only proves liveness; other bytes mean nothing (PROTOCOL §4.2).
+        // '#' only proves liveness; other bytes mean nothing: ignored.
     }
   }
 

@@ -1,9 +1,9 @@
-// Icons and sounds, as tiny but valid files (PROTOCOL.md §2.6).
+// Icons and sounds, as tiny but valid files (testing/README.md, "Assets").
 
 const PNG_1X1 =
   "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNgYGD4DwABBAEAwS2OUAAAAABJRU5ErkJggg==";
 
-/** The two-letter sound codes of PROTOCOL.md §3.4. */
+/** Pushover's sound codes (testing/README.md, "Assets"). */
 export const SOUND_CODES = [
   "po",
   "bk",

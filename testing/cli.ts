@@ -4,7 +4,8 @@
  *
  *   deno task fake-server [--port 8080] [--keep-alive 30000]
  *
- * It prints the URLs and a demo account, then reads lines on stdin:
+ * It prints the URLs, a demo account with 2FA and one without, then reads
+ * lines on stdin (messages go to the demo account's devices):
  *   any text            → a message with that body, to every device
  *   {"message": …}      → a message with those fields (title, priority, url …)
  *   /frame R|E|A|#|!    → that frame to every logged-in socket
@@ -24,6 +25,8 @@ const DEMO_ACCOUNT = {
   password: "demo-password",
   twofa: "123456",
 };
+/** For clients that cannot ask for a code. */
+const PLAIN_ACCOUNT = { email: "plain@example.com", password: "plain-password" };
 
 function option(name: string, fallback: number): number {
   const index = process.argv.indexOf(`--${name}`);
@@ -33,7 +36,7 @@ function option(name: string, fallback: number): number {
 const server = await startFakeServer({
   port: option("port", 0),
   keepAliveInterval: option("keep-alive", 30_000),
-  accounts: [DEMO_ACCOUNT],
+  accounts: [DEMO_ACCOUNT, PLAIN_ACCOUNT],
 });
 
 console.log(`apiUrl        ${server.apiUrl}`);
@@ -43,6 +46,9 @@ console.log(
 );
 console.log(
   `demo account  email ${DEMO_ACCOUNT.email}  password ${DEMO_ACCOUNT.password}  2FA code ${DEMO_ACCOUNT.twofa}`,
+);
+console.log(
+  `no-2FA account  email ${PLAIN_ACCOUNT.email}  password ${PLAIN_ACCOUNT.password}`,
 );
 console.log(
   "Type a line to send it as a message; /frame R, /drop; Ctrl-C to stop.",

@@ -192,7 +192,7 @@ export class PushHub {
       session.socket.close(1000);
       return;
     }
-    // One live session per device: the older one is told and closed (§7.34).
+    // One live session per device: the older one is told and closed.
     for (const older of this.loggedIn(device.id)) {
       this.#send(older, "A");
       older.socket.close(1000);

@@ -241,6 +241,16 @@ export function openPeer(server: FakeServer, url = server.websocketUrl): Peer {
 export interface SocketContext extends Context {
   /** Opens a socket to the fake's websocketUrl; closed after the test. */
   connect(): Peer;
+  /**
+   * A new device (logged in and registered over REST) and a socket logged in
+   * as it; `socket` is the fake's number for the connection.
+   */
+  loggedIn(name?: string): Promise<{
+    secret: string;
+    deviceId: string;
+    peer: Peer;
+    socket: number;
+  }>;
 }
 
 /** A serverTest whose sockets are all closed afterwards. */
@@ -256,8 +266,14 @@ export function socketTest(
       peers.push(peer);
       return peer;
     };
+    const loggedIn = async (name?: string) => {
+      const { secret, deviceId } = await newDevice(context.server, name);
+      const peer = connect();
+      const socket = await socketLogin(context.server, peer, deviceId, secret);
+      return { secret, deviceId, peer, socket };
+    };
     try {
-      await body({ ...context, connect });
+      await body({ ...context, connect, loggedIn });
     } finally {
       await Promise.all(peers.map((peer) => peer.close()));
     }
@@ -265,9 +281,7 @@ export function socketTest(
 }
 
 export function loginsOf(server: FakeServer, deviceId: string): number {
-  return server.log.entries.filter((e) =>
-    e.kind === "socket" && e.event === "login" && e.deviceId === deviceId
-  ).length;
+  return server.log.sockets("login", { deviceId: deviceId }).length;
 }
 
 /**
@@ -290,12 +304,7 @@ export async function socketLogin(
 
 /** The fake's number for the connection that last logged in as `deviceId`. */
 export function lastLogin(server: FakeServer, deviceId: string): number {
-  const sockets = server.log.entries.flatMap((e) =>
-    e.kind === "socket" && e.event === "login" && e.deviceId === deviceId
-      ? [e.socket]
-      : []
-  );
-  return sockets[sockets.length - 1];
+  return server.log.sockets("login", { deviceId }).at(-1)!.socket;
 }
 
 /** Resolves once the fake has seen its connection number `socket` close. */

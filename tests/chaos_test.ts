@@ -102,10 +102,7 @@ serverTest(
     assert.ok(ids.every((id, i) => i === 0 || id > ids[i - 1]), "id order");
     assert.equal(server.store.devices.get(device.deviceId)!.queue.length, 0);
     // The chaos really happened: reconnects and failed requests by the dozen.
-    const logins =
-      server.log.entries.filter((e) =>
-        e.kind === "socket" && e.event === "login"
-      ).length;
+    const logins = server.log.sockets("login").length;
     const failed = server.log.requests().filter((r) => (r.status ?? 0) >= 500);
     assert.ok(logins >= 20, `only ${logins} logins`);
     assert.ok(failed.length >= 10, `only ${failed.length} failed requests`);

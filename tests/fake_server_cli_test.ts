@@ -80,7 +80,7 @@ async function postForm(
   return { status: response.status, body: await response.json() };
 }
 
-test("the fake-server CLI prints its URLs and demo account, takes messages on stdin and exits 0 on SIGINT", async () => {
+test("the fake-server CLI prints its URLs and demo accounts (with and without 2FA), takes messages on stdin and exits 0 on SIGINT", async () => {
   const [program, ...args] = runtimeCommand("testing/cli.ts");
   const child = spawn(program, args, {
     cwd: ROOT,
@@ -123,6 +123,16 @@ test("the fake-server CLI prints its URLs and demo account, takes messages on st
     assert.equal(refused.body.status, 0);
     const session = await postForm(login, { email, password, twofa });
     assert.equal(session.status, 200);
+    // The other account has none, for clients that cannot ask for a code.
+    const [, plainEmail, plainPassword] = await out.waitFor(
+      /^no-2FA account\s+email (\S+)\s+password (\S+)$/,
+      "the no-2FA account line",
+    );
+    const plain = await postForm(login, {
+      email: plainEmail,
+      password: plainPassword,
+    });
+    assert.equal(plain.status, 200);
     const secret = session.body.secret as string;
     assert.match(secret, /^[A-Za-z0-9]{60}$/);
 

@@ -28,7 +28,7 @@ const UUID_V4 =
   /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
-// ---- §1.2 request encoding ----
+// ---- testing/README.md: Requests ----
 
 serverTest(
   "the fake reads parameters from the query string of a POST",
@@ -125,7 +125,7 @@ serverTest(
   },
 );
 
-// ---- §1.3 envelope, §7.2–3 transport ----
+// ---- testing/README.md: Answers and errors ----
 
 serverTest(
   "every JSON reply of the fake has a status and a fresh UUID request, and failures carry errors",
@@ -220,7 +220,7 @@ serverTest(
   },
 );
 
-// ---- §2.2 register, §7.10–14 ----
+// ---- testing/README.md: Register ----
 
 serverTest(
   "the fake refuses an empty, 26-character or badly spelt device name with 400 and errors.name",
@@ -351,7 +351,7 @@ serverTest(
   },
 );
 
-// ---- §2.4 delete ----
+// ---- testing/README.md: Delete ----
 
 serverTest(
   "the fake refuses a non-numeric message on update_highest_message with 400 and deletes nothing",
@@ -370,7 +370,7 @@ serverTest(
   },
 );
 
-// ---- §2.6 assets, §7.37 ----
+// ---- testing/README.md: Assets ----
 
 serverTest(
   "the fake serves /icons/pushover.png and /icons/default.png as PNG images",
@@ -424,10 +424,8 @@ serverTest(
 
 socketTest(
   "the fake's control endpoint queues a message from form fields and sends '!'",
-  async ({ server, connect }) => {
-    const { secret, deviceId } = await newDevice(server);
-    const peer = connect();
-    await socketLogin(server, peer, deviceId, secret);
+  async ({ server, loggedIn }) => {
+    const { secret, deviceId, peer } = await loggedIn();
     const form = new FormData();
     form.set("message", "disk full");
     form.set("title", "db01");
@@ -452,7 +450,7 @@ socketTest(
   },
 );
 
-// ---- §4.1 WebSocket login, §7.29–30 ----
+// ---- testing/README.md: The WebSocket (login) ----
 
 socketTest(
   "the fake logs in a socket on a text login frame with '\\n' and answers nothing",
@@ -506,14 +504,12 @@ socketTest(
   },
 );
 
-// ---- §4.2 frames, §7.31 ----
+// ---- testing/README.md: The WebSocket (frames) ----
 
 socketTest(
   "the fake sends every frame as a binary message of exactly one byte",
-  async ({ server, connect }) => {
-    const { secret, deviceId } = await newDevice(server);
-    const peer = connect();
-    await socketLogin(server, peer, deviceId, secret);
+  async ({ server, loggedIn }) => {
+    const { deviceId, peer } = await loggedIn();
     server.send({ message: "hello" });
     server.sendFrame("#", deviceId);
     server.sendFrame("R", deviceId);
@@ -527,10 +523,8 @@ socketTest(
 
 socketTest(
   "the fake sends one-character text frames with frameKind 'text'",
-  async ({ server, connect }) => {
-    const { secret, deviceId } = await newDevice(server);
-    const peer = connect();
-    await socketLogin(server, peer, deviceId, secret);
+  async ({ server, loggedIn }) => {
+    const { deviceId, peer } = await loggedIn();
     server.send({ message: "hello" });
     server.sendFrame("#", deviceId);
     assert.equal(await peer.next(), "!");
@@ -540,14 +534,12 @@ socketTest(
   { frameKind: "text" },
 );
 
-// ---- §4.3 keep-alive ----
+// ---- testing/README.md: The WebSocket (keep-alive) ----
 
 socketTest(
   "the fake sends '#' keep-alives at keepAliveInterval after a login",
-  async ({ server, connect }) => {
-    const { secret, deviceId } = await newDevice(server);
-    const peer = connect();
-    const socketNumber = await socketLogin(server, peer, deviceId, secret);
+  async ({ server, loggedIn }) => {
+    const { peer, socket: socketNumber } = await loggedIn();
     assert.equal(await peer.next(), "#");
     assert.equal(await peer.next(), "#");
     assert.equal(await peer.next(), "#");
@@ -574,10 +566,8 @@ socketTest(
 
 socketTest(
   "the fake sends no '#' while keep-alives are paused and resumes afterwards",
-  async ({ server, connect }) => {
-    const { secret, deviceId } = await newDevice(server);
-    const peer = connect();
-    await socketLogin(server, peer, deviceId, secret);
+  async ({ server, loggedIn }) => {
+    const { peer } = await loggedIn();
     await waitForSent(server, "#", 2, 0);
     server.pauseKeepAlive(true);
     const paused = server.log.entries.length;
@@ -595,7 +585,7 @@ socketTest(
   { keepAliveInterval: 10, emergencyRetryInterval: 10 },
 );
 
-// ---- §4.1 bad logins, §7.32 ----
+// ---- testing/README.md: The WebSocket (refused logins) ----
 
 for (
   const [what, frame] of [
@@ -629,7 +619,7 @@ for (
   );
 }
 
-// ---- §7.33 '!' to the right sockets ----
+// ---- testing/README.md: The WebSocket ('!' to the right sockets) ----
 
 socketTest(
   "the fake sends '!' to every logged-in socket of the user's devices when a message is queued, and to no one else",
@@ -698,7 +688,7 @@ socketTest(
   },
 );
 
-// ---- §7.34 one session per device ----
+// ---- testing/README.md: The WebSocket (one session per device) ----
 
 socketTest(
   "the fake sends 'A' to the older socket and closes it when the same device logs in again",
@@ -721,7 +711,7 @@ socketTest(
   },
 );
 
-// ---- §7.35 test hooks ----
+// ---- testing/README.md: Controls ----
 
 for (const frame of ["R", "E", "A"] as const) {
   socketTest(
@@ -742,10 +732,8 @@ for (const frame of ["R", "E", "A"] as const) {
 
 socketTest(
   "the fake closes sockets with no frame on dropSockets()",
-  async ({ server, connect }) => {
-    const { secret, deviceId } = await newDevice(server);
-    const peer = connect();
-    const number = await socketLogin(server, peer, deviceId, secret);
+  async ({ server, loggedIn }) => {
+    const { deviceId, peer, socket: number } = await loggedIn();
     assert.equal(server.dropSockets(deviceId), 1);
     await within(peer.closed, "the dropped socket to close");
     await closedOnServer(server, number);
@@ -774,14 +762,12 @@ socketTest(
   },
 );
 
-// ---- §7.36 client frames after login ----
+// ---- testing/README.md: The WebSocket (frames after login) ----
 
 socketTest(
   "the fake logs and ignores frames a client sends after its login",
-  async ({ server, connect }) => {
-    const { secret, deviceId } = await newDevice(server);
-    const peer = connect();
-    const socketNumber = await socketLogin(server, peer, deviceId, secret);
+  async ({ server, loggedIn }) => {
+    const { deviceId, peer, socket: socketNumber } = await loggedIn();
     const before = server.log.entries.length;
     peer.send("#");
     peer.send(new Uint8Array([0x21]));
@@ -810,14 +796,12 @@ socketTest(
   },
 );
 
-// ---- §7.20 disabled device ----
+// ---- testing/README.md: Download (disabled device) ----
 
 socketTest(
   "the fake sends 'E' to a disabled device's socket, refuses its socket logins, and answers its REST calls with 403",
-  async ({ server, connect }) => {
-    const { secret, deviceId } = await newDevice(server);
-    const peer = connect();
-    await socketLogin(server, peer, deviceId, secret);
+  async ({ server, connect, loggedIn }) => {
+    const { secret, deviceId, peer } = await loggedIn();
     server.disableDevice(deviceId);
     assert.equal(await peer.next(), "E");
     await within(peer.closed, "the socket to close after 'E'");
@@ -842,14 +826,12 @@ socketTest(
   },
 );
 
-// ---- §2.5 acknowledge, §7.26–28 ----
+// ---- testing/README.md: Acknowledge ----
 
 socketTest(
   "the fake repeats '!' for an unacknowledged emergency message and stops once it is acknowledged",
-  async ({ server, connect }) => {
-    const { secret, deviceId } = await newDevice(server);
-    const peer = connect();
-    await socketLogin(server, peer, deviceId, secret);
+  async ({ server, loggedIn }) => {
+    const { secret, peer } = await loggedIn();
     const start = server.log.entries.length;
     const { receipt } = server.send({ message: "fire", priority: 2 });
     assert.ok(receipt);

@@ -4,7 +4,6 @@
 // it (util.inspect), the statuses a stream reports, or anything on the console.
 
 import assert from "node:assert/strict";
-import process from "node:process";
 import { test } from "node:test";
 import { inspect } from "node:util";
 import {
@@ -19,14 +18,8 @@ import {
   streamMessages,
   TwoFactorRequiredError,
 } from "../mod.ts";
-import type {
-  Device,
-  RequestOptions,
-  Session,
-  StreamStatus,
-  WebSocketLike,
-} from "../mod.ts";
-import type { Endpoint, FakeServerOptions } from "../testing/mod.ts";
+import type { Device, Session, StreamStatus, WebSocketLike } from "../mod.ts";
+import type { FakeServerOptions } from "../testing/mod.ts";
 import {
   type Context,
   forbiddenFetch,
@@ -36,6 +29,13 @@ import {
   take,
   within,
 } from "./_setup.ts";
+import { watchUnhandledRejections } from "./_doubles.ts";
+import {
+  OFFLINE_DEVICE,
+  OFFLINE_SECRET,
+  primitives,
+  RECEIPT,
+} from "./_primitives.ts";
 
 // Long, distinctive values, so that finding one in a text means a leak.
 const EMAIL = "hygiene@example.com";
@@ -43,12 +43,8 @@ const PASSWORD = "Correct Horse+Battery&Staple=7c1f/3a9e never-log-me";
 const TWOFA = "739104628351";
 const WRONG_TWOFA = "582047193660";
 /** A secret shaped like the real ones (60 lowercase letters and digits). */
-const SECRET = "x9q2vzk7mfj4hw8trb3ncy6pd1sgl5aeuo0iqjw4nbz8ty3kv7rx2lm6dh5c";
-const DEVICE: Device = {
-  secret: SECRET,
-  deviceId: "dq4k8z1m7v3x9c2b6n5h0j4g8f1s7a3l2p9w6e5r",
-};
-const RECEIPT = "u7dVQ3mYHh1Qm7sKqk9Wb2fYp8bQ2e";
+const SECRET = OFFLINE_SECRET;
+const DEVICE: Device = OFFLINE_DEVICE;
 
 /** Every secret used so far; the fake's secrets join as they are issued. */
 const known = new Set([PASSWORD, TWOFA, WRONG_TWOFA, SECRET]);
@@ -69,17 +65,7 @@ for (const method of METHODS) {
   };
 }
 
-// Node calls the process hook, Deno fires the global event, and Bun's test
-// runner fails the running test itself (see hostile_input_test.ts).
-const unhandled: unknown[] = [];
-const onProcessRejection = (reason: unknown) => {
-  unhandled.push(reason);
-};
-const onGlobalRejection = (event: Event) => {
-  unhandled.push((event as Event & { reason?: unknown }).reason);
-};
-process.on("unhandledRejection", onProcessRejection);
-globalThis.addEventListener?.("unhandledrejection", onGlobalRejection);
+const rejections = watchUnhandledRejections();
 
 // ---- the check ----
 
@@ -180,87 +166,11 @@ async function newDevice(context: Context): Promise<Device> {
   return await registerDevice(await signIn(context), "hygiene", context.api);
 }
 
-interface Target {
-  name: string;
-  endpoint: Endpoint;
-  /** Logs in etc. on the fake; returns the call and the secrets it sends. */
-  prepare(context: Context): Promise<{
-    run(options?: RequestOptions): Promise<unknown>;
-    sends: string[];
-  }>;
-  /** The same call with made-up credentials, for fetch doubles. */
-  offline(options: RequestOptions): Promise<unknown>;
-}
-
-const TARGETS: Target[] = [
-  {
-    name: "login()",
-    endpoint: "login",
-    prepare: (context) =>
-      Promise.resolve({
-        run: (options) =>
-          login({ email: EMAIL, password: PASSWORD, twofa: TWOFA }, {
-            ...context.api,
-            ...options,
-          }),
-        sends: [PASSWORD, TWOFA],
-      }),
-    offline: (options) =>
-      login({ email: EMAIL, password: PASSWORD, twofa: TWOFA }, options),
-  },
-  {
-    name: "registerDevice()",
-    endpoint: "register",
-    prepare: async (context) => {
-      const session = await signIn(context);
-      return {
-        run: (options) =>
-          registerDevice(session, "second", { ...context.api, ...options }),
-        sends: [session.secret],
-      };
-    },
-    offline: (options) => registerDevice({ secret: SECRET }, "name", options),
-  },
-  {
-    name: "downloadMessages()",
-    endpoint: "download",
-    prepare: async (context) => {
-      const device = await newDevice(context);
-      return {
-        run: (options) =>
-          downloadMessages(device, { ...context.api, ...options }),
-        sends: [device.secret],
-      };
-    },
-    offline: (options) => downloadMessages(DEVICE, options),
-  },
-  {
-    name: "deleteThrough()",
-    endpoint: "delete",
-    prepare: async (context) => {
-      const device = await newDevice(context);
-      return {
-        run: (options) =>
-          deleteThrough(device, "1", { ...context.api, ...options }),
-        sends: [device.secret],
-      };
-    },
-    offline: (options) => deleteThrough(DEVICE, "1", options),
-  },
-  {
-    name: "acknowledge()",
-    endpoint: "acknowledge",
-    prepare: async (context) => {
-      const device = await newDevice(context);
-      return {
-        run: (options) =>
-          acknowledge(device, RECEIPT, { ...context.api, ...options }),
-        sends: [device.secret],
-      };
-    },
-    offline: (options) => acknowledge(DEVICE, RECEIPT, options),
-  },
-];
+const TARGETS = primitives({
+  credentials: { email: EMAIL, password: PASSWORD, twofa: TWOFA },
+  signIn,
+  newDevice,
+});
 
 // ---- login ----
 
@@ -665,8 +575,8 @@ test("login() refuses an e-mail given as an array holding the password without s
   assertNoSecret(error);
 });
 
-// LIBRARY DEFECT: validation messages quote any string they refuse, so a
-// secret or password passed in the wrong place is printed in the TypeError.
+// Validation messages quote short strings they refuse, but never a secret
+// or password passed in the wrong place.
 for (
   const [name, call, errorClass, start] of [
     [
@@ -743,7 +653,6 @@ test("nothing written to the console while this file ran shows a secret", async 
 });
 
 test("no promise rejection went unhandled while this file ran", () => {
-  process.off("unhandledRejection", onProcessRejection);
-  globalThis.removeEventListener?.("unhandledrejection", onGlobalRejection);
-  assert.deepEqual(unhandled, []);
+  rejections.stop();
+  assert.deepEqual(rejections.unhandled, []);
 });

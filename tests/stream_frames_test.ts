@@ -4,34 +4,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { streamMessages } from "../mod.ts";
-import type { WebSocketLike } from "../mod.ts";
 import { nextTurn } from "./_setup.ts";
-
-/** A socket the test drives by hand. */
-class HandSocket extends EventTarget implements WebSocketLike {
-  static last: HandSocket | undefined;
-  binaryType = "blob";
-  sent: string[] = [];
-  closed = false;
-  readonly url: string;
-  constructor(url: string) {
-    super();
-    this.url = url;
-    HandSocket.last = this;
-    queueMicrotask(() => this.dispatchEvent(new Event("open")));
-  }
-  send(data: string): void {
-    this.sent.push(data);
-  }
-  close(): void {
-    this.closed = true;
-  }
-  frame(data: unknown): void {
-    const event = new Event("message") as Event & { data: unknown };
-    event.data = data;
-    this.dispatchEvent(event);
-  }
-}
+import { HandSocket } from "./_doubles.ts";
 
 /** A fetch that serves one new message per download and counts requests. */
 function messageServer() {

@@ -85,9 +85,7 @@ serverTest(
       },
     );
     assert.equal(
-      server.log.entries.filter((e) =>
-        e.kind === "socket" && e.event === "login"
-      ).length,
+      server.log.sockets("login").length,
       1,
     );
   },
@@ -225,9 +223,7 @@ serverTest(
     assert.equal(statuses.length, 3);
     assert.equal(spy.sockets.length, 1);
     assert.equal(
-      server.log.entries.filter((e) =>
-        e.kind === "socket" && e.event === "open"
-      ).length,
+      server.log.sockets("open").length,
       1,
     );
     // Stopping began with 'E': the welcome, held then, was not deleted.
@@ -272,9 +268,7 @@ serverTest(
     assert.equal(server.connections(device.deviceId), 1); // the newer one stays
     await second.close();
     assert.equal(
-      server.log.entries.filter((e) =>
-        e.kind === "socket" && e.event === "open"
-      ).length,
+      server.log.sockets("open").length,
       2,
     );
   },
@@ -424,9 +418,7 @@ for (
           if (sent < total) server.send({ message: `n${sent++}` });
           if (index % 2 === 0 && index < 100) {
             // Alternate the ways a link ends: drop with no frame, or 'R'.
-            const logins = server.log.entries.filter((e) =>
-              e.kind === "socket" && e.event === "login"
-            ).length;
+            const logins = server.log.sockets("login").length;
             if (index % 4 === 0) {
               server.dropSockets(device.deviceId);
             } else server.sendFrame("R", device.deviceId);
@@ -444,9 +436,7 @@ for (
       );
       const ids = got.map((m) => m.id_str);
       assert.equal(new Set(ids).size, ids.length);
-      const logins = server.log.entries.filter((e) =>
-        e.kind === "socket" && e.event === "login"
-      ).length;
+      const logins = server.log.sockets("login").length;
       assert.ok(logins >= 51, `only ${logins} logins`);
       assert.equal(
         queued(server, device).length,

@@ -407,11 +407,9 @@ serverTest(
   async (context) => {
     const device = await newDevice(context);
     await take(context.stream(device), 1);
-    const login = context.server.log.entries.find((e) =>
-      e.kind === "socket" && e.event === "received"
-    );
+    const [login] = context.server.log.sockets("received");
     assert.equal(
-      login?.kind === "socket" ? login.data : "",
+      login?.data,
       `login:${device.deviceId}:${device.secret}\n`,
     );
   },
