@@ -26,7 +26,10 @@ const DEMO_ACCOUNT = {
   twofa: "123456",
 };
 /** For clients that cannot ask for a code. */
-const PLAIN_ACCOUNT = { email: "plain@example.com", password: "plain-password" };
+const PLAIN_ACCOUNT = {
+  email: "plain@example.com",
+  password: "plain-password",
+};
 
 function option(name: string, fallback: number): number {
   const index = process.argv.indexOf(`--${name}`);

@@ -20,8 +20,11 @@ import {
   startFakeServer,
 } from "../testing/mod.ts";
 
-/** serverTest options: the fake's, plus how long the test may take. */
-export type ServerTestOptions = FakeServerOptions & { timeout?: number };
+/** serverTest options: the fake's, plus how long the test may take and a skip reason. */
+export type ServerTestOptions = FakeServerOptions & {
+  timeout?: number;
+  skip?: string | false;
+};
 
 export const EMAIL = "tester@example.com";
 export const PASSWORD = "pa55-w0rd-never-shown";
@@ -46,9 +49,9 @@ export interface Context {
 export function serverTest(
   name: string,
   body: (context: Context) => Promise<void>,
-  { timeout = 15_000, ...options }: ServerTestOptions = {},
+  { timeout = 15_000, skip = false, ...options }: ServerTestOptions = {},
 ): void {
-  test(name, { timeout }, async () => {
+  test(name, { timeout, skip }, async () => {
     const server = await startFakeServer({
       listen: false,
       keepAliveInterval: 0,
