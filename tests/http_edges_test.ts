@@ -224,3 +224,43 @@ serverTest(
     assert.ok(error instanceof LoginRequiredError, String(error));
   },
 );
+
+test("a fetch error showing no secret is kept as the cause as it is, the same object", async () => {
+  const offline = new TypeError("network unreachable");
+  const error = await rejection(
+    downloadMessages(DEVICE, { fetch: () => Promise.reject(offline) }),
+  ) as PushoverError;
+  assert.equal(error.cause, offline);
+});
+
+test("a DOMException naming the URL becomes a DOMException of the same name without the secret", async () => {
+  const leaky: typeof fetch = (input) =>
+    Promise.reject(new DOMException(`failed ${String(input)}`, "NetworkError"));
+  const error = await rejection(downloadMessages(DEVICE, { fetch: leaky }));
+  const cause = (error as PushoverError).cause;
+  assert.ok(cause instanceof DOMException, String(cause));
+  assert.equal(cause.name, "NetworkError");
+  assert.match(cause.message, /secret=\[redacted\]&device_id=d3v1ce/);
+});
+
+test("a TypeError naming the URL in a property keeps its class, other properties and cause", async () => {
+  const inner = new RangeError("inner, no secret");
+  const leaky: typeof fetch = (input) =>
+    Promise.reject(
+      Object.assign(new TypeError("failed", { cause: inner }), {
+        code: "ECONNRESET",
+        path: String(input),
+      }),
+    );
+  const error = await rejection(downloadMessages(DEVICE, { fetch: leaky }));
+  const cause = (error as PushoverError).cause as TypeError & {
+    code: string;
+    path: string;
+  };
+  assert.ok(cause instanceof TypeError);
+  assert.equal(cause.name, "TypeError");
+  assert.equal(cause.code, "ECONNRESET");
+  assert.match(cause.path, /secret=\[redacted\]/);
+  assert.equal(cause.cause, inner);
+  assert.ok(!String(cause.stack).includes("3cr3t"));
+});

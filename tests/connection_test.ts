@@ -1,0 +1,213 @@
+// The WebSocket half of the stream (lib/_connection.ts) with sockets the
+// test drives by hand: every way a socket can fail, what each is reported
+// as, and which socket's events still count.
+
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { Connection, type ConnectionSettings } from "../lib/_connection.ts";
+import { LoginRequiredError, SessionReplacedError } from "../mod.ts";
+import type { PushoverError, StreamStatus } from "../mod.ts";
+import { HandSocket } from "./_doubles.ts";
+import { nextTurn, within } from "./_setup.ts";
+
+// HandSocket opens in a microtask; this makes a socket swallow that "open",
+// so it never opens.
+const swallowFirstOpen = (socket: HandSocket) => {
+  const stop = (event: Event) => {
+    event.stopImmediatePropagation();
+    socket.removeEventListener("open", stop);
+  };
+  socket.addEventListener("open", stop);
+};
+
+/** A connection over `WebSocket` with millisecond timing, and what it reported. */
+function connection(
+  WebSocket: ConnectionSettings["WebSocket"],
+  settings: Partial<ConnectionSettings> = {},
+) {
+  const statuses: StreamStatus[] = [];
+  const fatal: PushoverError[] = [];
+  let connected = 0;
+  let bangs = 0;
+  const link = new Connection({
+    url: "wss://push.example/push",
+    deviceId: "d1",
+    secret: "s1",
+    WebSocket,
+    keepAliveTimeout: 60_000,
+    connectTimeout: 60_000,
+    retryDelay: { min: 1, max: 1, resetAfter: 60_000 },
+    ...settings,
+  }, {
+    connected: () => connected++,
+    newMessages: () => bangs++,
+    fatal: (error) => fatal.push(error),
+    status: (status) => statuses.push(status),
+  });
+  return {
+    link,
+    statuses,
+    fatal,
+    connected: () => connected,
+    bangs: () => bangs,
+    reasons: () =>
+      statuses.flatMap((s) => s.state === "reconnecting" ? [s.reason] : []),
+  };
+}
+
+/** Resolves once `test()` holds, checked every turn; fails after 2 s. */
+async function until(test: () => boolean, what: string): Promise<void> {
+  await within(
+    (async () => {
+      while (!test()) await nextTurn();
+    })(),
+    what,
+    2_000,
+  );
+}
+
+test("Connection logs in on open, reports connected, and counts '!' frames", async () => {
+  const c = connection(HandSocket);
+  c.link.start();
+  await until(() => c.connected() === 1, "the login");
+  const socket = HandSocket.last!;
+  assert.equal(socket.binaryType, "arraybuffer");
+  assert.deepEqual(socket.sent, ["login:d1:s1\n"]);
+  assert.deepEqual(c.statuses, [
+    { state: "connecting", attempt: 1 },
+    { state: "connected" },
+  ]);
+  socket.frame("!");
+  socket.frame(new Uint8Array([0x21, 0x23, 0x21]));
+  assert.equal(c.bangs(), 3);
+  c.link.stop();
+  assert.equal(socket.closed, true);
+});
+
+test("Connection gives up on a socket that does not open within connectTimeout", async () => {
+  const made: HandSocket[] = [];
+  class Never extends HandSocket {
+    constructor(url: string) {
+      super(url);
+      swallowFirstOpen(this);
+      made.push(this);
+    }
+  }
+  const c = connection(Never, { connectTimeout: 5 });
+  c.link.start();
+  await until(() => made.length >= 2, "a second socket");
+  c.link.stop();
+  assert.equal(c.reasons()[0], "the connection did not open within 5 ms");
+  assert.equal(made[0].closed, true, "the first socket was left");
+  assert.equal(c.connected(), 0);
+});
+
+test("Connection retries when the WebSocket constructor throws, naming the error", async () => {
+  let calls = 0;
+  class Throwing extends HandSocket {
+    constructor(url: string) {
+      if (++calls === 1) throw new SyntaxError("bad URL");
+      super(url);
+    }
+  }
+  const c = connection(Throwing);
+  c.link.start();
+  await until(() => c.connected() === 1, "the second attempt");
+  c.link.stop();
+  assert.deepEqual(c.reasons(), ["SyntaxError: bad URL"]);
+  assert.deepEqual(c.statuses.slice(0, 3), [
+    { state: "connecting", attempt: 1 },
+    {
+      state: "reconnecting",
+      attempt: 2,
+      delay: 1,
+      reason: "SyntaxError: bad URL",
+    },
+    { state: "connecting", attempt: 2 },
+  ]);
+});
+
+for (
+  const [event, reason] of [
+    ["close", "the connection closed"],
+    ["error", "the connection failed"],
+  ] as const
+) {
+  test(`Connection reconnects after '${event}' and reports "${reason}"`, async () => {
+    const c = connection(HandSocket);
+    c.link.start();
+    await until(() => c.connected() === 1, "the login");
+    const first = HandSocket.last!;
+    first.dispatchEvent(new Event(event));
+    await until(() => c.connected() === 2, "the reconnect");
+    c.link.stop();
+    assert.deepEqual(c.reasons(), [reason]);
+    assert.notEqual(HandSocket.last, first);
+  });
+}
+
+test("Connection ignores events of a socket it has left", async () => {
+  const c = connection(HandSocket);
+  c.link.start();
+  await until(() => c.connected() === 1, "the login");
+  const first = HandSocket.last!;
+  first.dispatchEvent(new Event("close"));
+  await until(() => c.connected() === 2, "the reconnect");
+  const bangs = c.bangs();
+  first.frame("!");
+  first.dispatchEvent(new Event("close"));
+  first.dispatchEvent(new Event("open"));
+  await nextTurn();
+  assert.equal(c.bangs(), bangs, "a frame of the old socket counted");
+  assert.equal(c.reasons().length, 1, "a close of the old socket counted");
+  assert.equal(c.connected(), 2);
+  c.link.stop();
+});
+
+test("Connection stops at 'E' and 'A' with their errors, and does not reconnect", async () => {
+  for (
+    const [frame, kind] of [["E", LoginRequiredError], [
+      "A",
+      SessionReplacedError,
+    ]] as const
+  ) {
+    const c = connection(HandSocket);
+    c.link.start();
+    await until(() => c.connected() === 1, "the login");
+    const socket = HandSocket.last!;
+    socket.frame(`!${frame}!`); // nothing after the fatal byte counts
+    assert.equal(c.fatal.length, 1);
+    assert.ok(c.fatal[0] instanceof kind);
+    assert.equal(c.bangs(), 1);
+    assert.equal(socket.closed, true);
+    socket.dispatchEvent(new Event("close"));
+    await nextTurn();
+    assert.deepEqual(c.reasons(), []);
+    assert.equal(HandSocket.last, socket);
+  }
+});
+
+test("Connection reads a Blob frame when the runtime ignored binaryType", async () => {
+  const c = connection(HandSocket);
+  c.link.start();
+  await until(() => c.connected() === 1, "the login");
+  HandSocket.last!.frame(new Blob([new Uint8Array([0x21])]));
+  await until(() => c.bangs() === 1, "the '!' inside the Blob");
+  c.link.stop();
+});
+
+test("Connection treats a socket whose login cannot be sent as gone when it closes", async () => {
+  class Unsendable extends HandSocket {
+    override send(): void {
+      throw new Error("not open");
+    }
+  }
+  const c = connection(Unsendable);
+  c.link.start();
+  await nextTurn();
+  assert.equal(c.connected(), 0);
+  HandSocket.last!.dispatchEvent(new Event("close"));
+  await nextTurn();
+  assert.deepEqual(c.reasons(), ["the connection closed"]);
+  c.link.stop();
+});
