@@ -225,3 +225,25 @@ serverTest(
     assert.equal(first.done, false);
   },
 );
+
+serverTest(
+  "streamMessages() closed while a delete hangs gives it up after 2 s: the message comes again",
+  async (context) => {
+    const { server } = context;
+    const device = await newDevice(context);
+    server.failNext({ type: "hang" }, { endpoint: "delete" });
+    const stream = context.stream(device, { timeout: 60_000 });
+    const iterator = stream[Symbol.asyncIterator]();
+    await iterator.next(); // the welcome
+    const waiting = iterator.next(); // moves past it: its delete hangs
+    await server.log.waitFor((e) =>
+      e.kind === "http" && e.endpoint === "delete"
+    );
+    const started = Date.now();
+    await within(stream.close(), "close() despite the hanging delete", 5_000);
+    const took = Date.now() - started;
+    assert.ok(took >= 1_900 && took < 4_000, `close() took ${took} ms`);
+    assert.deepEqual(await waiting, { done: true, value: undefined });
+    assert.equal(queued(server, device).length, 1, "the welcome stays queued");
+  },
+);
