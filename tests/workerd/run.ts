@@ -32,6 +32,7 @@ import type {
   FlowRequest,
   MessageSummary,
 } from "./worker.ts";
+import type { InProcessReport } from "./in_process_worker.ts";
 import { within as withinMs } from "../_setup.ts";
 
 /** Waits in workerd are longer: starting workerd takes a while. */
@@ -270,4 +271,51 @@ test("deleteThrough in workerd: one delete, through the last id, empties the que
   assert.equal(deletes[0].status, 200);
   assert.deepEqual(server.store.devices.get(run.report.deviceId)!.queue, []);
   assert.deepEqual(run.report.afterDelete, []);
+});
+
+test("the fake server itself runs in workerd in-process, and the whole flow with it: no listener, no network", async () => {
+  const bundle = execFileSync(esbuild, [
+    fileURLToPath(new URL("./in_process_worker.ts", import.meta.url)),
+    "--bundle",
+    "--format=esm",
+    "--platform=neutral",
+    // The loopback listener needs node:http; with listen: false it never loads.
+    "--external:./serve_http.ts",
+    "--log-level=warning",
+  ], { encoding: "utf8" });
+  const worker = new Miniflare({
+    // The bundle keeps its dynamic import of the listener; a stub stands in
+    // for it, and would throw if the fake ever tried to listen.
+    modules: [
+      { type: "ESModule", path: "worker.js", contents: bundle },
+      {
+        type: "ESModule",
+        path: "serve_http.ts",
+        contents:
+          'export function serveHttp() { throw new Error("no listener in a Worker"); }',
+      },
+    ],
+    compatibilityDate: COMPATIBILITY_DATE,
+  });
+  try {
+    await worker.ready;
+    const response = await within(
+      worker.dispatchFetch("http://worker.test/", { method: "POST" }),
+      "the in-process Worker",
+    );
+    const text = await response.text();
+    assert.equal(response.status, 200, text);
+    const report = JSON.parse(text) as InProcessReport;
+    if (COMPATIBILITY_DATE >= "2022-03-21") {
+      assert.equal(report.userAgent, "Cloudflare-Workers");
+    }
+    assert.equal(report.streamed.length, 3);
+    assert.match(report.streamed[0], /Your device in-process can now receive/);
+    assert.deepEqual(report.streamed.slice(1), ["live 1", "live 2"]);
+    assert.equal(report.left, 0, "break deleted what the loop moved past");
+    assert.equal(report.logins, 1);
+    assert.equal(report.deletes, 1);
+  } finally {
+    await worker.dispose();
+  }
 });
