@@ -3,6 +3,7 @@
 // throws, Retry-After on deletes, and how many logins an 'R' storm gets.
 
 import assert from "node:assert/strict";
+import process from "node:process";
 import {
   LoginRequiredError,
   PushoverError,
@@ -245,5 +246,10 @@ serverTest(
     assert.ok(took >= 1_900 && took < 4_000, `close() took ${took} ms`);
     assert.deepEqual(await waiting, { done: true, value: undefined });
     assert.equal(queued(server, device).length, 1, "the welcome stays queued");
+  },
+  // 2 s a mutant would double the mutation task's time.
+  {
+    skip: process.env.PUSHOVER_SKIP_SLOW_TESTS === "1" &&
+      "PUSHOVER_SKIP_SLOW_TESTS=1 (the mutation task)",
   },
 );
