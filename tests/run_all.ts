@@ -10,8 +10,9 @@
  *   deno task test workerd      # only the Worker
  *
  * First the static checks a JSR release needs (fmt, lint, type check, doc
- * lint, publish dry run), then each runner's own output, then one line per
- * runtime and a total. Exits non-zero if a check or a test failed, or a
+ * lint, publish dry run), then each runner's own output (two runtimes run at
+ * a time; TEST_CONCURRENCY=1 runs one), then one line per runtime and a
+ * total. Exits non-zero if a check or a test failed, or a
  * runtime ran none.
  *
  * @module
@@ -126,12 +127,18 @@ const RUNTIMES: Runtime[] = [
   workerd(),
 ];
 
-async function run(runtime: Runtime): Promise<string> {
+/** What one runtime's run printed, and its summary line. */
+interface RunResult {
+  output: string;
+  line: string;
+}
+
+async function run(runtime: Runtime): Promise<RunResult> {
   const binary = await runtime.binary();
   const version = await (runtime.version?.(binary) ??
     capture([binary, "--version"]));
   const [program, ...args] = runtime.command(binary);
-  console.log(`\n=== ${runtime.name} (${version.split("\n")[0].trim()}) ===`);
+  const header = `\n=== ${runtime.name} (${version.split("\n")[0].trim()}) ===`;
   const result = await new Deno.Command(program, {
     args,
     cwd: ROOT,
@@ -139,20 +146,27 @@ async function run(runtime: Runtime): Promise<string> {
     stderr: "piped",
     env: { NO_COLOR: "1" },
   }).output();
-  const output = new TextDecoder().decode(result.stdout) +
-    new TextDecoder().decode(result.stderr);
-  console.log(output.trimEnd());
+  const output = `${header}\n${
+    (new TextDecoder().decode(result.stdout) +
+      new TextDecoder().decode(result.stderr)).trimEnd()
+  }`;
   const counts = runtime.count(output);
   if (!counts) {
     totals.failed++;
-    return `${runtime.name}: no test count found (exit ${result.code})`;
+    return {
+      output,
+      line: `${runtime.name}: no test count found (exit ${result.code})`,
+    };
   }
   const ok = result.success && counts.failed === 0 && counts.passed > 0;
   totals.passed += counts.passed;
   totals.failed += counts.failed + (ok ? 0 : counts.failed === 0 ? 1 : 0);
-  return `${runtime.name}: ${counts.passed} passed, ${counts.failed} failed${
-    ok ? "" : ` (exit ${result.code})`
-  }`;
+  return {
+    output,
+    line: `${runtime.name}: ${counts.passed} passed, ${counts.failed} failed${
+      ok ? "" : ` (exit ${result.code})`
+    }`,
+  };
 }
 
 const CHECKS: [string, string[]][] = [
@@ -200,13 +214,32 @@ const lines: string[] = [];
 // A run of named runtimes is for debugging: it skips the static checks.
 const failedChecks = Deno.args.length > 0 ? [] : await staticChecks();
 totals.failed += failedChecks.length;
+// Runtimes are installed one after another, then run CONCURRENCY at a time:
+// much of a test run waits on timers and sockets, not the CPU. Each one's
+// output is printed whole, in the order of RUNTIMES.
+const CONCURRENCY = Number(Deno.env.get("TEST_CONCURRENCY") ?? 2);
+for (const runtime of wanted) await runtime.binary().catch(() => {});
+const results: Promise<RunResult>[] = [];
+const slots: Promise<unknown>[] = [];
 for (const runtime of wanted) {
-  try {
-    lines.push(await run(runtime));
-  } catch (error) {
+  while (slots.length >= CONCURRENCY) await Promise.race(slots);
+  const result = run(runtime).catch((error): RunResult => {
     totals.failed++;
-    lines.push(`${runtime.name}: could not run: ${(error as Error).message}`);
-  }
+    return {
+      output: "",
+      line: `${runtime.name}: could not run: ${(error as Error).message}`,
+    };
+  });
+  const slot: Promise<unknown> = result.then((): void => {
+    slots.splice(slots.indexOf(slot), 1);
+  });
+  slots.push(slot);
+  results.push(result);
+}
+for (const result of results) {
+  const { output, line } = await result;
+  if (output) console.log(output);
+  lines.push(line);
 }
 if (failedChecks.length > 0) {
   lines.push(`checks: ${failedChecks.join(", ")} failed`);
