@@ -213,6 +213,41 @@ test("streamMessages() checks its options before any I/O, naming the option", ()
       "'retryDelay.min' must be a positive number of milliseconds up to 2147483647: current value is -1",
     ],
     [
+      { retryDelay: { max: 1_000 } }, // min defaults to 5000
+      "RangeError",
+      "'retryDelay.max' must not be below 'retryDelay.min': current values are 5000 and 1000",
+    ],
+    [
+      { retryDelay: { min: 1, max: 2 ** 31 } },
+      "RangeError",
+      "'retryDelay.max' must be a positive number of milliseconds up to 2147483647: current value is 2147483648",
+    ],
+    [
+      { retryDelay: { min: 1, max: 5, resetAfter: 0 } },
+      "RangeError",
+      "'retryDelay.resetAfter' must be a positive number of milliseconds up to 2147483647: current value is 0",
+    ],
+    [
+      { retryDelay: 5000 },
+      "TypeError",
+      "'retryDelay' must be an object such as { min: 5000, max: 60000 }: current value is 5000",
+    ],
+    [
+      { retryDelay: null },
+      "TypeError",
+      "'retryDelay' must be an object such as { min: 5000, max: 60000 }: current value is null",
+    ],
+    [
+      { keepAliveTimeout: "90000" },
+      "RangeError",
+      "'keepAliveTimeout' must be a positive number of milliseconds up to 2147483647: current value is 90000",
+    ],
+    [
+      { onStatus: "log" },
+      "TypeError",
+      "'onStatus' must be a function",
+    ],
+    [
       { backlog: "all" },
       "TypeError",
       `'backlog' must be "deliver" or "skip": current value is "all"`,
@@ -233,6 +268,16 @@ test("streamMessages() checks its options before any I/O, naming the option", ()
       name,
       message: `Cannot stream messages: ${message}`,
     }, message);
+  }
+  // The largest timer a runtime takes is allowed, as every bound left out.
+  for (
+    const options of [
+      { keepAliveTimeout: 2 ** 31 - 1 },
+      { retryDelay: { min: 1, max: 2 ** 31 - 1, resetAfter: 2 ** 31 - 1 } },
+      { retryDelay: {} },
+    ]
+  ) {
+    assert.doesNotThrow(() => streamMessages(device, options as never));
   }
   assert.throws(() => streamMessages({ secret: "", deviceId: "d" }), {
     name: "TypeError",
