@@ -104,7 +104,9 @@ export {
 } from "./lib/credentials.ts";
 export { deleteThrough } from "./lib/delete_through.ts";
 export { downloadMessages } from "./lib/download_messages.ts";
+export { decryptMessage } from "./lib/e2ee.ts";
 export {
+  DecryptionError,
   LoginRequiredError,
   PushoverError,
   type PushoverErrorOptions,
@@ -135,6 +137,7 @@ export type {
 export type {
   Device,
   DeviceInfo,
+  DownloadOptions,
   Message,
   MessageBatch,
   RequestOptions,

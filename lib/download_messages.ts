@@ -1,7 +1,8 @@
 import { callApi, unexpectedAnswer } from "./_http.ts";
+import { createDecryptor, decryptAll } from "./e2ee.ts";
 import { parseBatchText, toBatch } from "./_parse_batch.ts";
 import { requireDevice } from "./_validate.ts";
-import type { Device, MessageBatch, RequestOptions } from "./types.ts";
+import type { Device, DownloadOptions, MessageBatch } from "./types.ts";
 
 /**
  * Downloads every message queued for the device (`GET messages.json`), in
@@ -11,9 +12,16 @@ import type { Device, MessageBatch, RequestOptions } from "./types.ts";
  * {@linkcode deleteThrough} deletes them. Do that only once they are safely
  * handled, so a crash re-delivers rather than loses.
  *
+ * With `encryptionKey` (the user's end-to-end key, 64 hexadecimal
+ * characters), end-to-end encrypted messages come decrypted
+ * (`e2ee: "decrypted"`); one that cannot be decrypted comes as it came,
+ * marked `e2ee: "failed"`, never dropped. Without it, messages the server
+ * marks encrypted are marked `e2ee: "encrypted"`.
+ *
  * @param device The registered device.
- * @param options Where and how to send the request.
+ * @param options Where and how to send the request; the end-to-end key.
  * @returns The queued messages, plus `user` and `device` info when sent.
+ * @throws {RangeError} `encryptionKey` is not 64 hexadecimal characters (before any request).
  * @throws {LoginRequiredError} The server rejected the secret or the device.
  * @throws {PushoverError} The server failed, answered something unreadable, or could not be reached.
  *
@@ -34,10 +42,13 @@ import type { Device, MessageBatch, RequestOptions } from "./types.ts";
  */
 export async function downloadMessages(
   device: Device,
-  options: RequestOptions = {},
+  options: DownloadOptions = {},
 ): Promise<MessageBatch> {
   const action = "download messages";
   const { secret, deviceId } = requireDevice(device, action);
+  const decryptor = options.encryptionKey === undefined
+    ? undefined
+    : createDecryptor(options.encryptionKey, action);
   const body = await callApi({
     action,
     method: "GET",
@@ -49,5 +60,6 @@ export async function downloadMessages(
   }, options);
   const batch = toBatch(body);
   if (typeof batch === "string") throw unexpectedAnswer(action, body, batch);
+  batch.messages = await decryptAll(batch.messages, decryptor);
   return batch;
 }

@@ -191,3 +191,36 @@ export class SessionReplacedError extends PushoverError {
     this.name = "SessionReplacedError";
   }
 }
+
+/**
+ * A field of an end-to-end encrypted message could not be decrypted: its
+ * HMAC does not verify (the key is not the sender's, or the field was
+ * altered), or its padding, gzip or UTF-8 is broken. Names the field; never
+ * holds the key or the ciphertext.
+ *
+ * @example Tell the user the key is wrong
+ * ```ts
+ * import { DecryptionError } from "@openpush/pushover-open-client";
+ * import assert from "node:assert/strict";
+ *
+ * const error = new DecryptionError("title", "its HMAC does not verify");
+ * assert.equal(error.field, "title");
+ * assert.equal(error.message, "Cannot decrypt the title: its HMAC does not verify");
+ * ```
+ */
+export class DecryptionError extends Error {
+  /** The field that failed: `message`, `title`, `url` or `url_title`. */
+  readonly field: string;
+
+  /**
+   * Makes the error; {@linkcode decryptMessage} raises it.
+   *
+   * @param field The field that failed.
+   * @param reason Why, without the key or the ciphertext.
+   */
+  constructor(field: string, reason: string) {
+    super(`Cannot decrypt the ${field}: ${reason}`);
+    this.name = "DecryptionError";
+    this.field = field;
+  }
+}

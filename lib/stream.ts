@@ -7,6 +7,8 @@ import { checkSecureUrl } from "./_secure_url.ts";
 import { describe, requireDevice } from "./_validate.ts";
 import { sleep, Wakeup } from "./_wakeup.ts";
 import { downloadMessages } from "./download_messages.ts";
+import { createDecryptor, decryptAll, type Decryptor } from "./e2ee.ts";
+import type { DecryptionError } from "./errors.ts";
 import type { PushoverError } from "./errors.ts";
 import type {
   MessageStream,
@@ -14,11 +16,13 @@ import type {
   StreamStatus,
   WebSocketConstructor,
 } from "./stream_types.ts";
-import type { Device, Message, RequestOptions } from "./types.ts";
+import type { Device, DownloadOptions, Message } from "./types.ts";
 
 const ACTION = "stream messages";
 /** How long stopping may wait for a last delete before giving it up. */
 const STOP_GRACE = 2_000;
+/** Messages in a row that fail to verify before the key is called wrong. */
+const KEY_MISMATCHES = 3;
 const DEFAULT_WEBSOCKET_URL = "wss://client.pushover.net/push";
 const DEFAULTS = {
   keepAliveTimeout: 90_000,
@@ -106,7 +110,7 @@ export function streamMessages(
 /** The settings of one stream, checked once. */
 interface Settings {
   device: Device;
-  request: RequestOptions;
+  request: DownloadOptions;
   websocketUrl: string;
   WebSocket: WebSocketConstructor;
   keepAliveTimeout: number;
@@ -116,6 +120,7 @@ interface Settings {
   backlog: "deliver" | "skip";
   onStatus: (status: StreamStatus) => void;
   signal: AbortSignal | undefined;
+  decryptor: Decryptor | undefined;
 }
 
 function checkOptions(device: Device, options: StreamOptions): Settings {
@@ -148,10 +153,14 @@ function checkOptions(device: Device, options: StreamOptions): Settings {
   if (typeof onStatus !== "function") {
     throw new TypeError(`Cannot ${ACTION}: 'onStatus' must be a function`);
   }
+  const decryptor = options.encryptionKey === undefined
+    ? undefined
+    : createDecryptor(options.encryptionKey, ACTION);
   return {
     device: { secret, deviceId },
-    // The user's signal stops the whole stream, not single requests.
-    request: { ...options, signal: undefined },
+    // The user's signal stops the whole stream, not single requests; the
+    // stream decrypts itself, to report what fails.
+    request: { ...options, signal: undefined, encryptionKey: undefined },
     websocketUrl: checkSecureUrl(websocketUrl, "websocketUrl", ACTION, {
       secure: "wss:",
       plain: "ws:",
@@ -166,6 +175,7 @@ function checkOptions(device: Device, options: StreamOptions): Settings {
     backlog,
     onStatus,
     signal,
+    decryptor,
   };
 }
 
@@ -245,6 +255,8 @@ class Stream implements MessageStream {
   #firstSync = true;
   /** Unix seconds of the first next(): what was queued before is backlog. */
   #startedAt = 0;
+  /** Messages in a row whose HMAC did not verify with the key. */
+  #mismatches = 0;
   #onAbort = () => void this.#stop("aborted", this.#settings.signal?.reason);
 
   constructor(device: Device, options: StreamOptions) {
@@ -381,7 +393,12 @@ class Stream implements MessageStream {
         }
       }
       this.#seenId = last;
-      this.#batch = fresh;
+      this.#batch = await decryptAll(
+        fresh,
+        this.#settings.decryptor,
+        (message, error) => this.#undecryptable(message, error),
+      );
+      if (this.#phase.name !== "running") return;
       if (this.#firstSync && backlog === "skip") this.#skipBacklog();
       this.#firstSync = false;
     } catch (error) {
@@ -395,6 +412,23 @@ class Stream implements MessageStream {
     } finally {
       this.#syncing = false;
     }
+  }
+
+  /**
+   * Reports a message that cannot be decrypted, once (it is handed out once).
+   * A run of messages whose HMAC does not verify means the key is wrong.
+   */
+  #undecryptable(message: Message, error: DecryptionError): void {
+    const mismatch = /HMAC does not verify/.test(error.message);
+    this.#mismatches = mismatch ? this.#mismatches + 1 : 0;
+    this.#report({
+      state: "undecryptable",
+      id: message.id_str,
+      field: error.field,
+      reason: this.#mismatches >= KEY_MISMATCHES
+        ? `the end-to-end key does not match the sender's: ${this.#mismatches} messages in a row did not verify; check encryptionKey`
+        : error.message,
+    });
   }
 
   /**

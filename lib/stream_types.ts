@@ -89,6 +89,8 @@ export type WebSocketConstructor = new (url: string) => WebSocketLike;
  *     case "reconnecting":
  *     case "retrying":
  *       return `offline (${status.reason}), retrying in ${Math.ceil(status.delay / 1000)} s`;
+ *     case "undecryptable":
+ *       return `message ${status.id}: ${status.reason}`;
  *     case "stopped":
  *       return status.reason === "failed" ? `stopped: ${status.error}` : "stopped";
  *   }
@@ -109,6 +111,12 @@ export type StreamStatus =
   | { state: "reconnecting"; attempt: number; delay: number; reason: string }
   /** A download or delete failed for a passing reason; retrying in `delay` ms. */
   | { state: "retrying"; attempt: number; delay: number; reason: string }
+  /**
+   * The message with id `id` could not be decrypted with `encryptionKey`:
+   * it is handed out as it came, with `e2ee: "failed"`. Reported once per
+   * message; `reason` names the field, never the key.
+   */
+  | { state: "undecryptable"; id: string; field: string; reason: string }
   /**
    * The stream ended: `closed` by `close()` or dispose, `ended` by the loop
    * (`break`, `return()`), `aborted` by the signal, `failed` with `error`.
@@ -197,6 +205,13 @@ export interface StreamOptions extends RequestOptions {
   backlog?: "deliver" | "skip";
   /** Called at every change of the connection's state. */
   onStatus?: (status: StreamStatus) => void;
+  /**
+   * The user's end-to-end key, 64 hexadecimal characters: encrypted messages
+   * are decrypted before they are yielded. One that cannot be decrypted is
+   * yielded as it came, with `e2ee: "failed"`, and reported as
+   * `undecryptable`; it never stalls or ends the stream.
+   */
+  encryptionKey?: string;
 }
 
 /**

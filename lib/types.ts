@@ -55,6 +55,30 @@ export interface RequestOptions {
 }
 
 /**
+ * Options of {@linkcode downloadMessages}: the REST ones, and the key for
+ * end-to-end encrypted messages.
+ *
+ * @example Download with the user's end-to-end key
+ * ```ts
+ * import { downloadMessages } from "@openpush/pushover-open-client";
+ * import type { Device, DownloadOptions } from "@openpush/pushover-open-client";
+ *
+ * async function inbox(device: Device, key: string) {
+ *   const options: DownloadOptions = { encryptionKey: key }; // 64 hex characters
+ *   const { messages } = await downloadMessages(device, options);
+ *   return messages.map((m) => m.e2ee === "failed" ? "(cannot decrypt)" : m.message);
+ * }
+ * ```
+ */
+export interface DownloadOptions extends RequestOptions {
+  /**
+   * The user's end-to-end key, 64 hexadecimal characters: encrypted
+   * messages come decrypted. Never shown in any error or report.
+   */
+  encryptionKey?: string;
+}
+
+/**
  * What {@linkcode login} returns: keep `secret` safe and forget the password.
  *
  * @example Keep the session instead of the password, register later
@@ -172,6 +196,16 @@ export interface Message {
   dispatched_date?: number;
   /** Unix seconds after which the message should be removed locally. */
   expiration_date?: number;
+  /**
+   * Whether end-to-end encryption was involved, as this library handled it:
+   * `"decrypted"` (fields replaced by their plaintext), `"failed"` (it
+   * could not be decrypted with the key given: handed out as it came), or
+   * `"encrypted"` (the server marks it encrypted and no key was given: show
+   * "encrypted — set the key"). Absent for a plain message.
+   */
+  e2ee?: "decrypted" | "failed" | "encrypted";
+  /** 1 when the server marks the message end-to-end encrypted (not always sent). */
+  encrypted?: number;
   /** Present when the message came through a subscription. */
   subscription?: number;
   /** String twin of `subscription`. */

@@ -131,6 +131,8 @@ export interface FakeServerOptions {
   rateLimit?: number;
   /** Open WebSockets from one address at once before upgrades get 429; unlimited by default (the real service: 2). */
   socketsPerAddress?: number;
+  /** Mark messages sent with `encryptWith` as `encrypted: 1` (default true); false sends only the encrypted text. */
+  encryptedFlag?: boolean;
 }
 
 /**
@@ -287,6 +289,7 @@ export async function startFakeServer(
       exposeQueueTime: options.exposeQueueTime ?? false,
       deviceErrorKey: options.deviceErrorKey ?? "device_id",
       rateLimit: options.rateLimit,
+      encryptedFlag: options.encryptedFlag ?? true,
     },
     sendFrame: (frame, deviceId) => hub.broadcast(frame as Frame, deviceId),
   });

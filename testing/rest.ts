@@ -31,6 +31,8 @@ export interface RestConventions {
   deviceErrorKey: "device_id" | "device";
   /** Requests a minute per endpoint before 429s; undefined: no limit. */
   rateLimit: number | undefined;
+  /** Mark end-to-end encrypted messages with `encrypted: 1`. */
+  encryptedFlag: boolean;
 }
 
 /** What the handler needs from the rest of the fake. */
@@ -289,6 +291,9 @@ function control(p: Params, context: RestContext): Response {
           : Number(fields.priority),
         html: fields.html === "1",
         monospace: fields.monospace === "1",
+        // The control endpoint's `key` field: encrypt with it.
+        encryptWith: fields.key,
+        key: undefined,
       } as OutgoingMessage);
     }
     return ok({ sent });
@@ -337,7 +342,7 @@ function rateLimited(waitMs: number): Response {
 /** A message in the observed key order; conditional fields only when set. */
 function renderMessage(
   m: StoredMessage,
-  { legacyIds, extraFields, exposeQueueTime }: RestConventions,
+  { legacyIds, extraFields, exposeQueueTime, encryptedFlag }: RestConventions,
 ): Record<string, unknown> {
   const out: Record<string, unknown> = { id: exactInteger(m.id) };
   if (!legacyIds) out.id_str = String(m.id);
@@ -358,6 +363,7 @@ function renderMessage(
   if (m.html) out.html = 1;
   if (m.monospace) out.monospace = 1;
   if (m.sound !== undefined) out.sound = m.sound;
+  if (m.encrypted && encryptedFlag) out.encrypted = 1;
   if (!legacyIds) {
     out.queued_date = m.queuedDate;
     out.dispatched_date = m.queuedDate;

@@ -1,6 +1,7 @@
 // The fake's accounts, devices and message queues: the service's state and
 // the rules that change it, with no HTTP or WebSocket in sight.
 
+import { encryptField } from "./encrypt.ts";
 import * as ids from "./ids.ts";
 
 /** An account the fake knows; `store.accounts` lists them. */
@@ -73,6 +74,8 @@ export interface StoredMessage {
   monospace?: boolean;
   /** Shared by every device's copy: acknowledging one acks them all. */
   emergency?: { receipt: string; acked: boolean };
+  /** Sent encrypted end to end: its fields hold the encrypted text. */
+  encrypted?: boolean;
 }
 
 /** What a sender can set: the fields of Pushover's sending API. */
@@ -97,6 +100,11 @@ export interface OutgoingMessage {
   html?: boolean;
   /** The body is monospace. */
   monospace?: boolean;
+  /**
+   * Encrypt `message`, `title`, `url` and `url_title` end to end with this
+   * key (64 hexadecimal characters), as an encrypting sender does.
+   */
+  encryptWith?: string;
   /** Unix seconds; defaults to now. */
   timestamp?: number;
   /** Only this device (by name) gets it; default every device of the user. */
@@ -254,19 +262,23 @@ export class Store {
       );
     }
     const app = outgoing.app ?? "Fake Monitor";
+    const key = outgoing.encryptWith;
+    const seal = (text: string | undefined) =>
+      key === undefined || text === undefined ? text : encryptField(text, key);
     const priority = outgoing.priority ?? 0;
     const base: Omit<StoredMessage, "id" | "queuedDate" | "queuedAt"> = {
       umid: this.#nextUmid++,
       aid: this.#appId(app),
       app,
       icon: outgoing.icon ?? "mnsw2ykc6qa5sbn",
-      message: outgoing.message,
+      message: seal(outgoing.message)!,
       date: outgoing.timestamp ?? this.#options.now(),
       priority,
-      title: outgoing.title,
+      title: seal(outgoing.title),
       sound: outgoing.sound,
-      url: outgoing.url,
-      urlTitle: outgoing.url_title,
+      url: seal(outgoing.url),
+      urlTitle: seal(outgoing.url_title),
+      encrypted: key !== undefined,
       html: outgoing.html,
       monospace: outgoing.monospace,
       emergency: priority === 2

@@ -1,0 +1,269 @@
+// End-to-end encrypted messages: each of `message`, `title`, `url` and
+// `url_title` may hold base64(IV ‖ AES-256-CBC(gzip(UTF-8)) ‖ HMAC-SHA256),
+// with one 256-bit key for both AES and the HMAC. Only WebCrypto and
+// DecompressionStream: no dependency, every runtime.
+
+import { DecryptionError } from "./errors.ts";
+import type { Message } from "./types.ts";
+
+/** The fields a sender may encrypt, each on its own. */
+const FIELDS = ["message", "title", "url", "url_title"] as const;
+const KEY = /^[0-9a-fA-F]{64}$/;
+const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+const IV_BYTES = 16, MAC_BYTES = 32, BLOCK = 16;
+/** IV + the shortest ciphertext (gzip ≥ 20 bytes → 32) + MAC. */
+const MIN_BYTES = IV_BYTES + 2 * BLOCK + MAC_BYTES;
+
+/** Decrypts the messages of one key; the key is imported once. */
+export interface Decryptor {
+  /**
+   * A copy with each encrypted field replaced by its plaintext and
+   * `e2ee: "decrypted"`; a message with nothing encrypted comes back as it is.
+   * Throws {@linkcode DecryptionError} when a field fails.
+   */
+  decrypt(message: Message): Promise<Message>;
+}
+
+/**
+ * Checks the key (64 hex characters, either case) before any work and
+ * returns a decryptor holding its imported CryptoKeys.
+ */
+export function createDecryptor(key: unknown, action: string): Decryptor {
+  const bytes = keyBytes(key, action);
+  let keys: Promise<{ aes: CryptoKey; mac: CryptoKey }> | undefined;
+  const imported = () =>
+    keys ??= Promise.all([
+      crypto.subtle.importKey("raw", bytes, "AES-CBC", false, ["decrypt"]),
+      crypto.subtle.importKey(
+        "raw",
+        bytes,
+        { name: "HMAC", hash: "SHA-256" },
+        false,
+        ["verify"],
+      ),
+    ]).then(([aes, mac]) => ({ aes, mac }));
+  return {
+    async decrypt(message) {
+      const flagged = isFlagged(message);
+      const plain: Partial<Record<(typeof FIELDS)[number], string>> = {};
+      for (const field of FIELDS) {
+        const value = message[field];
+        if (typeof value !== "string") continue;
+        const sealed = sealedBytes(value);
+        if (!sealed) {
+          // Not of the shape: plaintext, unless the server said otherwise
+          // for a field that clearly tried to be base64.
+          if (flagged && BASE64.test(value) && value.length >= 24) {
+            throw new DecryptionError(
+              field,
+              "it is not a whole encrypted field (truncated or malformed base64)",
+            );
+          }
+          continue;
+        }
+        const { aes, mac } = await imported();
+        const text = await open(sealed, aes, mac, field);
+        if (text === undefined) {
+          // A MAC that does not verify on a field that only looks encrypted
+          // is plaintext that happens to be base64-shaped.
+          if (!flagged) continue;
+          throw new DecryptionError(
+            field,
+            "its HMAC does not verify: the key is not the sender's, or the field was altered",
+          );
+        }
+        plain[field] = text;
+      }
+      if (Object.keys(plain).length === 0) {
+        if (flagged) {
+          throw new DecryptionError(
+            "message",
+            "the server marks it encrypted, but no field holds an encrypted value",
+          );
+        }
+        return message;
+      }
+      return { ...message, ...plain, e2ee: "decrypted" };
+    },
+  };
+}
+
+/**
+ * Decrypts a batch with `decryptor`; a message that cannot be decrypted is
+ * never dropped: it comes as it came, marked `e2ee: "failed"`, and `failed`
+ * hears of it. Without a decryptor, messages the server marks encrypted are
+ * marked `e2ee: "encrypted"` and nothing else changes.
+ */
+export async function decryptAll(
+  messages: Message[],
+  decryptor: Decryptor | undefined,
+  failed: (message: Message, error: DecryptionError) => void = () => {},
+): Promise<Message[]> {
+  if (!decryptor) {
+    return messages.map((m) => isFlagged(m) ? { ...m, e2ee: "encrypted" } : m);
+  }
+  const out: Message[] = [];
+  for (const message of messages) {
+    try {
+      out.push(await decryptor.decrypt(message));
+    } catch (error) {
+      if (!(error instanceof DecryptionError)) throw error;
+      failed(message, error);
+      out.push({ ...message, e2ee: "failed" });
+    }
+  }
+  return out;
+}
+
+/** Whether the server marks the message as end-to-end encrypted. */
+export function isFlagged(message: Message): boolean {
+  const flag: unknown = message.encrypted;
+  return flag === 1 || flag === true || flag === "1";
+}
+
+/**
+ * Decrypts a message encrypted end to end by its sender, with the key the
+ * user set on their devices. Fields that are not encrypted pass through.
+ *
+ * @param message A downloaded or streamed message.
+ * @param key The 256-bit key as 64 hexadecimal characters (either case).
+ * @returns A copy with every encrypted field (`message`, `title`, `url`,
+ * `url_title`) replaced by its plaintext and `e2ee: "decrypted"`; ids and
+ * everything else unchanged. A message with nothing encrypted comes back as
+ * it is.
+ * @throws {TypeError} `key` is not a string (before any work).
+ * @throws {RangeError} `key` is not 64 hexadecimal characters (before any work).
+ * @throws {DecryptionError} A field fails: its HMAC does not verify (wrong key,
+ * altered field), or its padding, gzip or UTF-8 is broken.
+ *
+ * @example Decrypt what a sender encrypted with the user's key
+ * ```ts
+ * import { decryptMessage } from "@openpush/pushover-open-client";
+ * import type { Message } from "@openpush/pushover-open-client";
+ * import assert from "node:assert/strict";
+ *
+ * const key = "1f046d257b8eeaf278c5218fe03a9887c21f80ecd5ad11e39f28cb7cb8b9ce03";
+ * const message = {
+ *   id: 7, id_str: "7", app: "Sonarr", title: "Grab",
+ *   message: "3sBQOOIEaZjUiKRl9RckIeIzhMWE7ujDDSUYqrrFgHc65ll9sKpu1KTVM7mWXp/bVUi7f0SwzRZNKhumn7aaJ4rTGnwlCw9roA0RmLdHITTIuPeL/PXPawSN2tvklam3bAZxcbOslp1JMlZ+55wShQ==",
+ * } as Message;
+ * const plain = await decryptMessage(message, key);
+ * assert.equal(plain.message, "known-vector regression check");
+ * assert.equal(plain.title, "Grab"); // plaintext passes through
+ * assert.equal(plain.e2ee, "decrypted");
+ * ```
+ */
+export function decryptMessage(
+  message: Message,
+  key: string,
+): Promise<Message> {
+  try {
+    return cachedDecryptor(key).decrypt(message);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+/** The last few keys' decryptors, so repeated calls import each key once. */
+const recent = new Map<string, Decryptor>();
+const RECENT_KEYS = 4;
+
+function cachedDecryptor(key: unknown): Decryptor {
+  const action = "decrypt the message";
+  keyBytes(key, action); // checked first: a bad key never reaches the cache
+  const normal = (key as string).toLowerCase();
+  let decryptor = recent.get(normal);
+  if (!decryptor) {
+    if (recent.size >= RECENT_KEYS) recent.delete(recent.keys().next().value!);
+    decryptor = createDecryptor(normal, action);
+    recent.set(normal, decryptor);
+  }
+  return decryptor;
+}
+
+function keyBytes(key: unknown, action: string): Uint8Array<ArrayBuffer> {
+  if (typeof key !== "string") {
+    throw new TypeError(
+      `Cannot ${action}: 'key' must be a string of 64 hexadecimal characters: current value is ${
+        key === null ? "null" : typeof key
+      }`,
+    );
+  }
+  if (!KEY.test(key)) {
+    // Never echo the key, not even a part of it.
+    throw new RangeError(
+      `Cannot ${action}: 'key' must be 64 hexadecimal characters (a 256-bit key): current value has ${key.length} characters${
+        key.length === 64 ? " of which some are not hexadecimal" : ""
+      }`,
+    );
+  }
+  const bytes = new Uint8Array(32);
+  for (let i = 0; i < 32; i++) {
+    bytes[i] = parseInt(key.slice(2 * i, 2 * i + 2), 16);
+  }
+  return bytes;
+}
+
+/** The field's bytes when it has the exact shape of an encrypted field. */
+function sealedBytes(value: string): Uint8Array<ArrayBuffer> | undefined {
+  if (value.length < 108 || value.length % 4 !== 0 || !BASE64.test(value)) {
+    return undefined;
+  }
+  let binary: string;
+  try {
+    binary = atob(value);
+  } catch {
+    return undefined;
+  }
+  if (binary.length < MIN_BYTES || (binary.length - 48) % BLOCK !== 0) {
+    return undefined;
+  }
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}
+
+/**
+ * Verifies the HMAC (constant time, by WebCrypto) before anything else;
+ * undefined when it does not verify. Then decrypts, gunzips, decodes.
+ */
+async function open(
+  sealed: Uint8Array<ArrayBuffer>,
+  aes: CryptoKey,
+  mac: CryptoKey,
+  field: string,
+): Promise<string | undefined> {
+  const signed = sealed.subarray(0, sealed.length - MAC_BYTES);
+  const tag = sealed.subarray(sealed.length - MAC_BYTES);
+  if (!await crypto.subtle.verify("HMAC", mac, tag, signed)) return undefined;
+  const iv = sealed.subarray(0, IV_BYTES);
+  const ciphertext = sealed.subarray(IV_BYTES, sealed.length - MAC_BYTES);
+  let gzipped: ArrayBuffer;
+  try {
+    gzipped = await crypto.subtle.decrypt(
+      { name: "AES-CBC", iv },
+      aes,
+      ciphertext,
+    );
+  } catch {
+    throw new DecryptionError(field, "its padding is broken");
+  }
+  let bytes: Uint8Array;
+  try {
+    bytes = await gunzip(gzipped);
+  } catch {
+    throw new DecryptionError(field, "its content is not gzip");
+  }
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw new DecryptionError(field, "its text is not UTF-8");
+  }
+}
+
+async function gunzip(data: ArrayBuffer): Promise<Uint8Array> {
+  const stream = new Blob([data]).stream().pipeThrough(
+    new DecompressionStream("gzip"),
+  );
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}
