@@ -48,7 +48,7 @@ export async function downloadMessages(
   const { secret, deviceId } = requireDevice(device, action);
   const decryptor = options.encryptionKey === undefined
     ? undefined
-    : createDecryptor(options.encryptionKey, action);
+    : createDecryptor(options.encryptionKey, action, "encryptionKey");
   const body = await callApi({
     action,
     method: "GET",

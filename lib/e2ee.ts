@@ -28,8 +28,12 @@ export interface Decryptor {
  * Checks the key (64 hex characters, either case) before any work and
  * returns a decryptor holding its imported CryptoKeys.
  */
-export function createDecryptor(key: unknown, action: string): Decryptor {
-  const bytes = keyBytes(key, action);
+export function createDecryptor(
+  key: unknown,
+  action: string,
+  name = "key",
+): Decryptor {
+  const bytes = keyBytes(key, action, name);
   let keys: Promise<{ aes: CryptoKey; mac: CryptoKey }> | undefined;
   const imported = () =>
     keys ??= Promise.all([
@@ -170,7 +174,7 @@ const RECENT_KEYS = 4;
 
 function cachedDecryptor(key: unknown): Decryptor {
   const action = "decrypt the message";
-  keyBytes(key, action); // checked first: a bad key never reaches the cache
+  keyBytes(key, action, "key"); // checked first: a bad key never reaches the cache
   const normal = (key as string).toLowerCase();
   let decryptor = recent.get(normal);
   if (!decryptor) {
@@ -181,10 +185,14 @@ function cachedDecryptor(key: unknown): Decryptor {
   return decryptor;
 }
 
-function keyBytes(key: unknown, action: string): Uint8Array<ArrayBuffer> {
+function keyBytes(
+  key: unknown,
+  action: string,
+  name: string,
+): Uint8Array<ArrayBuffer> {
   if (typeof key !== "string") {
     throw new TypeError(
-      `Cannot ${action}: 'key' must be a string of 64 hexadecimal characters: current value is ${
+      `Cannot ${action}: '${name}' must be a string of 64 hexadecimal characters: current value is ${
         key === null ? "null" : typeof key
       }`,
     );
@@ -192,7 +200,7 @@ function keyBytes(key: unknown, action: string): Uint8Array<ArrayBuffer> {
   if (!KEY.test(key)) {
     // Never echo the key, not even a part of it.
     throw new RangeError(
-      `Cannot ${action}: 'key' must be 64 hexadecimal characters (a 256-bit key): current value has ${key.length} characters${
+      `Cannot ${action}: '${name}' must be 64 hexadecimal characters (a 256-bit key): current value has ${key.length} characters${
         key.length === 64 ? " of which some are not hexadecimal" : ""
       }`,
     );

@@ -155,7 +155,7 @@ function checkOptions(device: Device, options: StreamOptions): Settings {
   }
   const decryptor = options.encryptionKey === undefined
     ? undefined
-    : createDecryptor(options.encryptionKey, ACTION);
+    : createDecryptor(options.encryptionKey, ACTION, "encryptionKey");
   return {
     device: { secret, deviceId },
     // The user's signal stops the whole stream, not single requests; the
