@@ -11,7 +11,7 @@
  * @module
  */
 
-import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { homedir, hostname } from "node:os";
 import { dirname, join } from "node:path";
 import process from "node:process";
@@ -64,6 +64,9 @@ Options:
   --json                one JSON object per message instead of a line
   --notify              also show desktop notifications (notify-send)
   --ack                 ask on the terminal to acknowledge emergency messages
+  --e2ee-key-file PATH  the end-to-end key (64 hexadecimal characters) for
+                        encrypted messages; the file must be private (mode
+                        0600). Saved beside the credentials for later runs
   --backlog MODE        deliver | skip messages queued before the start
                         (default: skip on the first run, deliver afterwards)
   --api-url URL         REST API base (default https://api.pushover.net/1)
@@ -99,6 +102,7 @@ function parseOptions() {
         notify: { type: "boolean", default: false },
         ack: { type: "boolean", default: false },
         backlog: { type: "string" },
+        "e2ee-key-file": { type: "string" },
         "api-url": { type: "string" },
         "websocket-url": { type: "string" },
         help: { type: "boolean", default: false },
@@ -175,6 +179,45 @@ async function loadOrCreate(
   return { saved, created: true };
 }
 
+/**
+ * The end-to-end key: from --e2ee-key-file (checked like ssh checks a key:
+ * refused when group or others may read it), then saved beside the
+ * credentials with mode 0600; else from there; else none. A number is the
+ * exit code of a refusal, already explained on stderr.
+ */
+async function loadKey(
+  given: string | undefined,
+  saved: string,
+): Promise<string | undefined | number> {
+  const path = given ?? saved;
+  let mode: number;
+  try {
+    mode = (await stat(path)).mode;
+  } catch {
+    if (given === undefined) return undefined;
+    console.error(`--e2ee-key-file: cannot read ${path}`);
+    return EXIT.usage;
+  }
+  if ((mode & 0o077) !== 0) {
+    console.error(
+      `refusing the key file ${path}: group or others can read it; run chmod 600 ${path}`,
+    );
+    return EXIT.usage;
+  }
+  const key = (await readFile(path, "utf8")).trim();
+  if (!/^[0-9a-fA-F]{64}$/.test(key)) {
+    console.error(
+      `${path} does not hold an end-to-end key: it must be 64 hexadecimal characters`,
+    );
+    return EXIT.usage;
+  }
+  if (given !== undefined && path !== saved) {
+    await writeFile(saved, `${key}\n`, { mode: 0o600 });
+    await chmod(saved, 0o600);
+  }
+  return key;
+}
+
 function formatLine(message: Message): string {
   const date = new Date(message.date * 1000);
   const pad = (n: number) => String(n).padStart(2, "0");
@@ -184,6 +227,12 @@ function formatLine(message: Message): string {
     pad(date.getSeconds())
   }`;
   const emergency = message.priority === 2 ? "EMERGENCY " : "";
+  if (message.e2ee === "encrypted" || message.e2ee === "failed") {
+    const why = message.e2ee === "encrypted"
+      ? "set the key with --e2ee-key-file"
+      : "the key does not decrypt it";
+    return `${time} ${emergency}[${message.app}] (end-to-end encrypted: ${why})`;
+  }
   const title = message.title ? ` ${message.title}:` : "";
   const text = toPlainText(message).replace(/\s*\n\s*/g, " ");
   const url = message.url ? `  <${message.url}>` : "";
@@ -204,6 +253,8 @@ function statusPrinter(): (status: StreamStatus) => void {
           Math.round(status.delay / 1000)
         } s`,
       );
+    } else if (status.state === "undecryptable") {
+      console.error(`message ${status.id}: ${status.reason}`);
     } else if (status.state === "retrying") {
       console.error(
         `sync failed: ${status.reason}; retrying in ${
@@ -230,6 +281,9 @@ async function main(): Promise<number> {
   const terminal = new Terminal();
   const configPath = options.config ?? defaultConfigPath();
   const { saved, created } = await loadOrCreate(configPath, terminal, api);
+  const keyFile = join(dirname(configPath), "e2ee-key");
+  const encryptionKey = await loadKey(options["e2ee-key-file"], keyFile);
+  if (typeof encryptionKey === "number") return encryptionKey;
 
   let notifier: DesktopNotifier | undefined;
   if (options.notify) {
@@ -251,6 +305,7 @@ async function main(): Promise<number> {
     signal: stop.signal,
     // Old messages are the welcome and whatever predates this machine.
     backlog: (backlog ?? (created ? "skip" : "deliver")) as "deliver" | "skip",
+    encryptionKey,
     onStatus: statusPrinter(),
   });
   try {

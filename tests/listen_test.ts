@@ -300,3 +300,73 @@ test("the listener prints --help and rejects bad usage with exit code 2", async 
   const unknown = await runScript(LISTENER, { args: ["--frobnicate"] });
   assert.equal(unknown.code, 2);
 });
+
+const E2EE_KEY =
+  "a3c1f0e2d4b6978856341202eeddccbbaa99887766554433221100ffeeddccbb";
+
+listenerTest(
+  "the listener decrypts end-to-end encrypted messages with --e2ee-key-file, keeps the key 0600 beside the credentials, and --json carries e2ee",
+  async (server, dir) => {
+    const config = join(dir, "credentials.json");
+    const keyFile = join(dir, "my.key");
+    await writeFile(keyFile, `${E2EE_KEY}\n`, { mode: 0o600 });
+    const child = await firstRun(server, config, [
+      "--json",
+      "--e2ee-key-file",
+      keyFile,
+    ]);
+    try {
+      server.send({
+        title: "Grab",
+        message: "Dune was grabbed",
+        encryptWith: E2EE_KEY,
+      });
+      const line = await child.waitFor("stdout", '"Dune was grabbed"');
+      const message = JSON.parse(line) as Message;
+      assert.equal(message.title, "Grab");
+      assert.equal(message.e2ee, "decrypted");
+      await stopWithCtrlC(child);
+    } finally {
+      await child.kill();
+    }
+    const saved = join(dir, "e2ee-key");
+    assert.equal((await stat(saved)).mode & 0o777, 0o600);
+    assert.equal((await readFile(saved, "utf8")).trim(), E2EE_KEY);
+    const { stdout, stderr } = child.output();
+    assert.ok(!stdout.includes(E2EE_KEY) && !stderr.includes(E2EE_KEY));
+    // A later run finds the saved key by itself; a line says what cannot be read.
+    server.send({ message: "again, encrypted", encryptWith: E2EE_KEY });
+    const later = startScript(LISTENER, {
+      args: ["--config", config, ...urls(server)],
+    });
+    try {
+      await later.waitFor("stdout", "again, encrypted");
+      later.signal("SIGINT");
+      await later.exited;
+    } finally {
+      await later.kill();
+    }
+  },
+);
+
+listenerTest(
+  "the listener refuses a key file others can read, in one line, before connecting",
+  async (server, dir) => {
+    const config = join(dir, "credentials.json");
+    await stopWithCtrlC(await firstRun(server, config));
+    const keyFile = join(dir, "open.key");
+    await writeFile(keyFile, `${E2EE_KEY}\n`);
+    await chmod(keyFile, 0o644);
+    const logins = server.log.sockets("login").length;
+    const result = await runScript(LISTENER, {
+      args: ["--config", config, "--e2ee-key-file", keyFile, ...urls(server)],
+    });
+    assert.equal(result.code, 2);
+    assert.equal(
+      result.stderr.trim(),
+      `refusing the key file ${keyFile}: group or others can read it; run chmod 600 ${keyFile}`,
+    );
+    assert.ok(!result.stderr.includes(E2EE_KEY));
+    assert.equal(server.log.sockets("login").length, logins);
+  },
+);

@@ -8,6 +8,7 @@ import { test } from "node:test";
 import { inspect } from "node:util";
 import {
   acknowledge,
+  decryptMessage,
   deleteThrough,
   downloadMessages,
   login,
@@ -18,7 +19,13 @@ import {
   streamMessages,
   TwoFactorRequiredError,
 } from "../mod.ts";
-import type { Device, Session, StreamStatus, WebSocketLike } from "../mod.ts";
+import type {
+  Device,
+  Message,
+  Session,
+  StreamStatus,
+  WebSocketLike,
+} from "../mod.ts";
 import type { FakeServerOptions } from "../testing/mod.ts";
 import {
   type Context,
@@ -643,6 +650,73 @@ for (
     assertNoSecret(error);
   });
 }
+
+// ---- end-to-end keys ----
+
+/** Two distinctive end-to-end keys: the user's, and the sender's real one. */
+const E2EE_KEY =
+  "c0ffee00deadbeef0123456789abcdeffedcba9876543210beefcafe00c0ffee";
+const SENDER_KEY =
+  "5a5a5a5a0f0f0f0f1234123412341234abcdabcdabcdabcd9876987698769876";
+known.add(E2EE_KEY);
+known.add(SENDER_KEY);
+known.add(E2EE_KEY.toUpperCase());
+
+test("decryptMessage() shows no key in the error of a wrong key, nor of a malformed one", async () => {
+  const sealed = {
+    id: 1,
+    id_str: "1",
+    message: "x",
+    encrypted: 1,
+  } as unknown as Message;
+  for (
+    const key of [
+      E2EE_KEY.slice(0, 63),
+      `${E2EE_KEY}0`,
+      `${E2EE_KEY.slice(0, 63)}z`,
+      E2EE_KEY.toUpperCase(),
+    ]
+  ) {
+    const error = await decryptMessage(sealed, key).then(
+      () => undefined,
+      (e) => e,
+    );
+    assert.ok(error instanceof Error, key);
+    assertNoSecret(error);
+  }
+});
+
+hygieneTest(
+  "streamMessages() with the wrong end-to-end key shows no key in its reports or errors",
+  async (context) => {
+    const device = await newDevice(context);
+    for (let i = 0; i < 3; i++) {
+      context.server.send({ message: `sealed ${i}`, encryptWith: SENDER_KEY });
+    }
+    const statuses: StreamStatus[] = [];
+    const got = await take(
+      context.stream(device, {
+        encryptionKey: E2EE_KEY,
+        onStatus: (s) => statuses.push(s),
+      }),
+      4,
+    );
+    assert.deepEqual(got.slice(1).map((m) => m.e2ee), [
+      "failed",
+      "failed",
+      "failed",
+    ]);
+    assert.ok(statuses.some((s) => s.state === "undecryptable"));
+    assertStatusesClean(statuses);
+    const error = await rejection(
+      downloadMessages(device, {
+        ...context.api,
+        encryptionKey: E2EE_KEY.slice(2),
+      }),
+    );
+    assertNoSecret(error);
+  },
+);
 
 // ---- last: the console and unhandled rejections ----
 
