@@ -4,7 +4,13 @@
 // nodejs_compat. run.ts bundles it (the fake's loopback listener, which needs
 // node:http, stays out of the bundle) and posts one request to it.
 
-import { login, registerDevice, streamMessages } from "../../mod.ts";
+import {
+  decryptMessage,
+  login,
+  registerDevice,
+  streamMessages,
+} from "../../mod.ts";
+import type { Message } from "../../mod.ts";
 import { startFakeServer } from "../../testing/mod.ts";
 
 /** What the Worker answers. */
@@ -16,10 +22,20 @@ export interface InProcessReport {
   left: number;
   logins: number;
   deletes: number;
+  /** The fields posted, decrypted inside workerd with WebCrypto. */
+  decrypted: { title?: string; message: string; e2ee?: string };
+}
+
+/** What run.ts posts: fields an encrypting sender made, and the key. */
+export interface DecryptRequest {
+  key: string;
+  title: string;
+  message: string;
 }
 
 export default {
-  async fetch(): Promise<Response> {
+  async fetch(request: Request): Promise<Response> {
+    const sealed = await request.json() as DecryptRequest;
     const server = await startFakeServer({
       listen: false,
       keepAliveInterval: 0,
@@ -48,7 +64,21 @@ export default {
         if (streamed.length === 3) break;
       }
       await live;
+      const decrypted = await decryptMessage(
+        {
+          id: 1,
+          id_str: "1",
+          title: sealed.title,
+          message: sealed.message,
+        } as Message,
+        sealed.key,
+      );
       const report: InProcessReport = {
+        decrypted: {
+          title: decrypted.title,
+          message: decrypted.message,
+          e2ee: decrypted.e2ee,
+        },
         userAgent: (globalThis.navigator as { userAgent?: string } | undefined)
           ?.userAgent,
         streamed,

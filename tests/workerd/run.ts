@@ -32,7 +32,8 @@ import type {
   FlowRequest,
   MessageSummary,
 } from "./worker.ts";
-import type { InProcessReport } from "./in_process_worker.ts";
+import type { DecryptRequest, InProcessReport } from "./in_process_worker.ts";
+import { encryptField } from "../../testing/encrypt.ts";
 import { within as withinMs } from "../_setup.ts";
 
 /** Waits in workerd are longer: starting workerd takes a while. */
@@ -273,7 +274,7 @@ test("deleteThrough in workerd: one delete, through the last id, empties the que
   assert.deepEqual(run.report.afterDelete, []);
 });
 
-test("the fake server itself runs in workerd in-process, and the whole flow with it: no listener, no network", async () => {
+test("the fake server itself runs in workerd in-process, and the whole flow with it: no listener, no network; an end-to-end encrypted message is decrypted there", async () => {
   const bundle = execFileSync(esbuild, [
     fileURLToPath(new URL("./in_process_worker.ts", import.meta.url)),
     "--bundle",
@@ -299,8 +300,19 @@ test("the fake server itself runs in workerd in-process, and the whole flow with
   });
   try {
     await worker.ready;
+    // Fields sealed here, in Node, as an encrypting sender does; the Worker
+    // decrypts them with workerd's WebCrypto and DecompressionStream.
+    const key = "9f".repeat(32);
+    const sealed: DecryptRequest = {
+      key,
+      title: encryptField("Grabbed — Ünïcødé", key),
+      message: encryptField("Dune (2021) 2160p", key),
+    };
     const response = await within(
-      worker.dispatchFetch("http://worker.test/", { method: "POST" }),
+      worker.dispatchFetch("http://worker.test/", {
+        method: "POST",
+        body: JSON.stringify(sealed),
+      }),
       "the in-process Worker",
     );
     const text = await response.text();
@@ -315,6 +327,11 @@ test("the fake server itself runs in workerd in-process, and the whole flow with
     assert.equal(report.left, 0, "break deleted what the loop moved past");
     assert.equal(report.logins, 1);
     assert.equal(report.deletes, 1);
+    assert.deepEqual(report.decrypted, {
+      title: "Grabbed — Ünïcødé",
+      message: "Dune (2021) 2160p",
+      e2ee: "decrypted",
+    });
   } finally {
     await worker.dispose();
   }
