@@ -8,6 +8,8 @@
  *   and again with the fake in the client's process;
  * - an `R` storm: logins per second a server answering every login with `R`
  *   gets, against the retry policy's ceiling (bench/r_storm.ts);
+ * - end-to-end decryption: a burst of 1 KB encrypted messages streamed with
+ *   the key, against the same burst plain (bench/decrypt_bench.ts);
  * - soak: 10,000 `R` reconnects while messages flow (bench/soak.ts);
  * - footprint: mod.ts bundled and minified by esbuild (from npm), raw and
  *   gzipped; import time of mod.ts against an empty module.
@@ -166,6 +168,7 @@ const results: Record<string, unknown> = {
   stream: {},
   streamInProcess: {},
   rStorm: {},
+  decrypt: {},
   soak: {},
 };
 const server = await startServer();
@@ -184,6 +187,12 @@ try {
     (results.rStorm as Record<string, unknown>)[runtime.name] = await runJson(
       runtime,
       "bench/r_storm.ts",
+      [],
+    );
+    console.log(`decryption on ${runtime.name} …`);
+    (results.decrypt as Record<string, unknown>)[runtime.name] = await runJson(
+      runtime,
+      "bench/decrypt_bench.ts",
       [],
     );
     console.log(`soak on ${runtime.name} …`);
@@ -273,6 +282,23 @@ for (const name of Object.keys(r.rStorm)) {
     `≤ ${f(storm.ceilingPerSecond)} (2 per retryDelay.min)`,
     "",
     storm.loginsPerSecond <= storm.ceilingPerSecond ? "yes" : "no",
+  ]);
+}
+for (const name of Object.keys(r.decrypt)) {
+  const d = r.decrypt[name];
+  rows.push([
+    `${name} stream 1 KB messages, decrypting`,
+    `${Math.round(d.decrypting.messagesPerSecond)} msg/s`,
+    `plain ${Math.round(d.plain.messagesPerSecond)} msg/s`,
+    `${f(d.decrypting.messagesPerSecond / d.plain.messagesPerSecond)}×`,
+    "",
+  ]);
+  rows.push([
+    `${name} decryption added per 1 KB message`,
+    `${f(d.addedMsPerMessage, 3)} ms`,
+    `decryptMessage() alone ${f(d.decryptMessageMs, 3)} ms / ≤ 0.1 ms`,
+    "",
+    d.addedMsPerMessage <= 0.1 ? "yes" : "no",
   ]);
 }
 for (const name of Object.keys(r.soak)) {
