@@ -1,0 +1,224 @@
+// The stream's deleter (lib/_deleter.ts) on its own, over a fetch double:
+// what it deletes, when, what it waits for, and what stopping freezes.
+
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { Deleter } from "../lib/_deleter.ts";
+import type { PushoverError, StreamStatus } from "../mod.ts";
+import { nextTurn, within } from "./_setup.ts";
+
+/** One delete request the deleter made, answered when the test says so. */
+interface Call {
+  message: string;
+  answer(status?: number, headers?: Record<string, string>): void;
+  signal: AbortSignal;
+}
+
+function harness(
+  { enabled = true, downloading = () => false, min = 1 }: {
+    enabled?: boolean;
+    downloading?: () => boolean;
+    /** The retry delay's floor (and ceiling), ms. */
+    min?: number;
+  } = {},
+) {
+  const calls: Call[] = [];
+  const statuses: StreamStatus[] = [];
+  const fatal: PushoverError[] = [];
+  const fetch: typeof globalThis.fetch = (_input, init) =>
+    new Promise((resolve, reject) => {
+      const signal = init!.signal!;
+      signal.addEventListener("abort", () => reject(signal.reason));
+      calls.push({
+        message: new URLSearchParams(String(init!.body)).get("message")!,
+        signal,
+        answer: (status = 200, headers = {}) =>
+          resolve(
+            status === 200
+              ? Response.json({ status: 1, request: "r" })
+              : Response.json({ status: 0, errors: ["no"] }, {
+                status,
+                headers,
+              }),
+          ),
+      });
+    });
+  const deleter = new Deleter({
+    device: { secret: "s", deviceId: "d" },
+    request: { fetch },
+    retryDelay: { min, max: min, resetAfter: 60_000 },
+    enabled,
+    downloading,
+    fatal: (error) => fatal.push(error),
+    status: (status) => statuses.push(status),
+  });
+  return { deleter, calls, statuses, fatal };
+}
+
+/** A few turns: what the deleter does next has happened by then. */
+async function settle(): Promise<void> {
+  for (let i = 0; i < 5; i++) await nextTurn();
+}
+
+test("Deleter deletes through the highest id handled, never a lower one", async () => {
+  const { deleter, calls } = harness();
+  deleter.handled("5");
+  deleter.handled("3");
+  deleter.flush();
+  assert.deepEqual(calls.map((c) => c.message), ["5"]);
+  calls[0].answer();
+  await settle();
+  deleter.handled("5"); // already deleted: nothing to do
+  deleter.flush();
+  assert.equal(calls.length, 1);
+  deleter.handled("12"); // longer, so larger, though "12" < "5" as text
+  deleter.flush();
+  assert.deepEqual(calls.map((c) => c.message), ["5", "12"]);
+  calls[1].answer();
+  await deleter.stop(1_000);
+});
+
+test("Deleter runs one request at a time and follows up on what came meanwhile", async () => {
+  const { deleter, calls } = harness();
+  deleter.handled("1");
+  deleter.flush();
+  deleter.handled("2");
+  deleter.flush(); // one is running: this waits
+  assert.equal(calls.length, 1);
+  calls[0].answer();
+  await settle();
+  assert.deepEqual(calls.map((c) => c.message), ["1", "2"]);
+  calls[1].answer();
+  await deleter.stop(1_000);
+  assert.equal(calls.length, 2);
+});
+
+test("Deleter waits while a download runs or is due, and deletes when told after it", async () => {
+  let downloading = true;
+  const { deleter, calls } = harness({ downloading: () => downloading });
+  deleter.handled("4");
+  deleter.flush();
+  await settle();
+  assert.equal(calls.length, 0);
+  downloading = false;
+  deleter.flush();
+  assert.deepEqual(calls.map((c) => c.message), ["4"]);
+  // Its follow-up waits for the download too.
+  deleter.handled("6");
+  downloading = true;
+  calls[0].answer();
+  await settle();
+  assert.equal(calls.length, 1);
+  downloading = false;
+  deleter.flush();
+  assert.deepEqual(calls.map((c) => c.message), ["4", "6"]);
+  calls[1].answer();
+  await deleter.stop(1_000);
+});
+
+test("Deleter with enabled false never deletes", async () => {
+  const { deleter, calls } = harness({ enabled: false });
+  deleter.handled("9");
+  deleter.flush();
+  await deleter.stop(1_000);
+  assert.equal(calls.length, 0);
+});
+
+test("Deleter.stop() freezes the target: what is handled after it is not deleted", async () => {
+  const { deleter, calls } = harness();
+  deleter.handled("1");
+  deleter.flush(); // in flight while stopping begins
+  deleter.handled("2");
+  const stopped = deleter.stop(1_000);
+  deleter.handled("3"); // after stop: ignored
+  calls[0].answer();
+  await settle();
+  assert.deepEqual(calls.map((c) => c.message), ["1", "2"]);
+  calls[1].answer();
+  await stopped;
+  assert.equal(calls.length, 2);
+});
+
+test("Deleter.stop() deletes at once, even while a download is due", async () => {
+  const { deleter, calls } = harness({ downloading: () => true });
+  deleter.handled("7");
+  const stopped = deleter.stop(1_000);
+  await settle();
+  assert.deepEqual(calls.map((c) => c.message), ["7"]);
+  calls[0].answer();
+  await stopped;
+});
+
+test("Deleter.stop() gives a request up after the grace, aborting it", async () => {
+  const { deleter, calls, fatal, statuses } = harness();
+  deleter.handled("1");
+  deleter.flush();
+  await within(deleter.stop(20), "stop() within the grace", 2_000);
+  assert.equal(calls[0].signal.aborted, true);
+  await settle();
+  assert.deepEqual(fatal, []);
+  assert.deepEqual(statuses, []);
+});
+
+test("Deleter retries a passing failure after its delay, reporting it, and not sooner", async () => {
+  const { deleter, calls, statuses } = harness({ min: 60_000 });
+  deleter.handled("3");
+  deleter.flush();
+  calls[0].answer(503);
+  await settle();
+  assert.equal(statuses.length, 1);
+  const [first] = statuses;
+  assert.ok(first.state === "retrying");
+  assert.equal(first.attempt, 1);
+  assert.equal(first.delay, 60_000);
+  assert.match(
+    first.reason,
+    /^Cannot delete messages: the server answered 503/,
+  );
+  deleter.flush(); // a retry is waiting: no second request meanwhile
+  await settle();
+  assert.equal(calls.length, 1);
+  // Stopping cancels the waiting retry and makes one last attempt at once.
+  const stopped = deleter.stop(1_000);
+  await settle();
+  assert.equal(calls.length, 2);
+  calls[1].answer();
+  await stopped;
+  assert.equal(statuses.length, 1);
+});
+
+test("Deleter's retries take Retry-After as a floor and count their attempts", async () => {
+  const { deleter, calls, statuses } = harness();
+  deleter.handled("3");
+  deleter.flush();
+  calls[0].answer(503);
+  await within(
+    (async () => {
+      while (calls.length < 2) await nextTurn();
+    })(),
+    "the retry",
+  );
+  calls[1].answer(429, { "retry-after": "0.05" });
+  await settle();
+  const second = statuses[1];
+  assert.ok(second.state === "retrying");
+  assert.equal(second.attempt, 2);
+  assert.equal(second.delay, 50);
+  await deleter.stop(1_000);
+});
+
+test("Deleter hands a refusal to fatal and does not retry it", async () => {
+  const { deleter, calls, statuses, fatal } = harness();
+  deleter.handled("3");
+  deleter.flush();
+  calls[0].answer(400);
+  await settle();
+  assert.equal(fatal.length, 1);
+  assert.equal(fatal[0].status, 400);
+  assert.deepEqual(statuses, []);
+  deleter.flush();
+  await settle();
+  assert.equal(calls.length, 2, "a later flush may try again");
+  calls[1].answer();
+  await deleter.stop(1_000);
+});
