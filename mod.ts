@@ -87,7 +87,10 @@
  * deletion and backlog options of {@linkcode StreamOptions}. Failures are
  * {@linkcode PushoverError}s (with {@linkcode TwoFactorRequiredError},
  * {@linkcode LoginRequiredError} and {@linkcode SessionReplacedError} to act
- * on), and never show a secret, password or 2FA code. Helpers decide what a
+ * on), and never show a secret, password or 2FA code. End-to-end encrypted
+ * messages are decrypted with the user's key: the `encryptionKey` option of
+ * {@linkcode downloadMessages} and {@linkcode streamMessages}, or
+ * {@linkcode decryptMessage} (failures: {@linkcode DecryptionError}). Helpers decide what a
  * notifier shows: {@linkcode toPlainText}, {@linkcode iconUrl},
  * {@linkcode soundUrl}, {@linkcode isQuiet}, {@linkcode isSilent},
  * {@linkcode needsAcknowledgement}.
