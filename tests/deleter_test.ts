@@ -216,6 +216,7 @@ test("Deleter hands a refusal to fatal and does not retry it", async () => {
   assert.equal(fatal.length, 1);
   assert.equal(fatal[0].status, 400);
   assert.deepEqual(statuses, []);
+  assert.equal(calls.length, 1, "a refusal is not tried again by itself");
   deleter.flush();
   await settle();
   assert.equal(calls.length, 2, "a later flush may try again");
