@@ -4,6 +4,8 @@
 // same kind of calls over the real loopback listener.
 
 import assert from "node:assert/strict";
+import { decryptMessage } from "../mod.ts";
+import type { Message } from "../mod.ts";
 import { EMAIL, PASSWORD, serverTest } from "./_setup.ts";
 import {
   assertNothingBefore,
@@ -447,6 +449,32 @@ socketTest(
     assert.equal(last.priority, 1);
     assert.equal(last.url, "https://example.com/db01");
     assert.equal(last.umid_str, sent.umid);
+  },
+);
+
+serverTest(
+  "the fake's control endpoint encrypts with a 'key' field, as an encrypting sender does",
+  async ({ server }) => {
+    const key = "7e".repeat(32);
+    const { secret, deviceId } = await newDevice(server);
+    const reply = await call(server, `${server.assetUrl}/control/send`, {
+      method: "POST",
+      body: new URLSearchParams({
+        message: "sealed body",
+        title: "sealed title",
+        key,
+      }),
+    });
+    assert.equal(reply.status, 200, reply.text);
+    const last = (await messagesOf(server, secret, deviceId)).at(-1)!;
+    assert.equal(last.encrypted, 1);
+    assert.notEqual(last.message, "sealed body");
+    assert.equal(last.key, undefined, "the key is not stored with the message");
+    const plain = await decryptMessage(last as unknown as Message, key);
+    assert.deepEqual([plain.title, plain.message], [
+      "sealed title",
+      "sealed body",
+    ]);
   },
 );
 
