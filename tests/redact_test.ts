@@ -196,3 +196,63 @@ test("redactError() falls back to a plain Error with what it could read when rea
   assert.equal(Object.getPrototypeOf(copy), Error.prototype);
   assert.equal(copy.message, `failed ${LEAK.replace(SECRET, "[redacted]")}`);
 });
+
+test("redactError() keeps what a DOMException's getters answer, its code too", () => {
+  const copy = redactError(
+    new DOMException(`failed ${LEAK}`, "NetworkError"),
+    SECRETS,
+  ) as DOMException;
+  assert.equal(copy.code, 19);
+  assert.equal(
+    String(copy),
+    `NetworkError: failed ${LEAK.replace(SECRET, "[redacted]")}`,
+  );
+});
+
+test("redactError() keeps a name given as a hidden own property, and the copy's fields stay writable", () => {
+  const error = new Error(`failed ${LEAK}`);
+  Object.defineProperty(error, "name", {
+    value: "FetchError",
+    enumerable: false,
+  });
+  const copy = redactError(error, SECRETS) as Error;
+  assert.equal(copy.name, "FetchError");
+  assert.match(String(copy.stack), /failed .*secret=\[redacted\]/);
+  copy.name = "Renamed";
+  copy.message = "changed";
+  copy.stack = "changed";
+  assert.deepEqual([copy.name, copy.message, copy.stack], [
+    "Renamed",
+    "changed",
+    "changed",
+  ]);
+});
+
+test("redactError() stops 8 levels down in cause chains and arrays too", () => {
+  let chain = new Error(`bottom ${LEAK}`);
+  for (let i = 0; i < 12; i++) {
+    chain = new Error(`level ${i}`, { cause: chain });
+  }
+  let copy = redactError(chain, SECRETS) as Error;
+  let depth = 0;
+  while (copy.cause instanceof Error) {
+    copy = copy.cause;
+    depth++;
+  }
+  assert.equal(depth, 8);
+  assert.equal(copy.cause, undefined);
+  let nested: unknown[] = [LEAK];
+  for (let i = 0; i < 12; i++) nested = [nested];
+  const holder = redactError(
+    Object.assign(new Error(`x ${LEAK}`), { nested }),
+    SECRETS,
+  ) as Error & { nested: unknown[] };
+  let level: unknown = holder.nested;
+  let arrays = 0;
+  while (Array.isArray(level)) {
+    level = level[0];
+    arrays++;
+  }
+  assert.equal(arrays, 8);
+  assert.equal(level, undefined);
+});
