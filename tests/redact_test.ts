@@ -66,6 +66,7 @@ test("redactError() redacts the message, the stack, the cause and own properties
       link: new URL(LEAK),
     },
   );
+  // deno-lint-ignore no-explicit-any
   const copy = redactError(error, SECRETS) as RangeError & Record<string, any>;
   assert.notEqual(copy, error);
   assert.ok(copy instanceof RangeError);
