@@ -308,7 +308,9 @@ for (
       const device = await newDevice(context);
       const statuses: StreamStatus[] = [];
       const options: StreamOptions = {
-        timeout: 50,
+        // Long enough that only the hang fault times out, even on a busy
+        // machine; a slow answer counted as a failure would add an attempt.
+        timeout: 400,
         onStatus: (s) => statuses.push(s),
       };
       const got = await take(context.stream(device, options), 2, (_, index) => {

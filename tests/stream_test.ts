@@ -133,6 +133,7 @@ serverTest(
       rest.release();
       if (before !== after && attempt < 3) {
         await stream.close();
+        record.queue = record.queue.filter((m) => m.message !== "live");
         continue;
       }
       assert.equal(
