@@ -78,6 +78,9 @@ let connected: () => void = () => {};
 const stream = streamMessages(device, {
   ...api,
   websocketUrl: server.websocketUrl,
+  // An R on a link younger than resetAfter counts as a failure and backs
+  // off; the soak wants each R answered at once, so every link is "old".
+  retryDelay: { min: 1, max: 1, resetAfter: 1 },
   onStatus: (status) => {
     if (status.state === "connected") connected();
   },
