@@ -211,3 +211,34 @@ test("Connection treats a socket whose login cannot be sent as gone when it clos
   assert.deepEqual(c.reasons(), ["the connection closed"]);
   c.link.stop();
 });
+
+test("Connection keeps a socket that opened in time: the connect timeout is over once it is open", async () => {
+  const c = connection(HandSocket, { connectTimeout: 10 });
+  c.link.start();
+  await until(() => c.connected() === 1, "the login");
+  const socket = HandSocket.last!;
+  // Three times the connect timeout, to prove it was cleared at the open.
+  await new Promise((resolve) => setTimeout(resolve, 30));
+  assert.equal(HandSocket.last, socket);
+  assert.equal(socket.closed, false);
+  assert.deepEqual(c.reasons(), []);
+  c.link.stop();
+});
+
+test("Connection ignores a Blob frame that arrives after its socket was left", async () => {
+  const c = connection(HandSocket);
+  c.link.start();
+  await until(() => c.connected() === 1, "the login");
+  const first = HandSocket.last!;
+  // A Blob whose bytes the test releases later.
+  let release!: (bytes: ArrayBuffer) => void;
+  const slow = new Blob(["!"]);
+  slow.arrayBuffer = () => new Promise((resolve) => release = resolve);
+  first.frame(slow);
+  first.dispatchEvent(new Event("close")); // the socket is left meanwhile
+  await until(() => c.connected() === 2, "the reconnect");
+  release(new Uint8Array([0x21]).buffer); // now on an open, newer link
+  await nextTurn();
+  assert.equal(c.bangs(), 0, "the old socket's frame counted");
+  c.link.stop();
+});

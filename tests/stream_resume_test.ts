@@ -116,7 +116,8 @@ serverTest(
     link.connection.start();
     try {
       await context.server.waitForLogin(device.deviceId);
-      link.advance(30_000);
+      // Exactly the threshold late (1 000 ms past the 5 ms tick): a suspend.
+      link.advance(1_005);
       await within(
         context.server.waitForLogin(device.deviceId, 2),
         "a second login",
@@ -126,7 +127,7 @@ serverTest(
         state: "reconnecting",
         attempt: 1,
         delay: 0,
-        reason: "the process was suspended for about 30 s",
+        reason: "the process was suspended for about 1 s",
       });
       assert.equal(link.connects(), 2);
     } finally {
