@@ -178,6 +178,12 @@ test("Connection stops at 'E' and 'A' with their errors, and does not reconnect"
     socket.frame(`!${frame}!`); // nothing after the fatal byte counts
     assert.equal(c.fatal.length, 1);
     assert.ok(c.fatal[0] instanceof kind);
+    assert.match(
+      c.fatal[0].message,
+      frame === "E"
+        ? /^Stream stopped: the server refused the device's login \(E\); log in again or re-enable the device$/
+        : /^Stream stopped: another client logged in as this device \(A\); not reconnecting$/,
+    );
     assert.equal(c.bangs(), 1);
     assert.equal(socket.closed, true);
     socket.dispatchEvent(new Event("close"));
