@@ -6,7 +6,19 @@
  * @module
  */
 
+import process from "node:process";
 import { startFakeServer } from "../testing/mod.ts";
+
+/** The runtime running this benchmark, with its version, e.g. "bun 1.4.5". */
+export function runtimeName(): string {
+  const g = globalThis as {
+    Deno?: { version: { deno: string } };
+    Bun?: { version: string };
+  };
+  if (g.Deno) return `deno ${g.Deno.version.deno}`;
+  if (g.Bun) return `bun ${g.Bun.version}`;
+  return `node ${process.versions.node}`;
+}
 
 /** Where the benchmark clients reach the server. */
 export interface ServerInfo {

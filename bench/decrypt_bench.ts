@@ -19,6 +19,7 @@ import {
 } from "../mod.ts";
 import type { Message } from "../mod.ts";
 import { startFakeServer } from "../testing/mod.ts";
+import { runtimeName } from "./bench_server.ts";
 
 const index = process.argv.indexOf("--messages");
 const MESSAGES = index === -1 ? 2000 : Number(process.argv[index + 1]);
@@ -85,13 +86,7 @@ await burst(true);
 const plainMs = await burst(false);
 const decryptMs = await burst(true);
 const perMessageMs = await alone();
-const runtime = "Deno" in globalThis
-  ? `deno ${
-    (globalThis as { Deno?: { version: { deno: string } } }).Deno?.version.deno
-  }`
-  : "Bun" in globalThis
-  ? `bun ${(globalThis as { Bun?: { version: string } }).Bun?.version}`
-  : `node ${process.versions.node}`;
+const runtime = runtimeName();
 console.log(JSON.stringify({
   runtime,
   messages: MESSAGES,

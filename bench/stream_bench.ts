@@ -19,7 +19,11 @@
 import process from "node:process";
 import { login, registerDevice, streamMessages } from "../mod.ts";
 import type { Device, Message } from "../mod.ts";
-import { type ServerInfo, startBenchServer } from "./bench_server.ts";
+import {
+  runtimeName,
+  type ServerInfo,
+  startBenchServer,
+} from "./bench_server.ts";
 
 const given = process.argv.find((a) => a.startsWith("{"));
 const inProcess = given === undefined ? await startBenchServer() : undefined;
@@ -222,13 +226,7 @@ async function burst() {
   };
 }
 
-const runtime = "Deno" in globalThis
-  ? `deno ${
-    (globalThis as { Deno?: { version: { deno: string } } }).Deno?.version.deno
-  }`
-  : "Bun" in globalThis
-  ? `bun ${(globalThis as { Bun?: { version: string } }).Bun?.version}`
-  : `node ${process.versions.node}`;
+const runtime = runtimeName();
 console.log(
   JSON.stringify({ runtime, latency: await latency(), burst: await burst() }),
 );

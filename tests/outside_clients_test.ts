@@ -21,6 +21,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import process from "node:process";
 import { test } from "node:test";
+import { within as withinMs } from "./_setup.ts";
 import { fileURLToPath } from "node:url";
 import { parseCredentials } from "../mod.ts";
 import { type FakeServer, startFakeServer } from "../testing/mod.ts";
@@ -145,21 +146,9 @@ async function run(
   }
 }
 
-/** `promise`, or a rejection naming `what` after `ms`; leaves no timer. */
-async function within<T>(promise: Promise<T>, what: string, ms = WAIT_MS) {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)),
-      ms,
-    );
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+/** `promise`, or a rejection naming `what` after `ms` (the shared helper). */
+const within = <T>(promise: Promise<T>, what: string, ms = WAIT_MS) =>
+  withinMs(promise, what, ms);
 
 /** The first line a command prints, or undefined if it does not run cleanly. */
 async function probe(
