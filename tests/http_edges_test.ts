@@ -264,3 +264,139 @@ test("a TypeError naming the URL in a property keeps its class, other properties
   assert.equal(cause.cause, inner);
   assert.ok(!String(cause.stack).includes("3cr3t"));
 });
+
+/** Every status line against every kind of body: login, refusal or passing. */
+const CLASSIFY: [body: unknown, byStatus: Record<number, string>][] = [
+  [{ status: 0, secret: "invalid", errors: ["secret is invalid"] }, {
+    200: "login",
+    400: "login",
+    408: "passing",
+    429: "passing",
+    500: "login",
+    503: "login",
+  }],
+  [{ status: 0, errors: ["over quota"] }, {
+    200: "refusal",
+    400: "refusal",
+    403: "refusal",
+    408: "passing",
+    429: "passing",
+    500: "passing",
+  }],
+  [{ errors: ["secret is invalid"] }, {
+    200: "passing",
+    400: "login",
+    403: "login",
+    408: "passing",
+    429: "passing",
+    500: "passing",
+  }],
+  [{ status: "0", secret: "invalid" }, {
+    200: "passing",
+    400: "login",
+    503: "passing",
+  }],
+  [{ status: 0, secret: "abc" }, {
+    200: "refusal",
+    400: "login",
+    502: "passing",
+  }],
+  [{ status: 2, device: "disabled" }, { 200: "login", 499: "login" }],
+  [{ status: 0, errors: { device: ["is invalid"] } }, {
+    200: "login",
+    400: "login",
+  }],
+  [{ status: 0, errors: ["device limit reached"] }, {
+    200: "refusal",
+    400: "login",
+    500: "passing",
+  }],
+  [{ status: 0, errors: ["the device_id was not found"] }, { 200: "login" }],
+  [{ status: 0, device_id: "invalid" }, { 200: "login", 404: "login" }],
+  [{ status: 0, device_id: "INVALID" }, { 200: "login" }],
+  [{ status: 0, device_id: "invalid-ish" }, { 200: "refusal" }],
+  ["<html>not json</html>", {
+    200: "passing",
+    404: "refusal",
+    408: "passing",
+    429: "passing",
+    503: "passing",
+  }],
+];
+
+for (const [body, byStatus] of CLASSIFY) {
+  for (const [status, kind] of Object.entries(byStatus)) {
+    test(`a ${status} with ${JSON.stringify(body)} is ${kind}`, async () => {
+      const fetch: typeof globalThis.fetch = () =>
+        Promise.resolve(
+          new Response(typeof body === "string" ? body : JSON.stringify(body), {
+            status: Number(status),
+          }),
+        );
+      const error = await rejection(downloadMessages(DEVICE, { fetch }));
+      assert.ok(error instanceof PushoverError, String(error));
+      const got = error instanceof LoginRequiredError
+        ? "login"
+        : isTransient(error)
+        ? "passing"
+        : "refusal";
+      assert.equal(got, kind);
+    });
+  }
+}
+
+test("the quote of a server error is cut after 200 characters, not at 200", async () => {
+  for (const [length, cut] of [[200, false], [201, true]] as const) {
+    const error = await rejection(
+      downloadMessages(DEVICE, {
+        fetch: answering(400, { status: 0, errors: ["e".repeat(length)] }),
+      }),
+    ) as PushoverError;
+    assert.equal(error.message.endsWith("…"), cut, String(length));
+  }
+});
+
+test("Retry-After is read as seconds or an HTTP date; blank, bad or past ones give no wait", async () => {
+  const cases: [string, (ms: number | undefined) => boolean][] = [
+    ["7", (ms) => ms === 7_000],
+    ["0", (ms) => ms === 0],
+    ["  ", (ms) => ms === undefined],
+    ["soon", (ms) => ms === undefined],
+    [
+      new Date(Date.now() + 60_000).toUTCString(),
+      (ms) => ms! > 50_000 && ms! <= 60_000,
+    ],
+    [new Date(Date.now() - 60_000).toUTCString(), (ms) => ms === 0],
+  ];
+  for (const [header, ok] of cases) {
+    const error = await rejection(
+      downloadMessages(DEVICE, {
+        fetch: () =>
+          Promise.resolve(
+            new Response("{}", {
+              status: 429,
+              headers: { "retry-after": header },
+            }),
+          ),
+      }),
+    ) as PushoverError;
+    assert.ok(
+      ok(error.retryAfter),
+      `${JSON.stringify(header)} → ${error.retryAfter}`,
+    );
+  }
+});
+
+test("'timeout' takes the largest timer and Infinity, and refuses one above it", async () => {
+  const ok = answering(200, { status: 1, messages: [] });
+  await downloadMessages(DEVICE, { fetch: ok, timeout: 2 ** 31 - 1 });
+  await downloadMessages(DEVICE, { fetch: ok, timeout: Infinity });
+  await assert.rejects(
+    downloadMessages(DEVICE, { fetch: ok, timeout: 2 ** 31 }),
+    { name: "RangeError" },
+  );
+  await assert.rejects(
+    downloadMessages(DEVICE, { fetch: ok, timeout: "30" as never }),
+    { name: "RangeError" },
+  );
+});
