@@ -68,7 +68,8 @@ export async function capture([program, ...args]: string[]): Promise<string> {
   return new TextDecoder().decode(result.stdout);
 }
 
-async function exists(path: string): Promise<boolean> {
+/** Whether a file or folder exists at `path`. */
+export async function exists(path: string): Promise<boolean> {
   try {
     await Deno.stat(path);
     return true;

@@ -20,7 +20,7 @@
  * @module
  */
 
-import { findNode, fromNpm, ROOT } from "../_runtimes.ts";
+import { exists, findNode, fromNpm, ROOT } from "../_runtimes.ts";
 
 /** Stryker's core and tap runner are released together, in lockstep. */
 const STRYKER_VERSION = "10.0.0";
@@ -144,13 +144,4 @@ function excerpt(lines: string[], start: Position, end: Position): string {
 function oneLine(text: string): string {
   const flat = text.replace(/\s+/g, " ").trim();
   return flat.length > 120 ? `${flat.slice(0, 58)} … ${flat.slice(-58)}` : flat;
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
