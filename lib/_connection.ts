@@ -57,21 +57,43 @@ const SUSPEND_THRESHOLD = 4_000;
 // '#' (0x23) only proves liveness, which every frame does.
 const BANG = 0x21, RELOAD = 0x52, ERROR = 0x45, ANOTHER = 0x41;
 
+type Timer = ReturnType<typeof setTimeout>;
+
 /** What the connection is doing: exactly one of these at any time. */
 type Link =
   /** Before the first socket, or waiting out a delay before the next one. */
-  | { state: "waiting"; timer?: ReturnType<typeof setTimeout> }
+  | { state: "waiting"; timer?: Timer }
   /** A socket is opening; `timer` gives up on it after `connectTimeout`. */
-  | { state: "opening"; socket: Socket; timer: ReturnType<typeof setTimeout> }
-  /** Logged in; `watchdog` replaces the socket after `keepAliveTimeout` of silence. */
-  | { state: "open"; socket: Socket; watchdog: ReturnType<typeof setTimeout> }
-  | { state: "stopped" };
+  | { state: "opening"; socket: Socket; timer: Timer }
+  /** Logged in; `timer` replaces the socket after `keepAliveTimeout` of silence. */
+  | { state: "open"; socket: Socket; timer: Timer }
+  | { state: "stopped"; timer?: undefined };
 
-/** A socket with the listeners this connection put on it. */
+/** What the connection may call on a socket besides the WebSocket API. */
+type Ws = WebSocketLike & { terminate?: () => void };
+
+/**
+ * A socket with the listeners this connection put on it. Once `detach()`ed
+ * none of its events reach the connection: that alone is what makes a left
+ * socket's late frames, closes and errors harmless.
+ */
 interface Socket {
-  ws: WebSocketLike & { terminate?: () => void };
+  ws: Ws;
+  /** Set by detach(); read by work that outlives an event (a Blob frame). */
+  left: boolean;
   detach(): void;
 }
+
+/** How a socket is ended: the server asked, or the user stopped. */
+const politely = (ws: Ws) => ws.close(1000);
+
+/**
+ * A socket presumed dead: dropped without a closing handshake where the
+ * runtime can (Bun's and the `ws` package's `terminate()`), so a mute peer
+ * does not keep it open.
+ */
+const atOnce = (ws: Ws) =>
+  typeof ws.terminate === "function" ? ws.terminate() : ws.close(1000);
 
 /** One logical connection, made of as many sockets as reconnects need. */
 export class Connection {
@@ -90,6 +112,11 @@ export class Connection {
     this.#backoff = new Backoff(settings.retryDelay, this.#now);
   }
 
+  /** What the link is doing now (for tests and diagnostics). */
+  get state(): Link["state"] {
+    return this.#link.state;
+  }
+
   /** Opens the first socket and starts watching the clock. */
   start(): void {
     const every = this.#settings.tickInterval ?? TICK_INTERVAL;
@@ -101,17 +128,18 @@ export class Connection {
   /** Closes the socket and clears every timer; nothing runs afterwards. */
   stop(): void {
     clearInterval(this.#clock);
-    this.#leave("close");
+    this.#end(politely);
     this.#link = { state: "stopped" };
   }
 
   #connect(): void {
-    if (this.#link.state === "stopped") return;
     this.#events.status({
       state: "connecting",
       attempt: this.#backoff.attempt + 1,
     });
-    let ws: Socket["ws"];
+    // The status may have reached code that stopped the stream.
+    if (this.#link.state === "stopped") return;
+    let ws: Ws;
     try {
       ws = new this.#settings.WebSocket(this.#settings.url);
     } catch (error) {
@@ -119,22 +147,20 @@ export class Connection {
       return;
     }
     ws.binaryType = "arraybuffer";
-    const onOpen = () => this.#opened(socket);
-    const onMessage = (event: Event) => {
-      if (this.#current() === socket) this.#frame((event as MessageEvent).data);
-    };
-    const onGone = (event: Event) => {
-      if (this.#current() !== socket) return;
-      this.#leave("abandon");
+    const onOpen = () => this.#opened(socket, onMessage);
+    const onMessage = (event: Event) =>
+      this.#frame(socket, (event as MessageEvent).data);
+    const onGone = (event: Event) =>
       this.#retry(
         event.type === "close"
           ? "the connection closed"
           : "the connection failed",
       );
-    };
     const socket: Socket = {
       ws,
+      left: false,
       detach: () => {
+        socket.left = true;
         ws.removeEventListener("open", onOpen);
         ws.removeEventListener("message", onMessage);
         ws.removeEventListener("close", onGone);
@@ -142,73 +168,74 @@ export class Connection {
       },
     };
     ws.addEventListener("open", onOpen);
-    ws.addEventListener("message", onMessage);
     ws.addEventListener("close", onGone);
     ws.addEventListener("error", onGone);
-    const timer = setTimeout(() => {
-      this.#leave("abandon");
-      this.#retry(
-        `the connection did not open within ${this.#settings.connectTimeout} ms`,
-      );
-    }, this.#settings.connectTimeout);
+    const timer = setTimeout(
+      () =>
+        this.#retry(
+          `the connection did not open within ${this.#settings.connectTimeout} ms`,
+        ),
+      this.#settings.connectTimeout,
+    );
     this.#link = { state: "opening", socket, timer };
   }
 
-  #opened(socket: Socket): void {
-    const link = this.#link;
-    if (link.state !== "opening" || link.socket !== socket) return;
+  #opened(socket: Socket, onMessage: (event: Event) => void): void {
     const { deviceId, secret } = this.#settings;
     try {
       socket.ws.send(`login:${deviceId}:${secret}\n`);
     } catch {
       return; // the close event that follows reconnects
     }
-    clearTimeout(link.timer);
-    this.#link = { state: "open", socket, watchdog: this.#watchdog() };
+    // Frames count from the login on; none can come before the open.
+    socket.ws.addEventListener("message", onMessage);
+    clearTimeout(this.#link.timer);
+    this.#link = { state: "open", socket, timer: this.#watchdog() };
     this.#backoff.succeeded();
     this.#events.status({ state: "connected" });
     this.#events.connected();
   }
 
   /** Every frame proves liveness; each byte of it is a command. */
-  #frame(data: unknown): void {
-    const link = this.#link;
-    if (link.state !== "open") return;
-    clearTimeout(link.watchdog);
-    link.watchdog = this.#watchdog();
-    if (typeof data === "string") {
-      for (let i = 0; i < data.length; i++) this.#command(data.charCodeAt(i));
-    } else if (data instanceof ArrayBuffer || ArrayBuffer.isView(data)) {
-      const bytes = data instanceof ArrayBuffer
-        ? new Uint8Array(data)
-        : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-      for (const byte of bytes) this.#command(byte);
-    } else if (data instanceof Blob) {
+  #frame(socket: Socket, data: unknown): void {
+    if (data instanceof Blob) {
       // A runtime that ignored binaryType: read it, then handle it the same way.
-      const socket = link.socket;
       data.arrayBuffer().then((buffer) => {
-        if (this.#current() === socket) this.#frame(buffer);
+        if (!socket.left) this.#frame(socket, buffer);
       }, () => {});
+      return;
+    }
+    clearTimeout(this.#link.timer);
+    this.#link = { state: "open", socket, timer: this.#watchdog() };
+    // Commands are ASCII; other characters become bytes no command has.
+    const bytes = typeof data === "string"
+      ? new TextEncoder().encode(data)
+      : ArrayBuffer.isView(data)
+      ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
+      : data instanceof ArrayBuffer
+      ? new Uint8Array(data)
+      : [];
+    for (const byte of bytes) {
+      // A frame of several bytes may have ended the link at an earlier byte.
+      if (socket.left) return;
+      this.#command(byte);
     }
   }
 
   #command(byte: number): void {
-    // A frame of several bytes may have ended the link at an earlier byte.
-    if (this.#link.state !== "open") return;
     switch (byte) {
       case BANG:
         this.#events.newMessages();
         break;
       case RELOAD:
-        this.#leave("close");
         if (this.#backoff.settled) {
           // A long-lived link the server wants renewed: at once, not a failure.
           this.#backoff.reset();
-          this.#schedule(0, RELOAD_REASON);
+          this.#reconnect(0, RELOAD_REASON, politely);
         } else {
           // A server (or proxy) that answers every login with R must not
           // get a login loop: a young link's R counts as a failure.
-          this.#retry(RELOAD_REASON);
+          this.#retry(RELOAD_REASON, politely);
         }
         break;
       case ERROR:
@@ -235,11 +262,11 @@ export class Connection {
   }
 
   /** Silence for keepAliveTimeout means the link is dead. */
-  #watchdog(): ReturnType<typeof setTimeout> {
-    return setTimeout(() => {
-      this.#leave("abandon");
-      this.#retry(`no frame for ${this.#settings.keepAliveTimeout} ms`);
-    }, this.#settings.keepAliveTimeout);
+  #watchdog(): Timer {
+    return setTimeout(
+      () => this.#retry(`no frame for ${this.#settings.keepAliveTimeout} ms`),
+      this.#settings.keepAliveTimeout,
+    );
   }
 
   /**
@@ -252,68 +279,50 @@ export class Connection {
     const now = this.#now();
     const late = now - this.#lastTick - every;
     this.#lastTick = now;
-    const threshold = this.#settings.suspendThreshold ?? SUSPEND_THRESHOLD;
-    if (late < threshold || this.#link.state === "stopped") return;
-    this.#leave("abandon");
+    if (late < (this.#settings.suspendThreshold ?? SUSPEND_THRESHOLD)) return;
     this.#backoff.reset();
-    this.#schedule(
+    this.#reconnect(
       0,
       `the process was suspended for about ${Math.round(late / 1000)} s`,
     );
   }
 
-  /** The socket in use now, if any. */
-  #current(): Socket | undefined {
+  /** Ends the current socket, if any, `how` it should be, and its timer. */
+  #end(how: (ws: Ws) => void): void {
     const link = this.#link;
-    return link.state === "opening" || link.state === "open"
-      ? link.socket
-      : undefined;
-  }
-
-  /**
-   * Leaves the current socket and its timers. "close" ends it politely (the
-   * server asked, or the user stopped); "abandon" is for a socket presumed
-   * dead: where the runtime can drop it without a closing handshake (Bun's
-   * `terminate()`), it does, so a mute peer does not keep it open.
-   */
-  #leave(how: "close" | "abandon"): void {
-    const link = this.#link;
-    if (link.state === "stopped") return;
-    clearTimeout(link.state === "open" ? link.watchdog : link.timer);
-    this.#link = { state: "waiting" };
-    const socket = link.state === "waiting" ? undefined : link.socket;
-    if (!socket) return;
-    socket.detach();
-    const { ws } = socket;
-    // A late error from the dead socket must not surface as unhandled.
+    clearTimeout(link.timer);
+    if (!("socket" in link)) return;
+    const { ws } = link.socket;
+    link.socket.detach();
+    // A late error from the dead socket must not surface as unhandled (an
+    // EventEmitter-based WebSocket, like the `ws` package's, throws then).
     ws.addEventListener("error", () => {});
     try {
-      if (how === "abandon" && typeof ws.terminate === "function") {
-        ws.terminate();
-      } else ws.close(1000);
+      how(ws);
     } catch {
       // Already closed or never opened.
     }
   }
 
   /** A failed attempt: wait as the retry policy says, then connect again. */
-  #retry(reason: string): void {
-    this.#schedule(this.#backoff.failed().delay, reason);
+  #retry(reason: string, end: (ws: Ws) => void = atOnce): void {
+    this.#reconnect(this.#backoff.failed().delay, reason, end);
   }
 
-  #schedule(delay: number, reason: string): void {
-    if (this.#link.state === "stopped") return;
-    this.#leave("abandon");
+  /** Leaves the socket, then connects again after `delay` ms. */
+  #reconnect(delay: number, reason: string, end = atOnce): void {
+    this.#end(end);
+    // Waiting before telling: a status handler may stop, clearing the timer.
+    this.#link = {
+      state: "waiting",
+      timer: setTimeout(() => this.#connect(), delay),
+    };
     this.#events.status({
       state: "reconnecting",
       attempt: this.#backoff.attempt + 1,
       delay,
       reason,
     });
-    this.#link = {
-      state: "waiting",
-      timer: setTimeout(() => this.#connect(), delay),
-    };
   }
 }
 

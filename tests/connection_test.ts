@@ -24,6 +24,7 @@ const swallowFirstOpen = (socket: HandSocket) => {
 function connection(
   WebSocket: ConnectionSettings["WebSocket"],
   settings: Partial<ConnectionSettings> = {},
+  onStatus: (status: StreamStatus) => void = () => {},
 ) {
   const statuses: StreamStatus[] = [];
   const fatal: PushoverError[] = [];
@@ -42,7 +43,10 @@ function connection(
     connected: () => connected++,
     newMessages: () => bangs++,
     fatal: (error) => fatal.push(error),
-    status: (status) => statuses.push(status),
+    status: (status) => {
+      statuses.push(status);
+      onStatus(status);
+    },
   });
   return {
     link,
@@ -156,6 +160,7 @@ test("Connection ignores events of a socket it has left", async () => {
   const bangs = c.bangs();
   first.frame("!");
   first.dispatchEvent(new Event("close"));
+  first.dispatchEvent(new Event("error"));
   first.dispatchEvent(new Event("open"));
   await nextTurn();
   assert.equal(c.bangs(), bangs, "a frame of the old socket counted");
@@ -247,4 +252,139 @@ test("Connection ignores a Blob frame that arrives after its socket was left", a
   await nextTurn();
   assert.equal(c.bangs(), 0, "the old socket's frame counted");
   c.link.stop();
+});
+
+test("Connection's state: waiting, opening, open, waiting after a loss, stopped", async () => {
+  const c = connection(HandSocket, {
+    retryDelay: { min: 60_000, max: 60_000, resetAfter: 60_000 },
+  });
+  assert.equal(c.link.state, "waiting");
+  c.link.start();
+  assert.equal(c.link.state, "opening");
+  await until(() => c.connected() === 1, "the login");
+  assert.equal(c.link.state, "open");
+  HandSocket.last!.dispatchEvent(new Event("close"));
+  assert.equal(c.link.state, "waiting");
+  c.link.stop();
+  assert.equal(c.link.state, "stopped");
+});
+
+for (const at of ["connecting", "reconnecting"] as const) {
+  test(`Connection opens nothing more when a "${at}" status handler stops it`, async () => {
+    let made = 0;
+    class Counted extends HandSocket {
+      constructor(url: string) {
+        super(url);
+        made++;
+      }
+    }
+    const c = connection(Counted, {}, (status) => {
+      if (status.state === at) c.link.stop();
+    });
+    c.link.start();
+    if (at === "reconnecting") {
+      await until(() => c.connected() === 1, "the login");
+      HandSocket.last!.dispatchEvent(new Event("close"));
+    }
+    // Ten times the 1 ms retry delay: a reconnect would have happened.
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.equal(made, at === "connecting" ? 0 : 1);
+    assert.equal(c.link.state, "stopped");
+  });
+}
+
+test("Connection leaves an error listener on a socket it left: an EventEmitter socket (the ws package) throws on an unheard error", async () => {
+  class Emitter extends HandSocket {
+    errorListeners = 0;
+    override addEventListener(
+      type: string,
+      listener: EventListenerOrEventListenerObject | null,
+    ): void {
+      if (type === "error") this.errorListeners++;
+      super.addEventListener(type, listener);
+    }
+    override removeEventListener(
+      type: string,
+      listener: EventListenerOrEventListenerObject | null,
+    ): void {
+      if (type === "error") this.errorListeners--;
+      super.removeEventListener(type, listener);
+    }
+  }
+  const c = connection(Emitter);
+  c.link.start();
+  await until(() => c.connected() === 1, "the login");
+  const first = HandSocket.last as Emitter;
+  first.dispatchEvent(new Event("close"));
+  await until(() => c.connected() === 2, "the reconnect");
+  assert.equal(first.errorListeners, 1, "the left socket's error listeners");
+  first.dispatchEvent(new Event("error"));
+  assert.deepEqual(c.reasons(), ["the connection closed"]);
+  c.link.stop();
+});
+
+test("Connection ignores a frame that is neither text nor bytes", async () => {
+  const c = connection(HandSocket);
+  c.link.start();
+  await until(() => c.connected() === 1, "the login");
+  HandSocket.last!.frame([0x21]); // an array of numbers is not a frame
+  HandSocket.last!.frame(0x21);
+  assert.equal(c.bangs(), 0);
+  HandSocket.last!.frame(new Uint8Array([0x21]).buffer);
+  assert.equal(c.bangs(), 1);
+  c.link.stop();
+});
+
+test("Connection renews a settled link at once on 'R', and counts an 'R' on the young link that follows as a failure", async () => {
+  let now = 0;
+  const c = connection(HandSocket, {
+    now: () => now,
+    retryDelay: { min: 1, max: 1, resetAfter: 1_000 },
+  });
+  c.link.start();
+  await until(() => c.connected() === 1, "the login");
+  now += 1_000; // healthy for resetAfter: settled
+  HandSocket.last!.frame("R");
+  await until(() => c.connected() === 2, "the renewal");
+  HandSocket.last!.frame("R"); // at once: a young link
+  await until(() => c.connected() === 3, "the retry");
+  c.link.stop();
+  const reconnects = c.statuses.flatMap((s) =>
+    s.state === "reconnecting" ? [[s.attempt, s.delay]] : []
+  );
+  assert.deepEqual(reconnects, [[1, 0], [2, 1]]);
+});
+
+test("Connection starts its retries over after a suspend: attempt 1, no delay", async () => {
+  let now = 0;
+  let failing = 3;
+  class FailingFirst extends HandSocket {
+    constructor(url: string) {
+      super(url);
+      if (failing-- > 0) {
+        swallowFirstOpen(this);
+        queueMicrotask(() => this.dispatchEvent(new Event("close")));
+      }
+    }
+  }
+  const c = connection(FailingFirst, {
+    now: () => now,
+    tickInterval: 5,
+    suspendThreshold: 1_000,
+  });
+  c.link.start();
+  await until(() => c.connected() === 1, "the login after three failures");
+  assert.equal(c.reasons().length, 3);
+  now += 1_005; // one tick, a whole threshold late
+  await until(() => c.connected() === 2, "the reconnect after the suspend");
+  c.link.stop();
+  assert.deepEqual(
+    c.statuses.filter((s) => s.state === "reconnecting").at(-1),
+    {
+      state: "reconnecting",
+      attempt: 1,
+      delay: 0,
+      reason: "the process was suspended for about 1 s",
+    },
+  );
 });

@@ -146,6 +146,7 @@ async function run(runtime: Runtime): Promise<RunResult> {
   const version = await (runtime.version?.(binary) ??
     capture([binary, "--version"]));
   const [program, ...args] = runtime.command(binary);
+  const started = performance.now();
   const header = `\n=== ${runtime.name} (${version.split("\n")[0].trim()}) ===`;
   const result = await new Deno.Command(program, {
     args,
@@ -154,6 +155,7 @@ async function run(runtime: Runtime): Promise<RunResult> {
     stderr: "piped",
     env: { NO_COLOR: "1" },
   }).output();
+  const took = seconds(started);
   const output = `${header}\n${
     (new TextDecoder().decode(result.stdout) +
       new TextDecoder().decode(result.stderr)).trimEnd()
@@ -163,7 +165,8 @@ async function run(runtime: Runtime): Promise<RunResult> {
     totals.failed++;
     return {
       output,
-      line: `${runtime.name}: no test count found (exit ${result.code})`,
+      line:
+        `${runtime.name}: no test count found (exit ${result.code}, ${took})`,
     };
   }
   const ok = result.success && counts.failed === 0 && counts.passed > 0;
@@ -173,7 +176,7 @@ async function run(runtime: Runtime): Promise<RunResult> {
     output,
     line: `${runtime.name}: ${counts.passed} passed, ${counts.failed} failed${
       ok ? "" : ` (exit ${result.code})`
-    }`,
+    } in ${took}`,
   };
 }
 
@@ -199,6 +202,7 @@ const CHECKS: [string, string[]][] = [
 async function staticChecks(): Promise<string[]> {
   const failed: string[] = [];
   for (const [name, args] of CHECKS) {
+    const started = performance.now();
     const result = await new Deno.Command(Deno.execPath(), {
       args,
       cwd: ROOT,
@@ -206,7 +210,11 @@ async function staticChecks(): Promise<string[]> {
       stderr: "piped",
       env: { NO_COLOR: "1" },
     }).output();
-    console.log(`check ${name}: ${result.success ? "ok" : "FAILED"}`);
+    console.log(
+      `check ${name}: ${result.success ? "ok" : "FAILED"} in ${
+        seconds(started)
+      }`,
+    );
     if (!result.success) {
       failed.push(name);
       console.log(new TextDecoder().decode(result.stderr).trimEnd());
@@ -216,7 +224,13 @@ async function staticChecks(): Promise<string[]> {
   return failed;
 }
 
+/** Wall time since `started` (a performance.now()), for the report. */
+function seconds(started: number): string {
+  return `${((performance.now() - started) / 1000).toFixed(1)} s`;
+}
+
 const totals = { passed: 0, failed: 0 };
+const runStarted = performance.now();
 const wanted = Deno.args.length > 0
   ? RUNTIMES.filter((r) => Deno.args.includes(r.name))
   : RUNTIMES;
@@ -255,5 +269,9 @@ if (failedChecks.length > 0) {
   lines.push(`checks: ${failedChecks.join(", ")} failed`);
 }
 console.log(`\n=== summary ===\n${lines.join("\n")}`);
-console.log(`total: ${totals.passed} passed, ${totals.failed} failed`);
+console.log(
+  `total: ${totals.passed} passed, ${totals.failed} failed in ${
+    seconds(runStarted)
+  }`,
+);
 Deno.exit(totals.failed === 0 ? 0 : 1);

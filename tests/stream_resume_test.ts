@@ -155,6 +155,11 @@ serverTest(
           }
         }, 5);
       });
+      // Once a tick has taken the last move in: one tick 1 004 ms on a 5 ms
+      // timer, 999 ms late, just short of the threshold.
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      link.advance(1_004);
+      await new Promise((resolve) => setTimeout(resolve, 30));
       assert.equal(link.connects(), 1);
       assert.ok(!link.statuses.some((s) => s.state === "reconnecting"));
     } finally {
