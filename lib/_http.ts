@@ -281,7 +281,7 @@ function namesAuthParam(
 }
 
 /** Seconds or an HTTP date, as milliseconds; undefined when absent or bad. */
-function parseRetryAfter(value: string | null): number | undefined {
+export function parseRetryAfter(value: string | null): number | undefined {
   if (value === null || value.trim() === "") return undefined;
   const seconds = Number(value);
   if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);

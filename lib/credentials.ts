@@ -50,6 +50,13 @@ export interface SavedCredentials {
   email?: string;
   /** The name the device was registered under. */
   deviceName?: string;
+  /**
+   * The REST API base the device was registered with, when not Pushover's
+   * own: later runs must talk to the same service.
+   */
+  apiUrl?: string;
+  /** The WebSocket URL used with it, when not Pushover's own. */
+  websocketUrl?: string;
 }
 
 /**
@@ -103,10 +110,13 @@ export function parseCredentials(text: string): SavedCredentials {
   const saved: SavedCredentials = { device: { secret, deviceId } };
   const userKey = optional(data, names.userKey);
   const email = optional(data, "email");
-  const deviceName = optional(data, "deviceName");
   if (userKey !== undefined) saved.userKey = userKey;
-  if (email !== undefined) saved.email = email;
-  if (deviceName !== undefined) saved.deviceName = deviceName;
+  for (
+    const field of ["email", "deviceName", "apiUrl", "websocketUrl"] as const
+  ) {
+    const value = optional(data, field);
+    if (value !== undefined) saved[field] = value;
+  }
   return saved;
 }
 
@@ -135,11 +145,20 @@ export function stringifyCredentials(saved: SavedCredentials): string {
     secret: required(device, "secret", "write", "device.secret"),
     deviceId: required(device, "deviceId", "write", "device.deviceId"),
   };
-  for (const field of ["userKey", "email", "deviceName"] as const) {
+  for (const field of KEPT) {
     if (typeof saved[field] === "string") file[field] = saved[field];
   }
   return `${JSON.stringify(file, null, 2)}\n`;
 }
+
+/** The optional fields a file keeps, in the order they are written. */
+const KEPT = [
+  "userKey",
+  "email",
+  "deviceName",
+  "apiUrl",
+  "websocketUrl",
+] as const;
 
 function required(
   data: Record<string, unknown>,

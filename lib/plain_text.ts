@@ -40,7 +40,9 @@ export function toPlainText(
   message: Pick<Message, "message" | "html">,
 ): string {
   const body = message.message;
-  if (message.html !== 1 || typeof body !== "string") return body;
+  // A message without a body (a server's or a sender's slip) is empty text.
+  if (typeof body !== "string") return "";
+  if (message.html !== 1) return body;
   return new Scanner(body).run();
 }
 

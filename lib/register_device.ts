@@ -14,7 +14,10 @@ import type { Device, RequestOptions } from "./types.ts";
  *
  * @param session The session from {@linkcode login} (only `secret` is used).
  * @param name The device name senders target: 1–25 of A–Z, a–z, 0–9, `_`, `-`.
- * @param options Where and how to send the request.
+ * @param options Where and how to send the request; `force: true` takes the
+ *   name over when another device of the account has it (`force=1`): that
+ *   device is replaced and stops working, as when a reinstalled machine
+ *   registers under its old name again.
  * @returns The device: its id and the secret it was registered with.
  * @throws {RangeError} The name breaks the naming rules (before any request).
  * @throws {LoginRequiredError} The server rejected the secret.
@@ -30,11 +33,21 @@ import type { Device, RequestOptions } from "./types.ts";
  *   return JSON.stringify(device); // {"secret":"…","deviceId":"…"}
  * }
  * ```
+ *
+ * @example Take a name over from a device that is gone (a reinstalled machine)
+ * ```ts
+ * import { login, registerDevice } from "@openpush/pushover-open-client";
+ *
+ * async function reinstall(email: string, password: string) {
+ *   const session = await login({ email, password });
+ *   return await registerDevice(session, "kitchen-pi", { force: true });
+ * }
+ * ```
  */
 export async function registerDevice(
   session: { secret: string },
   name: string,
-  options: RequestOptions = {},
+  options: RequestOptions & { force?: boolean } = {},
 ): Promise<Device> {
   const action = "register the device";
   const secret = requireSecret(session, "session", action);
@@ -43,7 +56,7 @@ export async function registerDevice(
     action,
     method: "POST",
     path: "devices.json",
-    params: { secret, name, os: "O" },
+    params: { secret, name, os: "O", ...(options.force ? { force: "1" } : {}) },
     secrets: [secret],
     authParams: ["secret"],
   }, options);

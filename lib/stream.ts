@@ -376,12 +376,13 @@ class Stream implements MessageStream {
     this.#syncing = true;
     const { device, request, backlog } = this.#settings;
     try {
-      const { messages } = await downloadMessages(device, {
+      const { messages, user } = await downloadMessages(device, {
         ...request,
         signal: this.#stopSignal.signal,
       });
       this.#syncBackoff.succeeded();
       if (this.#phase.name !== "running") return;
+      this.#report({ state: "synced", queued: messages.length, user });
       // The batch is ascending: keeping only ids above the last one kept
       // drops what was handed out before, and repeats within the batch.
       const fresh: Message[] = [];

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Message, RequestOptions } from "./types.ts";
+import type { Message, RequestOptions, UserInfo } from "./types.ts";
 
 /**
  * The part of a WebSocket the stream uses. The global `WebSocket` of Deno,
@@ -86,6 +86,8 @@ export type WebSocketConstructor = new (url: string) => WebSocketLike;
  *       return status.attempt === 1 ? "connecting…" : `offline, attempt ${status.attempt}`;
  *     case "connected":
  *       return "online";
+ *     case "synced":
+ *       return status.user?.quiet_hours ? "online, quiet hours" : "online";
  *     case "reconnecting":
  *     case "retrying":
  *       return `offline (${status.reason}), retrying in ${Math.ceil(status.delay / 1000)} s`;
@@ -109,6 +111,12 @@ export type StreamStatus =
   | { state: "connected" }
   /** The link is down; the next attempt starts in `delay` ms. */
   | { state: "reconnecting"; attempt: number; delay: number; reason: string }
+  /**
+   * A download came through: `queued` messages wait on the server (some
+   * handed out before, perhaps), and `user` is the account's facts sent with
+   * it (quiet hours now, the Desktop licence), when the server sent them.
+   */
+  | { state: "synced"; queued: number; user?: UserInfo }
   /** A download or delete failed for a passing reason; retrying in `delay` ms. */
   | { state: "retrying"; attempt: number; delay: number; reason: string }
   /**

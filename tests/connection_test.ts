@@ -166,7 +166,10 @@ test("Connection ignores events of a socket it has left", async () => {
   assert.equal(c.bangs(), bangs, "a frame of the old socket counted");
   assert.equal(c.reasons().length, 1, "a close of the old socket counted");
   assert.equal(c.connected(), 2);
+  // The new socket is still the one in use: stop closes it.
+  const second = HandSocket.last!;
   c.link.stop();
+  assert.equal(second.closed, true);
 });
 
 test("Connection stops at 'E' and 'A' with their errors, and does not reconnect", async () => {
@@ -251,7 +254,9 @@ test("Connection ignores a Blob frame that arrives after its socket was left", a
   release(new Uint8Array([0x21]).buffer); // now on an open, newer link
   await nextTurn();
   assert.equal(c.bangs(), 0, "the old socket's frame counted");
+  const second = HandSocket.last!;
   c.link.stop();
+  assert.equal(second.closed, true, "the old socket became the link's again");
 });
 
 test("Connection's state: waiting, opening, open, waiting after a loss, stopped", async () => {
@@ -262,6 +267,8 @@ test("Connection's state: waiting, opening, open, waiting after a loss, stopped"
   c.link.start();
   assert.equal(c.link.state, "opening");
   await until(() => c.connected() === 1, "the login");
+  assert.equal(c.link.state, "open");
+  HandSocket.last!.frame("#"); // a frame renews the watchdog, still open
   assert.equal(c.link.state, "open");
   HandSocket.last!.dispatchEvent(new Event("close"));
   assert.equal(c.link.state, "waiting");

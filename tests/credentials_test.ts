@@ -12,6 +12,8 @@ test("stringifyCredentials() and parseCredentials() round-trip every field", () 
     userKey: "u".repeat(30),
     email: "me@example.com",
     deviceName: "desk",
+    apiUrl: "http://127.0.0.1:8080/1",
+    websocketUrl: "ws://127.0.0.1:8080/push",
   };
   const text = stringifyCredentials(saved);
   assert.deepEqual(JSON.parse(text), {
@@ -21,6 +23,8 @@ test("stringifyCredentials() and parseCredentials() round-trip every field", () 
     userKey: saved.userKey,
     email: saved.email,
     deviceName: "desk",
+    apiUrl: saved.apiUrl,
+    websocketUrl: saved.websocketUrl,
   });
   assert.ok(text.endsWith("}\n"));
   assert.deepEqual(parseCredentials(text), saved);

@@ -78,6 +78,29 @@ serverTest(
 );
 
 serverTest(
+  "registerDevice() with force takes a taken name over: a new device, the old one refused",
+  async (context) => {
+    const old = await newDevice(context, "twin");
+    const session = await login(
+      { email: EMAIL, password: PASSWORD },
+      context.api,
+    );
+    const device = await registerDevice(session, "twin", {
+      ...context.api,
+      force: true,
+    });
+    assert.notEqual(device.deviceId, old.deviceId);
+    const [, request] = context.server.log.requests("register");
+    assert.equal(request.body.force, "1");
+    const error = await rejection(downloadMessages(old, context.api));
+    assert.ok(error instanceof LoginRequiredError);
+    // Without force the parameter is not sent at all.
+    const [first] = context.server.log.requests("register");
+    assert.equal("force" in first.body, false);
+  },
+);
+
+serverTest(
   "registerDevice() turns a rejected secret into LoginRequiredError",
   async ({ api }) => {
     const secret = "s".repeat(60);

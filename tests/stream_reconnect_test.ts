@@ -207,11 +207,12 @@ serverTest(
     await spy.until(() => spy.sockets[0].closed);
     await nextTurn();
     // The stream stopped at 'E', before the loop asked for more.
-    assert.deepEqual(statuses.slice(0, 2), [
-      { state: "connecting", attempt: 1 },
-      { state: "connected" },
+    assert.deepEqual(statuses.slice(0, 3).map((s) => s.state), [
+      "connecting",
+      "connected",
+      "synced",
     ]);
-    assert.equal(statuses.length, 3);
+    assert.equal(statuses.length, 4);
     const error = await rejection(iterator.next());
     assert.ok(error instanceof LoginRequiredError);
     assert.match(error.message, /refused the device's login \(E\)/);
@@ -220,7 +221,7 @@ serverTest(
       reason: "failed",
       error,
     });
-    assert.equal(statuses.length, 3);
+    assert.equal(statuses.length, 4);
     assert.equal(spy.sockets.length, 1);
     assert.equal(
       server.log.sockets("open").length,

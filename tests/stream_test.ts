@@ -6,6 +6,7 @@ import { test } from "node:test";
 import { deleteThrough, downloadMessages, streamMessages } from "../mod.ts";
 import type { StreamStatus } from "../mod.ts";
 import {
+  EMAIL,
   newDevice,
   nextTurn,
   queued,
@@ -347,11 +348,25 @@ serverTest(
       context.stream(device, { onStatus: (s) => statuses.push(s) }),
       1,
     );
-    assert.deepEqual(statuses, [
-      { state: "connecting", attempt: 1 },
-      { state: "connected" },
-      { state: "stopped", reason: "ended", error: undefined },
-    ]);
+    const [connecting, connected, synced, stopped, ...more] = statuses;
+    assert.deepEqual(connecting, { state: "connecting", attempt: 1 });
+    assert.deepEqual(connected, { state: "connected" });
+    // Each download reports the queue's length and the account's facts.
+    assert.deepEqual(
+      synced.state === "synced" && {
+        queued: synced.queued,
+        quiet: synced.user?.quiet_hours,
+        licensed: synced.user?.is_desktop_licensed,
+        email: synced.user?.email,
+      },
+      { queued: 1, quiet: false, licensed: true, email: EMAIL },
+    );
+    assert.deepEqual(stopped, {
+      state: "stopped",
+      reason: "ended",
+      error: undefined,
+    });
+    assert.deepEqual(more, []);
   },
 );
 
@@ -391,7 +406,13 @@ for (
           if (index === 0) server.send({ message: "still delivered" });
         });
         assert.equal(got[1].message, "still delivered");
-        assert.deepEqual(states, ["connecting", "connected", "stopped"]);
+        assert.deepEqual(states, [
+          "connecting",
+          "connected",
+          "synced",
+          "synced",
+          "stopped",
+        ]);
         // Rejections count as unhandled only after a turn of the event loop.
         for (let i = 0; i < 3; i++) await nextTurn();
       } finally {
