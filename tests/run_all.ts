@@ -189,12 +189,13 @@ const CHECKS: [string, string[]][] = [
     "--doc",
     "mod.ts",
     "lib",
+    "cli",
     "testing",
     "tests",
     "examples",
     "bench",
   ]],
-  ["doc-lint", ["doc", "--lint", "mod.ts", "testing/mod.ts"]],
+  ["doc-lint", ["doc", "--lint", "mod.ts", "testing/mod.ts", "cli/main.ts"]],
   ["publish-dry-run", ["publish", "--dry-run", "--allow-dirty"]],
 ];
 

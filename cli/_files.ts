@@ -1,0 +1,153 @@
+// The files the command line keeps: the credentials (a device's secret,
+// never a password), the end-to-end key, the status file. Private files are
+// written whole and renamed into place, so a crash never leaves half a file.
+
+import {
+  chmod,
+  mkdir,
+  readFile,
+  rename,
+  rm,
+  stat,
+  writeFile,
+} from "node:fs/promises";
+import { dirname, join } from "node:path";
+import process from "node:process";
+import { parseCredentials, stringifyCredentials } from "../mod.ts";
+import type { SavedCredentials } from "../mod.ts";
+import { CliError, EXIT, usage } from "./_fail.ts";
+
+/** What a failed file operation says, for people: never a JS class name. */
+function why(error: unknown): string {
+  const code = (error as { code?: string })?.code;
+  switch (code) {
+    case "EACCES":
+    case "EPERM":
+      return "permission denied";
+    case "EISDIR":
+      return "it is a directory";
+    case "ENOTDIR":
+      return "a part of the path is not a directory";
+    case "ENOSPC":
+      return "the disk is full";
+    case "EROFS":
+      return "the file system is read-only";
+    default:
+      return code ?? String((error as Error)?.message ?? error);
+  }
+}
+
+/** Writes `text` to `path` with mode 0600, atomically. */
+export async function writePrivate(path: string, text: string): Promise<void> {
+  const temporary = join(
+    dirname(path),
+    `.${path.split("/").pop()}.${process.pid}.tmp`,
+  );
+  try {
+    await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+    await writeFile(temporary, text, { mode: 0o600 });
+    await chmod(temporary, 0o600); // a umask cannot widen it, but be sure
+    await rename(temporary, path);
+  } catch (error) {
+    await rm(temporary, { force: true }).catch(() => {});
+    throw new CliError(`cannot write ${path}: ${why(error)}`);
+  }
+}
+
+/**
+ * The saved device, or a one-line CliError naming the file and the fix:
+ * none saved (exit 3: log in), or a file that is not one (exit 2).
+ */
+export async function readCredentials(path: string): Promise<SavedCredentials> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (error) {
+    if ((error as { code?: string }).code === "ENOENT") {
+      throw new CliError(
+        `no device is saved in ${path}: run "pushover-open-client login" first (or pass --config PATH)`,
+        EXIT.loginRequired,
+      );
+    }
+    throw usage(`cannot read ${path}: ${why(error)}; pass --config FILE`);
+  }
+  try {
+    return parseCredentials(text);
+  } catch (error) {
+    const reason = (error as Error).message.replace(
+      /^Cannot read credentials: /,
+      "",
+    );
+    throw usage(
+      `${path} is not a credentials file (${reason}): run "pushover-open-client login" to write a new one`,
+    );
+  }
+}
+
+/** Whether a file exists at `path` (of any kind). */
+export async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Saves the device (mode 0600, no password). */
+export async function writeCredentials(
+  path: string,
+  saved: SavedCredentials,
+): Promise<void> {
+  await writePrivate(path, stringifyCredentials(saved));
+}
+
+/** The end-to-end key file kept beside the credentials. */
+export function keyPathBeside(configPath: string): string {
+  return join(dirname(configPath), "e2ee-key");
+}
+
+/**
+ * Reads an end-to-end key file, checked as ssh checks a key: refused when
+ * group or others may read it. `flag` names where the path came from.
+ */
+export async function readKeyFile(path: string, flag: string): Promise<string> {
+  let mode: number;
+  let text: string;
+  try {
+    mode = (await stat(path)).mode;
+    text = await readFile(path, "utf8");
+  } catch (error) {
+    throw usage(`${flag}: cannot read ${path}: ${why(error)}`);
+  }
+  if ((mode & 0o077) !== 0) {
+    throw usage(
+      `${flag}: refusing ${path}: group or others can read it; run chmod 600 ${path}`,
+    );
+  }
+  const key = text.trim();
+  if (!/^[0-9a-fA-F]{64}$/.test(key)) {
+    throw usage(
+      `${flag}: ${path} does not hold an end-to-end key: it must be 64 hexadecimal characters`,
+    );
+  }
+  return key;
+}
+
+/**
+ * The key for this device: from `--e2ee-key-file` (then saved beside the
+ * credentials for later runs), else the one saved there, else none.
+ */
+export async function loadKey(
+  given: string | undefined,
+  configPath: string,
+): Promise<string | undefined> {
+  const beside = keyPathBeside(configPath);
+  if (given !== undefined) {
+    const key = await readKeyFile(given, "--e2ee-key-file");
+    if (given !== beside) await writePrivate(beside, `${key}\n`);
+    return key;
+  }
+  if (!(await exists(beside))) return undefined;
+  return await readKeyFile(beside, "the saved end-to-end key");
+}

@@ -1,0 +1,124 @@
+// Flags every subcommand shares, parsed and checked before anything else
+// happens (before a prompt, a request, a file).
+
+import { hostname } from "node:os";
+import { parseArgs } from "node:util";
+import type { SavedCredentials } from "../mod.ts";
+import { usage } from "./_fail.ts";
+import { defaultConfigPath } from "./_paths.ts";
+
+/** parseArgs option specs: the shared ones and a subcommand's own. */
+type Specs = NonNullable<Parameters<typeof parseArgs>[0]>["options"];
+
+/** The flags of every subcommand that talks to the service. */
+export const COMMON = {
+  config: { type: "string" },
+  "api-url": { type: "string" },
+  "websocket-url": { type: "string" },
+  help: { type: "boolean" },
+} as const satisfies Specs;
+
+/**
+ * Parses `args` against `options`; an unknown flag, a missing value or a
+ * stray argument is a usage error naming it and pointing to `--help`.
+ */
+export function parse<const O extends Specs>(
+  command: string,
+  args: string[],
+  options: O,
+  positionals = 0,
+) {
+  let parsed;
+  try {
+    parsed = parseArgs({ args, options, allowPositionals: positionals > 0 });
+  } catch (error) {
+    // node:util's messages are one line and name the flag; drop its code.
+    const message = (error as Error).message.replace(
+      /\s*\(?To specify.*$/s,
+      "",
+    );
+    throw usage(`${command}: ${message}; see ${command} --help`);
+  }
+  if (parsed.positionals.length > positionals) {
+    throw usage(
+      `${command}: unexpected argument '${
+        parsed.positionals[positionals]
+      }'; see ${command} --help`,
+    );
+  }
+  return parsed;
+}
+
+const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/;
+
+/** Checks a URL flag: a URL, secure unless it points at this machine. */
+function checkUrl(value: string, flag: string, secure: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw usage(`${flag}: '${value}' is not a URL`);
+  }
+  const plain = secure === "https:" ? "http:" : "ws:";
+  if (
+    url.protocol !== secure &&
+    !(url.protocol === plain && LOOPBACK.test(url.hostname))
+  ) {
+    throw usage(
+      `${flag} must use ${secure}// (${plain}// only for this machine): the device's secret would travel in clear text to ${url.host}`,
+    );
+  }
+  return value.replace(/\/+$/, "");
+}
+
+/** The service to talk to: flags first, then what the device was saved with. */
+export interface Endpoints {
+  apiUrl?: string;
+  websocketUrl?: string;
+}
+
+/** The URL flags, checked; `saved` fills in what they leave out. */
+export function endpoints(
+  values: { "api-url"?: string; "websocket-url"?: string },
+  saved?: SavedCredentials,
+): Endpoints {
+  const out: Endpoints = {};
+  const api = values["api-url"] ?? saved?.apiUrl;
+  const ws = values["websocket-url"] ?? saved?.websocketUrl;
+  if (api !== undefined) out.apiUrl = checkUrl(api, "--api-url", "https:");
+  if (ws !== undefined) {
+    out.websocketUrl = checkUrl(ws, "--websocket-url", "wss:");
+  }
+  return out;
+}
+
+/** The credentials file: `--config` or the default. */
+export function configPath(values: { config?: string }): string {
+  return values.config ?? defaultConfigPath();
+}
+
+/** The host name, made a valid device name (1–25 of A-Z a-z 0-9 _ -). */
+export function defaultDeviceName(): string {
+  const name = hostname().split(".")[0].replace(/[^A-Za-z0-9_-]/g, "-")
+    .replace(/^-+|-+$/g, "").slice(0, 25);
+  return name || "open-client";
+}
+
+const UNITS: Record<string, number> = {
+  ms: 1,
+  s: 1_000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+};
+
+/** A duration flag (`90`, `90s`, `5m`, `2h`, `1d`, `500ms`) in ms. */
+export function parseDuration(value: string, flag: string): number {
+  const match = value.trim().match(/^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/);
+  if (!match) {
+    throw usage(
+      `${flag}: '${value}' is not a duration; use e.g. 30s, 5m, 2h or 1d`,
+    );
+  }
+  return Number(match[1]) * UNITS[match[2] ?? "s"];
+}

@@ -1,0 +1,145 @@
+// Questions on the terminal: plain answers, and secrets typed without echo.
+// Works with a TTY and with piped stdin (services, tests), one line per
+// answer, on Deno, Bun and Node alike (only node: built-ins).
+
+import process from "node:process";
+
+/** Ctrl-C while a question waits: the answer never comes. */
+export class Interrupted extends Error {
+  constructor() {
+    super("interrupted");
+  }
+}
+
+/** Reads answers from stdin one line at a time, on demand. */
+export class Prompt {
+  #buffer = "";
+  #ended = false;
+  #hidden = false;
+  #listening = false;
+  #waiting: ((line: string | undefined) => void) | undefined;
+  #queue: Promise<unknown> = Promise.resolve();
+  readonly #stop: AbortController;
+  readonly #signal: AbortSignal;
+
+  /**
+   * Questions end, unanswered, once `stop` aborts (SIGINT, SIGTERM); Ctrl-C
+   * typed while a secret is asked (the terminal in raw mode sends no
+   * SIGINT then) aborts it.
+   */
+  constructor(stop: AbortController) {
+    this.#stop = stop;
+    this.#signal = stop.signal;
+    this.#signal.addEventListener("abort", () => this.#waiting?.(undefined));
+  }
+
+  /** Whether a person can answer: stdin is a terminal. */
+  get interactive(): boolean {
+    return process.stdin.isTTY === true;
+  }
+
+  /**
+   * Asks `question` on stderr; resolves with the trimmed answer, or
+   * undefined at end of input. Rejects with {@linkcode Interrupted} when the
+   * signal aborts meanwhile. Questions asked together are asked in turn.
+   */
+  ask(question: string): Promise<string | undefined> {
+    return this.#inTurn(() => this.#ask(question, false));
+  }
+
+  /** Like ask(), but what is typed is not shown (on a terminal). */
+  askHidden(question: string): Promise<string | undefined> {
+    return this.#inTurn(() => this.#ask(question, true));
+  }
+
+  #inTurn<T>(question: () => Promise<T>): Promise<T> {
+    const turn = this.#queue.then(question, question);
+    this.#queue = turn.catch(() => {});
+    return turn;
+  }
+
+  async #ask(question: string, hidden: boolean): Promise<string | undefined> {
+    if (this.#signal.aborted) throw new Interrupted();
+    const raw = hidden && this.interactive;
+    process.stderr.write(question);
+    if (raw) process.stdin.setRawMode(true);
+    this.#hidden = raw;
+    try {
+      const line = await this.#nextLine();
+      if (this.#signal.aborted) throw new Interrupted();
+      return line?.trim();
+    } finally {
+      if (raw) {
+        process.stdin.setRawMode(false);
+        process.stderr.write("\n");
+      }
+      this.#hidden = false;
+    }
+  }
+
+  #nextLine(): Promise<string | undefined> {
+    const line = this.#takeLine();
+    if (line !== undefined) return Promise.resolve(line);
+    if (this.#ended) return Promise.resolve(this.#takeRest());
+    this.#listen();
+    return new Promise((resolve) => {
+      this.#waiting = (answer) => {
+        this.#waiting = undefined;
+        // Stop reading until the next question: an idle stdin must not keep
+        // the process alive.
+        process.stdin.pause();
+        resolve(answer);
+      };
+    });
+  }
+
+  #takeLine(): string | undefined {
+    const end = this.#buffer.search(/\r?\n|\r/);
+    if (end === -1) return undefined;
+    const line = this.#buffer.slice(0, end);
+    const rest = this.#buffer.slice(end);
+    this.#buffer = rest.slice(rest.startsWith("\r\n") ? 2 : 1);
+    return line;
+  }
+
+  /** At end of input: the last line without its newline, then nothing. */
+  #takeRest(): string | undefined {
+    const rest = this.#buffer;
+    this.#buffer = "";
+    return rest === "" ? undefined : rest;
+  }
+
+  #listen(): void {
+    if (!this.#listening) {
+      this.#listening = true;
+      process.stdin.setEncoding("utf8");
+      process.stdin.on("data", (chunk: string) => this.#receive(chunk));
+      process.stdin.on("end", () => {
+        this.#ended = true;
+        // Lines that came with the end stay for the questions to come.
+        this.#waiting?.(this.#takeLine() ?? this.#takeRest());
+      });
+      process.stdin.on("error", () => {
+        this.#ended = true;
+        this.#waiting?.(this.#takeRest());
+      });
+    }
+    process.stdin.resume();
+  }
+
+  #receive(chunk: string): void {
+    if (this.#hidden) {
+      // Raw mode: no line discipline, so editing keys and Ctrl-C are ours.
+      for (const char of chunk) {
+        if (char === "\u0003") this.#stop.abort();
+        else if (char === "\u007f" || char === "\b") {
+          this.#buffer = this.#buffer.slice(0, -1);
+        } else this.#buffer += char;
+      }
+    } else {
+      this.#buffer += chunk;
+    }
+    const line = this.#takeLine();
+    if (line !== undefined) this.#waiting?.(line);
+  }
+}

@@ -1,0 +1,354 @@
+// `listen` (the default): deliver each message as it arrives, to stdout and
+// the hooks asked for; a message is deleted only once all of them took it.
+
+import {
+  LoginRequiredError,
+  needsAcknowledgement,
+  SessionReplacedError,
+  streamMessages,
+} from "../mod.ts";
+import type { Message, StreamStatus, UserInfo } from "../mod.ts";
+import { Acknowledger } from "./_acknowledger.ts";
+import { CliError, EXIT, usage } from "./_fail.ts";
+import { loadKey, readCredentials } from "./_files.ts";
+import { formatLine, toJson } from "./_format.ts";
+import { execHook, type Hook, webhookHook } from "./_hooks.ts";
+import { DesktopNotifier, probeNotifySend } from "./_notify.ts";
+import {
+  COMMON,
+  configPath,
+  endpoints,
+  parse,
+  parseDuration,
+} from "./_options.ts";
+import { Output, OutputClosed } from "./_output.ts";
+import { defaultStatusPath, iconCacheDir } from "./_paths.ts";
+import type { Prompt } from "./_prompt.ts";
+import { HOOK_RETRY, untilDone } from "./_retrying.ts";
+import { StatusFile } from "./_status_file.ts";
+
+export const summary = "print (and hand on) each message as it arrives";
+
+export const help = `Usage: pushover-open-client listen [options]
+
+Prints each message as one line (or JSON) as it arrives, and hands it to
+the hooks asked for. A message is deleted from the server only once it was
+printed and every hook took it: nothing is lost while the listener is down,
+a hook fails, or the reader of stdout goes away.
+
+Output:
+  --json                one JSON object per line (NDJSON); 64-bit ids
+                        (id, umid, aid) only as exact strings
+  --exec CMD            run \`sh -c CMD\` for each message: the message in
+                        PUSHOVER_ID, PUSHOVER_TITLE, PUSHOVER_MESSAGE,
+                        PUSHOVER_APP, PUSHOVER_PRIORITY, PUSHOVER_URL,
+                        PUSHOVER_URL_TITLE, PUSHOVER_RECEIPT, PUSHOVER_DATE,
+                        PUSHOVER_JSON, and as JSON on stdin; its output goes
+                        to stderr. Handled when CMD exits 0, else retried
+  --exec-timeout DUR    kill a hook running longer (default 60s)
+  --webhook URL         POST the JSON to URL; handled on a 2xx, else retried
+                        (Retry-After honoured)
+  --retry-delay MIN[,MAX]  waits between a hook's tries (default 1s,5m)
+  --notify              desktop notifications (notify-send): urgency from
+                        the priority, quiet hours honoured, silent (-2)
+                        skipped, "Acknowledge" on emergencies
+  --ack                 ask on the terminal to acknowledge emergencies
+                        (without holding up later messages)
+Which messages:
+  --min-priority N      only priority N (-2 to 2) and above
+  --app NAME            only from app NAME (repeatable)
+  --backlog MODE        what was queued before the start: deliver (default),
+                        skip, or max-age=DUR (deliver what is younger)
+  Messages left out by these are deleted like the others.
+Files and service:
+  --e2ee-key-file PATH  the end-to-end key (64 hexadecimal characters, file
+                        mode 0600); saved beside the credentials
+  --status-file PATH    state, last message and last error, rewritten on
+                        each change (default ${defaultStatusPath()})
+  --config PATH         the credentials file
+  --api-url URL         REST API base (default: as saved at login)
+  --websocket-url URL   WebSocket (default: as saved at login)
+  --help                this text
+
+Durations: 90 (seconds), 30s, 5m, 2h, 1d.`;
+
+const OPTIONS = {
+  ...COMMON,
+  json: { type: "boolean" },
+  exec: { type: "string" },
+  "exec-timeout": { type: "string" },
+  webhook: { type: "string" },
+  "retry-delay": { type: "string" },
+  notify: { type: "boolean" },
+  ack: { type: "boolean" },
+  "min-priority": { type: "string" },
+  app: { type: "string", multiple: true },
+  backlog: { type: "string" },
+  "e2ee-key-file": { type: "string" },
+  "status-file": { type: "string" },
+} as const;
+
+/** The listener's settings, from the flags, checked. */
+interface Settings {
+  json: boolean;
+  hooks: Hook[];
+  retry: typeof HOOK_RETRY;
+  minPriority: number;
+  apps: Set<string> | undefined;
+  backlog: "deliver" | "skip";
+  maxAge: number | undefined;
+}
+
+function settingsFrom(values: ReturnType<typeof parseValues>): Settings {
+  const timeout = parseDuration(
+    values["exec-timeout"] ?? "60s",
+    "--exec-timeout",
+  );
+  const hooks: Hook[] = [];
+  if (values.exec !== undefined) {
+    if (values.exec.trim() === "") throw usage("--exec: the command is empty");
+    hooks.push(execHook(values.exec, timeout));
+  }
+  if (values.webhook !== undefined) {
+    let url: URL;
+    try {
+      url = new URL(values.webhook);
+    } catch {
+      throw usage(`--webhook: '${values.webhook}' is not a URL`);
+    }
+    if (url.protocol !== "https:" && url.protocol !== "http:") {
+      throw usage(`--webhook: '${values.webhook}' is not an http(s) URL`);
+    }
+    hooks.push(webhookHook(values.webhook, timeout));
+  }
+  let retry = HOOK_RETRY;
+  if (values["retry-delay"] !== undefined) {
+    const [min, max = min] = values["retry-delay"].split(",").map((part) =>
+      parseDuration(part, "--retry-delay")
+    );
+    if (max < min) throw usage("--retry-delay: MAX is below MIN");
+    retry = { min, max, resetAfter: 0 };
+  }
+  let minPriority = -2;
+  if (values["min-priority"] !== undefined) {
+    minPriority = Number(values["min-priority"]);
+    if (!Number.isInteger(minPriority) || minPriority < -2 || minPriority > 2) {
+      throw usage(
+        `--min-priority: '${
+          values["min-priority"]
+        }' is not a priority; use -2, -1, 0, 1 or 2`,
+      );
+    }
+  }
+  const backlog = values.backlog ?? "deliver";
+  let maxAge: number | undefined;
+  if (backlog.startsWith("max-age=")) {
+    maxAge = parseDuration(
+      backlog.slice("max-age=".length),
+      "--backlog max-age",
+    );
+  } else if (backlog !== "deliver" && backlog !== "skip") {
+    throw usage(
+      `--backlog: '${backlog}' is not a mode; use deliver, skip or max-age=DURATION`,
+    );
+  }
+  return {
+    json: values.json === true,
+    hooks,
+    retry,
+    minPriority,
+    apps: values.app ? new Set(values.app) : undefined,
+    backlog: backlog === "skip" ? "skip" : "deliver",
+    maxAge,
+  };
+}
+
+function parseValues(args: string[]) {
+  return parse("listen", args, OPTIONS).values;
+}
+
+/** Runs `listen` until stopped; returns the exit code. */
+export async function run(
+  args: string[],
+  prompt: Prompt,
+  stop: AbortController,
+): Promise<number> {
+  const values = parseValues(args);
+  if (values.help) {
+    console.log(help);
+    return EXIT.ok;
+  }
+  const settings = settingsFrom(values);
+  const path = configPath(values);
+  const saved = await readCredentials(path);
+  const api = endpoints(values, saved);
+  const encryptionKey = await loadKey(values["e2ee-key-file"], path);
+  const startedAt = Date.now();
+  const say = (line: string) => console.error(line);
+  const status = new StatusFile(
+    values["status-file"] ?? defaultStatusPath(),
+    saved.deviceName,
+  );
+  const acknowledger = new Acknowledger({
+    device: saved.device,
+    api,
+    signal: stop.signal,
+    say,
+    policy: settings.retry,
+  });
+  let notifier: DesktopNotifier | undefined;
+  if (values.notify) {
+    const probe = await probeNotifySend();
+    if (probe) {
+      notifier = new DesktopNotifier({
+        cacheDir: iconCacheDir(),
+        assetUrl: new URL(api.apiUrl ?? "https://api.pushover.net/1").origin,
+        actions: probe.actions,
+        onAcknowledge: (message) => acknowledger.acknowledge(message),
+        onError: say,
+      });
+    } else {
+      say("notify-send was not found (install libnotify-bin): printing only");
+    }
+  }
+  let user: UserInfo | undefined;
+  const onStatus = statusReporter(say, (change) => {
+    if (change.user) user = change.user;
+    void status.update(change.update);
+  });
+
+  const output = new Output();
+  const wanted = (message: Message) =>
+    message.priority >= settings.minPriority &&
+    (!settings.apps || settings.apps.has(message.app)) &&
+    (settings.maxAge === undefined ||
+      message.date * 1000 >= startedAt - settings.maxAge);
+
+  const stream = streamMessages(saved.device, {
+    ...api,
+    signal: stop.signal,
+    backlog: settings.backlog,
+    encryptionKey,
+    onStatus,
+  });
+  try {
+    for await (const message of stream) {
+      if (!wanted(message)) continue;
+      await output.line(
+        settings.json ? JSON.stringify(toJson(message)) : formatLine(message),
+      );
+      for (const hook of settings.hooks) {
+        const done = await untilDone(
+          () => hook(message, stop.signal),
+          stop.signal,
+          ({ delay, reason }) =>
+            say(
+              `message ${message.id_str}: ${reason}; trying again in ${
+                Math.ceil(delay / 1000)
+              } s`,
+            ),
+          settings.retry,
+        );
+        // Stopped while retrying: the message stays on the server.
+        if (!done) return EXIT.ok;
+      }
+      void status.update({ lastMessageAt: new Date().toISOString() });
+      await notifier?.notify(message, user);
+      if (needsAcknowledgement(message)) {
+        if (values.ack) void askToAcknowledge(prompt, message, acknowledger);
+        else if (!notifier) {
+          say("(an emergency: run with --ack or --notify to acknowledge it)");
+        }
+      }
+    }
+  } catch (error) {
+    if (error instanceof OutputClosed || stop.signal.aborted) return EXIT.ok;
+    if (error instanceof LoginRequiredError) {
+      throw new CliError(
+        `the server refused this device${
+          saved.deviceName ? ` ("${saved.deviceName}")` : ""
+        }: it was deleted or disabled; run "pushover-open-client login" again`,
+        EXIT.loginRequired,
+      );
+    }
+    if (error instanceof SessionReplacedError) {
+      throw new CliError(
+        "another client logged in as this device and took it over; not reconnecting",
+        EXIT.sessionReplaced,
+      );
+    }
+    throw error;
+  } finally {
+    await status.update({ state: "stopped" });
+  }
+  return EXIT.ok;
+}
+
+/** Asks about one emergency; a yes starts acknowledging it. */
+async function askToAcknowledge(
+  prompt: Prompt,
+  message: Message,
+  acknowledger: Acknowledger,
+): Promise<void> {
+  let answer: string | undefined;
+  try {
+    answer = await prompt.ask(
+      `Acknowledge the emergency "${message.title ?? message.app}"? [y/N] `,
+    );
+  } catch {
+    return; // interrupted: the listener is stopping
+  }
+  if (answer !== undefined && /^y(es)?$/i.test(answer)) {
+    acknowledger.acknowledge(message);
+  } else console.error("not acknowledged");
+}
+
+/** What a status change means for stderr and the status file. */
+function statusReporter(
+  say: (line: string) => void,
+  changed: (change: {
+    update: Parameters<StatusFile["update"]>[0];
+    user?: UserInfo;
+  }) => void,
+): (status: StreamStatus) => void {
+  let offline = false;
+  return (status) => {
+    switch (status.state) {
+      case "connected":
+        say(offline ? "back online" : "online");
+        offline = false;
+        changed({ update: { state: "connected" } });
+        break;
+      case "synced":
+        changed({
+          update: status.user?.is_desktop_licensed === undefined
+            ? {}
+            : { desktopLicensed: status.user.is_desktop_licensed },
+          user: status.user,
+        });
+        break;
+      case "reconnecting":
+      case "retrying": {
+        const what = status.state === "reconnecting"
+          ? "offline"
+          : "sync failed";
+        if (!offline || status.state === "retrying") {
+          say(
+            `${what}: ${status.reason}; retrying in ${
+              Math.ceil(status.delay / 1000)
+            } s`,
+          );
+        }
+        offline = status.state === "reconnecting" || offline;
+        changed({ update: { state: "offline", lastError: status.reason } });
+        break;
+      }
+      case "undecryptable":
+        say(`message ${status.id}: ${status.reason}`);
+        changed({ update: { lastError: status.reason } });
+        break;
+      default:
+        break;
+    }
+  };
+}

@@ -1,0 +1,233 @@
+// `login`: log in, register this machine as a device, save it.
+
+import process from "node:process";
+import {
+  deleteThrough,
+  downloadMessages,
+  login as logIn,
+  LoginRequiredError,
+  PushoverError,
+  registerDevice,
+  TwoFactorRequiredError,
+} from "../mod.ts";
+import type { Device, RequestOptions, Session } from "../mod.ts";
+import { CliError, EXIT, usage } from "./_fail.ts";
+import { loadKey, writeCredentials } from "./_files.ts";
+import {
+  COMMON,
+  configPath,
+  defaultDeviceName,
+  endpoints,
+  parse,
+} from "./_options.ts";
+import type { Prompt } from "./_prompt.ts";
+
+export const summary = "log in and register this machine as a device";
+
+export const help = `Usage: pushover-open-client login [options]
+
+Logs in to Pushover, registers this machine as an Open Client device and
+saves the device (its secret, never your password) with mode 0600. The
+messages already queued for the new device (its welcome) are deleted.
+
+Answers come from the terminal; without one (a service, a script) from
+PUSHOVER_EMAIL, PUSHOVER_PASSWORD and PUSHOVER_TWOFA, else one per line on
+stdin.
+
+Options:
+  --name NAME           the device name senders target (default: ${defaultDeviceName()})
+  --force               take NAME over if another device of the account has
+                        it; that device stops working
+  --twofa CODE          the two-factor code, if the account has 2FA
+  --e2ee-key-file PATH  the end-to-end key to save beside the device
+  --config PATH         where to save (default ~/.config/pushover-open-client/credentials.json)
+  --api-url URL         REST API base (default https://api.pushover.net/1)
+  --websocket-url URL   WebSocket (default wss://client.pushover.net/push)
+  --help                this text`;
+
+const OPTIONS = {
+  ...COMMON,
+  name: { type: "string" },
+  force: { type: "boolean" },
+  twofa: { type: "string" },
+  "e2ee-key-file": { type: "string" },
+} as const;
+
+/** At most this many tries for a password, a 2FA code, a device name. */
+const TRIES = 3;
+
+/** Registration requests in one run: each may add a dashboard device. */
+const REGISTRATIONS = 3;
+
+/** Runs `login`; returns the exit code. */
+export async function run(args: string[], prompt: Prompt): Promise<number> {
+  const { values } = parse("login", args, OPTIONS);
+  if (values.help) {
+    console.log(help);
+    return EXIT.ok;
+  }
+  // Everything that can be checked is, before the first question.
+  const api = endpoints(values);
+  const path = configPath(values);
+  const key = await loadKey(values["e2ee-key-file"], path);
+  let name = values.name ?? defaultDeviceName();
+  checkName(name, "--name");
+
+  const email = process.env.PUSHOVER_EMAIL ||
+    await answer(prompt.ask("E-mail: "), "an e-mail", "PUSHOVER_EMAIL");
+  const session = await logInAsking(prompt, api, email, values.twofa);
+
+  let device: Device | undefined;
+  for (let requests = 1; !device; requests++) {
+    try {
+      device = await registerDevice(session, name, {
+        ...api,
+        force: values.force,
+      });
+    } catch (error) {
+      if (!isTaken(error)) throw error;
+      const fix =
+        `pass --name with another name, or --force to take "${name}" over (that device stops working)`;
+      if (!prompt.interactive || requests >= REGISTRATIONS) {
+        throw usage(
+          `the device name "${name}" is taken by another device of this account: ${fix}`,
+        );
+      }
+      name = await askName(prompt, `"${name}" is taken; another name: `, fix);
+    }
+  }
+  await deleteBacklog(device, api);
+  await writeCredentials(path, {
+    device,
+    userKey: session.userKey,
+    email,
+    deviceName: name,
+    ...api,
+  });
+  console.error(
+    `Logged in as ${email}; this machine is the device "${name}". Saved to ${path} (no password).${
+      key ? " The end-to-end key is saved beside it." : ""
+    }\nNext: pushover-open-client listen`,
+  );
+  return EXIT.ok;
+}
+
+/** Logs in, asking again for a refused password or 2FA code (3 tries each). */
+async function logInAsking(
+  prompt: Prompt,
+  api: RequestOptions,
+  email: string,
+  twofaFlag: string | undefined,
+): Promise<Session> {
+  const given = process.env.PUSHOVER_PASSWORD;
+  let password = given ||
+    await answer(
+      prompt.askHidden("Password: "),
+      "a password",
+      "PUSHOVER_PASSWORD",
+    );
+  let twofa = twofaFlag ?? (process.env.PUSHOVER_TWOFA || undefined);
+  let passwords = 1;
+  let codes = 0;
+  while (true) {
+    try {
+      return await logIn({ email, password, twofa }, api);
+    } catch (error) {
+      if (error instanceof TwoFactorRequiredError) {
+        if (error.codeRejected) console.error("That code was not accepted.");
+        if (++codes > TRIES || (error.codeRejected && !prompt.interactive)) {
+          throw new CliError(
+            "the two-factor code was not accepted: log in again with a fresh code",
+            EXIT.loginRequired,
+          );
+        }
+        twofa = await answer(
+          prompt.askHidden("Two-factor code: "),
+          "a two-factor code",
+          "PUSHOVER_TWOFA or --twofa",
+        );
+      } else if (isRefusal(error)) {
+        if (given || !prompt.interactive || passwords >= TRIES) {
+          throw new CliError(
+            `Pushover did not accept the e-mail ${email} with that password`,
+            EXIT.loginRequired,
+          );
+        }
+        console.error("That e-mail and password were not accepted.");
+        password = await answer(
+          prompt.askHidden("Password: "),
+          "a password",
+          "PUSHOVER_PASSWORD",
+        );
+        passwords++;
+      } else throw error;
+    }
+  }
+}
+
+/** An answer, or a usage error at end of input naming what was missing. */
+async function answer(
+  question: Promise<string | undefined>,
+  what: string,
+  variable: string,
+): Promise<string> {
+  const value = await question;
+  if (value) return value;
+  throw usage(
+    `login: no ${what} was given (${
+      value === undefined ? "end of input" : "empty answer"
+    }); type it in a terminal, or set ${variable}`,
+  );
+}
+
+async function askName(
+  prompt: Prompt,
+  question: string,
+  fix: string,
+): Promise<string> {
+  for (let tries = 1;; tries++) {
+    const name = await prompt.ask(question);
+    if (!name) throw usage(`no other device name was given: ${fix}`);
+    try {
+      return checkName(name, "the name");
+    } catch (error) {
+      if (tries >= TRIES) throw error;
+      console.error((error as Error).message);
+    }
+  }
+}
+
+const NAME = /^[A-Za-z0-9_-]{1,25}$/;
+
+function checkName(name: string, what: string): string {
+  if (!NAME.test(name)) {
+    throw usage(
+      `${what} "${name}" is not a device name: use 1 to 25 of A-Z, a-z, 0-9, _ and -`,
+    );
+  }
+  return name;
+}
+
+/** The server says the name belongs to another device of the account. */
+function isTaken(error: unknown): boolean {
+  return error instanceof PushoverError &&
+    !(error instanceof LoginRequiredError) &&
+    error.errors.some((text) => /taken/i.test(text));
+}
+
+/** A 4xx answer to the login (not a rate limit): the e-mail or password. */
+function isRefusal(error: unknown): boolean {
+  return error instanceof PushoverError && error.status !== undefined &&
+    error.status >= 400 && error.status < 500 && error.status !== 429;
+}
+
+/**
+ * A new device's queue holds its welcome and nothing it was sent for:
+ * cleared, as Pushover's guide for Open Clients says, so `listen` can
+ * deliver everything queued from now on.
+ */
+async function deleteBacklog(device: Device, api: RequestOptions) {
+  const { messages } = await downloadMessages(device, api);
+  const last = messages.at(-1);
+  if (last) await deleteThrough(device, last, api);
+}

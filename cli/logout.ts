@@ -1,0 +1,43 @@
+// `logout`: forget the device on this machine.
+
+import { rm } from "node:fs/promises";
+import { EXIT } from "./_fail.ts";
+import { exists, keyPathBeside, readCredentials } from "./_files.ts";
+import { configPath, parse } from "./_options.ts";
+
+export const summary = "forget this machine's device";
+
+export const help = `Usage: pushover-open-client logout [--config PATH]
+
+Deletes the saved device (and its end-to-end key) from this machine. The
+device stays on your Pushover dashboard until you delete it there
+(https://pushover.net/); a later \`login\` can take its name over with
+--force.
+
+Options:
+  --config PATH         the credentials file
+  --help                this text`;
+
+const OPTIONS = {
+  config: { type: "string" },
+  help: { type: "boolean" },
+} as const;
+
+/** Runs `logout`. */
+export async function run(args: string[]): Promise<number> {
+  const { values } = parse("logout", args, OPTIONS);
+  if (values.help) {
+    console.log(help);
+    return EXIT.ok;
+  }
+  const path = configPath(values);
+  const saved = await readCredentials(path);
+  await rm(path);
+  const key = keyPathBeside(path);
+  if (await exists(key)) await rm(key);
+  const name = saved.deviceName ? ` "${saved.deviceName}"` : "";
+  console.error(
+    `Forgot the device${name} (deleted ${path}). It stays on your dashboard at https://pushover.net/ until you delete it there.`,
+  );
+  return EXIT.ok;
+}

@@ -1,0 +1,154 @@
+#!/usr/bin/env -S deno run -A
+/**
+ * The `pushover-open-client` command line: log in once, then listen — print
+ * each notification, hand it to a command or a URL, show it on the desktop,
+ * acknowledge emergencies — on Deno, Bun and Node ≥ 22, with no dependency.
+ *
+ *   deno run -A jsr:@openpush/pushover-open-client/cli login
+ *   deno task cli listen --notify        # from a clone
+ *   node cli/main.ts listen --exec 'notify-me "$PUSHOVER_TITLE"'
+ *
+ * `pushover-open-client --help` lists the subcommands; each has `--help`.
+ * Exit codes: 0 done or stopped by the user (Ctrl-C, SIGTERM), 1 an
+ * unexpected failure, 2 bad usage, 3 the device was refused (log in again),
+ * 4 another client took the device over.
+ *
+ * @example Run a subcommand from a program (what the binary does)
+ * ```ts
+ * import { main } from "@openpush/pushover-open-client/cli";
+ *
+ * const code = await main(["status", "--status-file", "/nonexistent"]);
+ * console.log(code); // 1: no listener runs
+ * ```
+ *
+ * @module
+ */
+
+import { realpathSync } from "node:fs";
+import process from "node:process";
+import { fileURLToPath } from "node:url";
+import { PushoverError } from "../mod.ts";
+import { CliError, EXIT } from "./_fail.ts";
+import { Interrupted, Prompt } from "./_prompt.ts";
+import * as ack from "./ack.ts";
+import * as listen from "./listen.ts";
+import * as login from "./login.ts";
+import * as logout from "./logout.ts";
+import * as messages from "./messages.ts";
+import * as service from "./service.ts";
+import * as status from "./status.ts";
+
+/** What a subcommand needs besides its arguments. */
+interface Context {
+  prompt: Prompt;
+  stop: AbortController;
+}
+
+const COMMANDS: Record<
+  string,
+  { summary: string; run(args: string[], context: Context): Promise<number> }
+> = {
+  login: { summary: login.summary, run: (a, c) => login.run(a, c.prompt) },
+  listen: {
+    summary: listen.summary,
+    run: (a, c) => listen.run(a, c.prompt, c.stop),
+  },
+  messages: { summary: messages.summary, run: (a) => messages.run(a) },
+  pending: { summary: messages.pendingSummary, run: messages.runPending },
+  ack: { summary: ack.summary, run: (a) => ack.run(a) },
+  status: { summary: status.summary, run: (a) => status.run(a) },
+  logout: { summary: logout.summary, run: (a) => logout.run(a) },
+  service: { summary: service.summary, run: (a) => service.run(a) },
+};
+
+const HELP = `Usage: pushover-open-client [COMMAND] [options]
+
+Receive your Pushover notifications on this machine.
+
+Commands:
+${
+  Object.entries(COMMANDS).map(([name, { summary }]) =>
+    `  ${name.padEnd(10)} ${summary}`
+  ).join("\n")
+}
+
+Without a command: listen. Each command has --help.
+Exit codes: 0 done or stopped (Ctrl-C), 1 unexpected failure, 2 bad usage,
+3 the device was refused (log in again), 4 another client took it over.`;
+
+/**
+ * Runs the command line with `args` (without the runtime and script);
+ * resolves with the exit code. Every failure is one line on stderr, without
+ * a stack trace.
+ */
+export async function main(args: string[]): Promise<number> {
+  const first = args[0];
+  if (first === "--help" || first === "-h" || first === "help") {
+    console.log(HELP);
+    return EXIT.ok;
+  }
+  const named = first !== undefined && !first.startsWith("-");
+  const name = named ? first : "listen";
+  const command = COMMANDS[name];
+  if (!command) {
+    console.error(
+      `unknown command '${name}'; commands: ${
+        Object.keys(COMMANDS).join(", ")
+      } (see --help)`,
+    );
+    return EXIT.usage;
+  }
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  try {
+    return await command.run(named ? args.slice(1) : args, {
+      prompt: new Prompt(stop),
+      stop,
+    });
+  } catch (error) {
+    if (error instanceof Interrupted || stop.signal.aborted) return EXIT.ok;
+    console.error(describe(error));
+    return error instanceof CliError ? error.code : EXIT.error;
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
+}
+
+/** One line for a person: no class name, no stack. */
+function describe(error: unknown): string {
+  if (error instanceof CliError) return error.message;
+  if (error instanceof PushoverError) {
+    // "Cannot X: the server answered …" reads well as it is.
+    return firstLine(error.message);
+  }
+  if (error instanceof Error) {
+    return `unexpected failure: ${firstLine(error.message)}`;
+  }
+  return `unexpected failure: ${firstLine(String(error))}`;
+}
+
+function firstLine(text: string): string {
+  return text.split("\n")[0];
+}
+
+/** Whether this module is the program (Node 22 has no import.meta.main). */
+function isProgram(): boolean {
+  if (typeof import.meta.main === "boolean") return import.meta.main;
+  const script = process.argv[1];
+  if (!script || !import.meta.url.startsWith("file:")) return false;
+  try {
+    return realpathSync(script) ===
+      realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isProgram()) {
+  const code = await main(process.argv.slice(2));
+  // Explicitly: stdin and signal handlers must not keep a finished run up.
+  process.exit(code);
+}
