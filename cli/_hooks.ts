@@ -49,16 +49,26 @@ export function hookEnvironment(message: Message): Record<string, string> {
 export function execHook(command: string, timeout: number): Hook {
   return (message, signal) =>
     new Promise((resolve, reject) => {
+      // A process group of its own, so a stop or a timeout ends everything
+      // the command started (`sh -c "a; sleep 30"` leaves sleep otherwise).
       const child = spawn("sh", ["-c", command], {
         env: { ...process.env, ...hookEnvironment(message) },
         stdio: ["pipe", "pipe", "inherit"],
+        detached: true,
       });
+      const signalGroup = (name: "SIGTERM" | "SIGKILL") => {
+        try {
+          process.kill(-child.pid!, name);
+        } catch {
+          child.kill(name); // gone already, or no process groups here
+        }
+      };
       child.stdout.on("data", (chunk) => process.stderr.write(chunk));
       let outcome: string | undefined;
       const kill = (why: string) => {
         outcome ??= why;
-        child.kill("SIGTERM");
-        setTimeout(() => child.kill("SIGKILL"), 2_000).unref?.();
+        signalGroup("SIGTERM");
+        setTimeout(() => signalGroup("SIGKILL"), 2_000).unref?.();
       };
       const timer = setTimeout(
         () => kill(`did not finish within ${timeout / 1000} s`),
@@ -71,7 +81,7 @@ export function execHook(command: string, timeout: number): Hook {
       child.on("error", (error) => {
         outcome ??= `could not start: ${(error as Error).message}`;
       });
-      child.on("close", (code, killedBy) => {
+      child.on("exit", (code, killedBy) => {
         clearTimeout(timer);
         signal.removeEventListener("abort", onAbort);
         if (code === 0 && outcome === undefined) resolve();

@@ -28,10 +28,12 @@ export async function probeNotifySend(): Promise<
 /** The arguments for one notification; the text comes after `--`. */
 export function notifyArguments(
   message: Message,
+  user: UserInfo | undefined,
   icon: string | undefined,
   withAction: boolean,
 ): string[] {
-  const urgency = message.priority <= -1
+  // Quiet (−1, or 0 in quiet hours) is shown without fuss: low urgency.
+  const urgency = isQuiet(message, user)
     ? "low"
     : message.priority >= 2
     ? "critical"
@@ -76,15 +78,16 @@ export class DesktopNotifier {
   readonly onError: (reason: string) => void;
 
   /**
-   * Shows `message` unless it is silent (−2) or quiet hours mute it; does
-   * not wait for a click (an emergency's button is watched in the
-   * background).
+   * Shows `message` unless it is silent (−2); quiet ones (−1, or 0 during
+   * the account's quiet hours) with low urgency. Does not wait for a click
+   * (an emergency's button is watched in the background).
    */
   async notify(message: Message, user: UserInfo | undefined): Promise<void> {
-    if (this.#broken || isSilent(message) || isQuiet(message, user)) return;
+    if (this.#broken || isSilent(message)) return;
     const emergency = message.priority === 2 && message.receipt !== undefined;
     const args = notifyArguments(
       message,
+      user,
       await this.#icon(message),
       emergency && this.#actions,
     );

@@ -31,7 +31,7 @@ export async function run(args: string[]): Promise<number> {
     return EXIT.ok;
   }
   const receipt = positionals[0];
-  if (values.all === (receipt !== undefined)) {
+  if ((values.all === true) === (receipt !== undefined)) {
     throw usage("ack: give a RECEIPT or --all (one of them); see ack --help");
   }
   if (receipt !== undefined) {

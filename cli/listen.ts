@@ -224,6 +224,36 @@ export async function run(
     (settings.maxAge === undefined ||
       message.date * 1000 >= startedAt - settings.maxAge);
 
+  /** Prints and hands on one message; false when stopped meanwhile. */
+  const deliver = async (message: Message): Promise<boolean> => {
+    await output.line(
+      settings.json ? JSON.stringify(toJson(message)) : formatLine(message),
+    );
+    for (const hook of settings.hooks) {
+      const done = await untilDone(
+        () => hook(message, stop.signal),
+        stop.signal,
+        ({ delay, reason }) =>
+          say(
+            `message ${message.id_str}: ${reason}; trying again in ${
+              Math.ceil(delay / 1000)
+            } s`,
+          ),
+        settings.retry,
+      );
+      if (!done) return false;
+    }
+    void status.update({ lastMessageAt: new Date().toISOString() });
+    await notifier?.notify(message, user);
+    if (needsAcknowledgement(message)) {
+      if (values.ack) void askToAcknowledge(prompt, message, acknowledger);
+      else if (!notifier) {
+        say("(an emergency: run with --ack or --notify to acknowledge it)");
+      }
+    }
+    return true;
+  };
+
   const stream = streamMessages(saved.device, {
     ...api,
     signal: stop.signal,
@@ -234,31 +264,18 @@ export async function run(
   try {
     for await (const message of stream) {
       if (!wanted(message)) continue;
-      await output.line(
-        settings.json ? JSON.stringify(toJson(message)) : formatLine(message),
-      );
-      for (const hook of settings.hooks) {
-        const done = await untilDone(
-          () => hook(message, stop.signal),
-          stop.signal,
-          ({ delay, reason }) =>
-            say(
-              `message ${message.id_str}: ${reason}; trying again in ${
-                Math.ceil(delay / 1000)
-              } s`,
-            ),
-          settings.retry,
-        );
-        // Stopped while retrying: the message stays on the server.
-        if (!done) return EXIT.ok;
+      let delivered: boolean;
+      try {
+        delivered = await deliver(message);
+      } catch (error) {
+        // Closed first: leaving the loop otherwise counts as handled.
+        await stream.close();
+        throw error;
       }
-      void status.update({ lastMessageAt: new Date().toISOString() });
-      await notifier?.notify(message, user);
-      if (needsAcknowledgement(message)) {
-        if (values.ack) void askToAcknowledge(prompt, message, acknowledger);
-        else if (!notifier) {
-          say("(an emergency: run with --ack or --notify to acknowledge it)");
-        }
+      // Stopped while a hook retried: the message stays on the server.
+      if (!delivered) {
+        await stream.close();
+        return EXIT.ok;
       }
     }
   } catch (error) {

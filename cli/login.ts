@@ -127,6 +127,8 @@ async function logInAsking(
       "PUSHOVER_PASSWORD",
     );
   let twofa = twofaFlag ?? (process.env.PUSHOVER_TWOFA || undefined);
+  // A code from a flag or the environment cannot be typed again.
+  let codeFixed = twofa !== undefined;
   let passwords = 1;
   let codes = 0;
   while (true) {
@@ -135,7 +137,7 @@ async function logInAsking(
     } catch (error) {
       if (error instanceof TwoFactorRequiredError) {
         if (error.codeRejected) console.error("That code was not accepted.");
-        if (++codes > TRIES || (error.codeRejected && !prompt.interactive)) {
+        if (++codes > TRIES || (error.codeRejected && codeFixed)) {
           throw new CliError(
             "the two-factor code was not accepted: log in again with a fresh code",
             EXIT.loginRequired,
@@ -146,8 +148,9 @@ async function logInAsking(
           "a two-factor code",
           "PUSHOVER_TWOFA or --twofa",
         );
+        codeFixed = false;
       } else if (isRefusal(error)) {
-        if (given || !prompt.interactive || passwords >= TRIES) {
+        if (given || passwords >= TRIES) {
           throw new CliError(
             `Pushover did not accept the e-mail ${email} with that password`,
             EXIT.loginRequired,

@@ -27,17 +27,18 @@ export function runtimeCommand(script: string, args: string[] = []): string[] {
  */
 export function runScript(
   script: string,
-  { args = [], stdin = "", limit = 10_000 }: {
+  { args = [], stdin = "", limit = 10_000, env = {} }: {
     args?: string[];
     stdin?: string;
     limit?: number;
+    env?: Record<string, string>;
   } = {},
 ): Promise<ScriptResult> {
   const [program, ...rest] = runtimeCommand(script, args);
   const started = Date.now();
   const child = spawn(program, rest, {
     cwd: new URL("../", import.meta.url).pathname,
-    env: { ...process.env, NO_COLOR: "1" },
+    env: { ...process.env, NO_COLOR: "1", ...env },
   });
   let stdout = "";
   let stderr = "";
@@ -75,6 +76,8 @@ export interface LiveScript {
   ): Promise<string>;
   /** Writes to the child's stdin. */
   write(text: string): void;
+  /** Closes the read end of the child's stdout, as `| head -1` does. */
+  closeStdout(): void;
   /** Sends a signal (e.g. SIGINT, as Ctrl-C does). */
   signal(signal: "SIGINT" | "SIGTERM" | "SIGSTOP" | "SIGCONT"): void;
   /** Resolves when the child has exited. */
@@ -88,10 +91,26 @@ export interface LiveScript {
 /** Starts `script` with the current runtime; stop it with signal() or kill. */
 export function startScript(
   script: string,
-  { args = [], env = {} }: { args?: string[]; env?: Record<string, string> } =
-    {},
+  { args = [], env = {}, pipeTo }: {
+    args?: string[];
+    env?: Record<string, string>;
+    /**
+     * A shell command the script's stdout is piped into (`head -1`), as a
+     * person's shell would; the script's exit code is then printed on
+     * stderr as `exit=N` once it ends.
+     */
+    pipeTo?: string;
+  } = {},
 ): LiveScript {
-  const [program, ...rest] = runtimeCommand(script, args);
+  const command = runtimeCommand(script, args);
+  const quote = (word: string) => `'${word.replaceAll("'", `'\\''`)}'`;
+  const [program, ...rest] = pipeTo === undefined ? command : [
+    "bash",
+    "-c",
+    `${
+      command.map(quote).join(" ")
+    } | ${pipeTo}; echo "exit=\${PIPESTATUS[0]}" >&2`,
+  ];
   const child = spawn(program, rest, {
     cwd: new URL("../", import.meta.url).pathname,
     env: { ...process.env, NO_COLOR: "1", ...env },
@@ -150,6 +169,7 @@ export function startScript(
       });
     },
     write: (data) => child.stdin.write(data),
+    closeStdout: () => child.stdout.destroy(),
     // process.kill rather than child.kill: Deno's child.kill reports a
     // handled SIGINT as a kill even when the child exited with code 0.
     signal: (name) => process.kill(child.pid!, name),

@@ -1,0 +1,498 @@
+// `listen`, end to end as a child process against the fake: what it prints,
+// what it hands to hooks, and — above all — that nothing is deleted before
+// it was delivered, whatever fails: a hook, a webhook, stdout, the user
+// stopping it in the middle.
+
+import assert from "node:assert/strict";
+import { chmod, mkdir, readFile, stat, writeFile } from "node:fs/promises";
+import { createServer } from "node:http";
+import { join } from "node:path";
+import process from "node:process";
+import { type CliContext, cliTest, interrupt } from "./_cli.ts";
+import { queued } from "./_setup.ts";
+import type { Device } from "../mod.ts";
+
+/** Resolves once the server has deleted through the message with `id`. */
+function deletedThrough(context: CliContext, device: Device, count = 0) {
+  return context.server.log.waitFor(() =>
+    context.server.store.devices.get(device.deviceId)!.queue.length === count
+  );
+}
+
+cliTest(
+  "listen delivers what was queued while it was down, as lines, using the URLs saved at login, and deletes only what it printed",
+  async (context) => {
+    const device = await context.seed();
+    context.server.send({
+      message: "while down",
+      title: "Backlog",
+      app: "Cron",
+    });
+    context.server.send({
+      message: "no title",
+      app: "Cron",
+      url: "https://example.com/x",
+    });
+    const child = context.start(["listen"]);
+    try {
+      assert.match(
+        await child.waitFor("stdout", "while down"),
+        /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \[Cron\] Backlog: while down$/,
+      );
+      assert.match(
+        await child.waitFor("stdout", "no title"),
+        /\[Cron\] no title {2}<https:\/\/example\.com\/x>$/,
+      );
+      await deletedThrough(context, device);
+      assert.equal(await interrupt(child), 0);
+    } finally {
+      await child.kill();
+    }
+  },
+);
+
+cliTest(
+  "listen --json prints NDJSON with 64-bit ids only as exact strings, and a message without a body does not crash it",
+  async (context) => {
+    const device = await context.seed();
+    const child = context.start(["listen", "--json"]);
+    try {
+      await child.waitFor("stderr", "online");
+      context.server.send({ message: "first", title: "T" });
+      const message = JSON.parse(await child.waitFor("stdout", '"first"'));
+      for (const id of ["id", "umid", "aid"]) {
+        assert.equal(typeof message[id], "string", id);
+        assert.equal(`${id}_str` in message, false);
+      }
+      // A body-less message (a sender's or server's slip) is still delivered.
+      const record = context.server.store.devices.get(device.deviceId)!;
+      context.server.send({ message: "placeholder", title: "Empty" });
+      // deno-lint-ignore no-explicit-any
+      delete (record.queue.at(-1) as any).message;
+      await child.waitFor("stdout", '"Empty"');
+      assert.equal(await interrupt(child), 0);
+    } finally {
+      await child.kill();
+    }
+  },
+);
+
+const HOSTILE = [
+  "$(touch PWNED)",
+  "`touch PWNED`",
+  "; touch PWNED;",
+  "' \" \\ $HOME",
+  "line one\nline two",
+].join(" | ");
+
+cliTest(
+  "listen --exec hands the message over in the environment and on stdin, never in the command line: hostile text is not executed and arrives intact, 100 KB too",
+  async (context) => {
+    await context.seed();
+    const out = join(context.dir, "hook");
+    await mkdir(out);
+    const hook =
+      `printf '%s' "$PUSHOVER_MESSAGE" > "${out}/message.$PUSHOVER_ID"; ` +
+      `printf '%s' "$PUSHOVER_TITLE" > "${out}/title.$PUSHOVER_ID"; cat > "${out}/stdin.$PUSHOVER_ID"`;
+    const big = "x".repeat(100_000);
+    const child = context.start(["listen", "--exec", hook]);
+    try {
+      await child.waitFor("stderr", "online");
+      const hostile = context.server.send({
+        message: HOSTILE,
+        title: "-u $(id)",
+      });
+      const large = context.server.send({ message: big, title: "big" });
+      await child.waitFor("stdout", "big");
+      const id = (sent: typeof hostile) => Object.values(sent.ids)[0];
+      await waitForFile(join(out, `stdin.${id(large)}`), big.length);
+      assert.equal(
+        await readFile(join(out, `message.${id(hostile)}`), "utf8"),
+        HOSTILE,
+      );
+      assert.equal(
+        await readFile(join(out, `title.${id(hostile)}`), "utf8"),
+        "-u $(id)",
+      );
+      const json = JSON.parse(
+        await readFile(join(out, `stdin.${id(hostile)}`), "utf8"),
+      );
+      assert.equal(json.message, HOSTILE);
+      assert.equal(
+        (await readFile(join(out, `message.${id(large)}`), "utf8")).length,
+        big.length,
+      );
+      await assert.rejects(stat(join(process.cwd(), "PWNED")));
+      await assert.rejects(stat(join(context.dir, "PWNED")));
+      assert.equal(await interrupt(child), 0);
+    } finally {
+      await child.kill();
+    }
+  },
+);
+
+/** Waits until `path` holds `length` bytes (a hook writes it in pieces). */
+async function waitForFile(path: string, length: number): Promise<void> {
+  for (let i = 0; i < 500; i++) {
+    try {
+      if ((await stat(path)).size >= length) return;
+    } catch {
+      // not there yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error(`${path} did not reach ${length} bytes`);
+}
+
+cliTest(
+  "a failing --exec hook is retried with backoff and leaves the message on the server; stopped during the backoff, the next start delivers it",
+  async (context) => {
+    const device = await context.seed();
+    context.server.send({ message: "must not be lost" });
+    const failing = context.start([
+      "listen",
+      "--exec",
+      "exit 7",
+      "--retry-delay",
+      "20ms,40ms",
+    ]);
+    try {
+      await failing.waitFor(
+        "stderr",
+        "--exec: the command exited with 7; trying again in",
+      );
+      await failing.waitFor(
+        "stderr",
+        "--exec: the command exited with 7; trying again in",
+      );
+      failing.signal("SIGTERM"); // during the backoff
+      assert.equal((await failing.exited).code, 0);
+    } finally {
+      await failing.kill();
+    }
+    assert.deepEqual(queued(context.server, device), ["must not be lost"]);
+    const out = join(context.dir, "delivered");
+    const working = context.start(["listen", "--exec", `cat > "${out}"`]);
+    try {
+      await working.waitFor("stdout", "must not be lost");
+      await deletedThrough(context, device);
+      assert.equal(
+        JSON.parse(await readFile(out, "utf8")).message,
+        "must not be lost",
+      );
+      assert.equal(await interrupt(working), 0);
+    } finally {
+      await working.kill();
+    }
+  },
+);
+
+cliTest(
+  "SIGTERM while a hook runs stops the listener at once with exit 0, the message still queued; --exec-timeout kills a hung hook",
+  async (context) => {
+    const device = await context.seed();
+    context.server.send({ message: "slow one" });
+    const hook = "echo hook-started >&2; sleep 30";
+    const running = context.start(["listen", "--exec", hook]);
+    try {
+      await running.waitFor("stderr", "hook-started");
+      running.signal("SIGTERM");
+      assert.equal((await running.exited).code, 0);
+    } finally {
+      await running.kill();
+    }
+    assert.deepEqual(queued(context.server, device), ["slow one"]);
+    const timed = context.start([
+      "listen",
+      "--exec",
+      hook,
+      "--exec-timeout",
+      "200ms",
+      "--retry-delay",
+      "60s",
+    ]);
+    try {
+      await timed.waitFor(
+        "stderr",
+        "--exec: the command did not finish within 0.2 s; trying again in 60 s",
+      );
+      timed.signal("SIGTERM"); // during the backoff
+      assert.equal((await timed.exited).code, 0);
+    } finally {
+      await timed.kill();
+    }
+    assert.deepEqual(queued(context.server, device), ["slow one"]);
+  },
+);
+
+cliTest(
+  "listen --webhook POSTs the JSON, retries a 503 as its Retry-After says, and deletes only after a 2xx",
+  async (context) => {
+    const device = await context.seed();
+    const bodies: string[] = [];
+    let answers = [503, 200];
+    const hook = createServer((request, response) => {
+      let body = "";
+      request.on("data", (chunk) => body += chunk);
+      request.on("end", () => {
+        bodies.push(body);
+        const status = answers.shift() ?? 200;
+        response.writeHead(
+          status,
+          status === 503 ? { "retry-after": "0" } : {},
+        );
+        response.end();
+      });
+    });
+    await new Promise<void>((resolve) => hook.listen(0, "127.0.0.1", resolve));
+    const port = (hook.address() as { port: number }).port;
+    const child = context.start([
+      "listen",
+      "--webhook",
+      `http://127.0.0.1:${port}/hook`,
+      "--retry-delay",
+      "10ms",
+    ]);
+    try {
+      await child.waitFor("stderr", "online");
+      context.server.send({ message: "to the hook", priority: 1 });
+      await child.waitFor("stderr", "answered 503; trying again in");
+      await deletedThrough(context, device);
+      assert.equal(bodies.length, 2);
+      const sent = JSON.parse(bodies[1]);
+      assert.equal(sent.message, "to the hook");
+      assert.equal(sent.priority, 1);
+      assert.equal(typeof sent.id, "string");
+      assert.equal(await interrupt(child), 0);
+    } finally {
+      await child.kill();
+      answers = [];
+      await new Promise((resolve) => hook.close(resolve));
+    }
+  },
+);
+
+cliTest(
+  "listen | head -1: when the reader goes away the listener exits 0 and the message it could not write stays queued",
+  async (context) => {
+    const device = await context.seed();
+    const child = context.start(["listen", "--json"], {}, "head -1");
+    try {
+      await child.waitFor("stderr", "online");
+      context.server.send({ message: "read by head" });
+      await child.waitFor("stdout", "read by head"); // and head is gone
+      context.server.send({ message: "nobody reads this" });
+      await child.waitFor("stderr", "exit=");
+      assert.match(child.output().stderr, /^exit=0$/m);
+    } finally {
+      await child.kill();
+    }
+    assert.deepEqual(queued(context.server, device), ["nobody reads this"]);
+    assert.doesNotMatch(child.output().stderr, /EPIPE|Error|at /);
+  },
+);
+
+cliTest(
+  "listen --min-priority and --app leave out what does not match (and delete it); --backlog skip drops what was queued before the start",
+  async (context) => {
+    const device = await context.seed();
+    context.server.send({ message: "old backlog", app: "Alarm", priority: 2 });
+    // Queued a minute ago: skip errs on delivering within the start's second.
+    const old = context.server.store.devices.get(device.deviceId)!.queue[0];
+    old.queuedDate -= 60;
+    old.date -= 60;
+    const child = context.start([
+      "listen",
+      "--min-priority",
+      "1",
+      "--app",
+      "Alarm",
+      "--app",
+      "Door",
+      "--backlog",
+      "skip",
+    ]);
+    try {
+      await child.waitFor("stderr", "online");
+      context.server.send({ message: "low alarm", app: "Alarm", priority: 0 });
+      context.server.send({ message: "other app", app: "Cron", priority: 2 });
+      context.server.send({ message: "door bell", app: "Door", priority: 1 });
+      await child.waitFor("stdout", "door bell");
+      await deletedThrough(context, device);
+      assert.equal(await interrupt(child), 0);
+    } finally {
+      await child.kill();
+    }
+    const printed = child.output().stdout.trim().split("\n");
+    assert.equal(printed.length, 1);
+    assert.match(printed[0], /\[Door\] door bell$/);
+  },
+);
+
+cliTest(
+  "listen --notify runs notify-send with -- before the text, the priority's urgency, no silent messages, quiet hours as low urgency, and an Acknowledge button that acknowledges",
+  async (context) => {
+    await context.seed();
+    const bin = join(context.dir, "bin");
+    const log = join(context.dir, "notify.log");
+    await mkdir(bin);
+    // A notify-send with --action/--wait whose user clicks "Acknowledge".
+    await writeFile(
+      join(bin, "notify-send"),
+      `#!/bin/sh
+[ "$1" = "--help" ] && { echo "--action --wait"; exit 0; }
+printf '%s|' "$@" >> "${log}"; echo >> "${log}"
+case "$*" in *--wait*) echo ack ;; esac
+`,
+    );
+    await chmod(join(bin, "notify-send"), 0o755);
+    const child = context.start(["listen", "--notify"], {
+      PATH: `${bin}:${process.env.PATH}`,
+    });
+    try {
+      await child.waitFor("stderr", "online");
+      context.server.send({
+        message: "low one",
+        priority: -1,
+        app: "Low",
+        title: "-u",
+      });
+      context.server.send({
+        message: "silent one",
+        priority: -2,
+        app: "Silent",
+      });
+      const fire = context.server.send({
+        message: "fire",
+        priority: 2,
+        app: "High",
+        title: "Alarm",
+      });
+      await child.waitFor("stderr", 'acknowledged the emergency "Alarm"');
+      assert.equal(context.server.store.isPending(fire.receipt!), false);
+      context.server.store.accounts[0].quietHours = true;
+      context.server.send({ message: "quiet normal", priority: 0, app: "Q" });
+      context.server.send({ message: "loud high", priority: 1, app: "Q" });
+      await child.waitFor("stdout", "loud high");
+      await waitForLines(log, 4);
+      assert.equal(await interrupt(child), 0);
+    } finally {
+      await child.kill();
+    }
+    const icon = join(
+      context.dir,
+      "cache",
+      "pushover-open-client",
+      "icons",
+      "mnsw2ykc6qa5sbn.png",
+    );
+    assert.deepEqual((await readFile(log, "utf8")).trim().split("\n"), [
+      `--app-name=Low|--urgency=low|--icon=${icon}|--|-u|low one|`,
+      `--app-name=High|--urgency=critical|--icon=${icon}|--action=ack=Acknowledge|--wait|--|Alarm|fire|`,
+      `--app-name=Q|--urgency=low|--icon=${icon}|--|Q|quiet normal|`,
+      `--app-name=Q|--urgency=normal|--icon=${icon}|--|Q|loud high|`,
+    ]);
+  },
+);
+
+async function waitForLines(path: string, count: number): Promise<void> {
+  for (let i = 0; i < 500; i++) {
+    const text = await readFile(path, "utf8").catch(() => "");
+    if (text.trim().split("\n").filter(Boolean).length >= count) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error(`${path} has fewer than ${count} lines`);
+}
+
+cliTest(
+  "listen --ack asks without holding up later messages, retries a failed acknowledgement instead of dying, and Ctrl-C works while it asks",
+  async (context) => {
+    await context.seed();
+    const child = context.start(["listen", "--ack", "--retry-delay", "10ms"]);
+    try {
+      await child.waitFor("stderr", "online");
+      const first = context.server.send({
+        message: "smoke",
+        priority: 2,
+        app: "Alarm",
+      });
+      await child.waitFor("stderr", 'Acknowledge the emergency "Alarm"? [y/N]');
+      // Not answered yet: later messages still come.
+      context.server.send({ message: "meanwhile" });
+      await child.waitFor("stdout", "meanwhile");
+      context.server.failNext({ type: "status", status: 503 }, {
+        endpoint: "acknowledge",
+      });
+      child.write("y\n");
+      await child.waitFor("stderr", "failed (");
+      await child.waitFor("stderr", 'acknowledged the emergency "Alarm"');
+      assert.equal(context.server.store.isPending(first.receipt!), false);
+      context.server.send({
+        message: "second fire",
+        priority: 2,
+        app: "Alarm",
+      });
+      await child.waitFor("stderr", "Acknowledge the emergency");
+      assert.equal(await interrupt(child), 0); // Ctrl-C mid-question
+    } finally {
+      await child.kill();
+    }
+  },
+);
+
+cliTest(
+  "listen keeps a status file (connected, licence, last message) that `status` reads with exit 0 while it runs",
+  async (context) => {
+    await context.seed("desk");
+    const child = context.start(["listen"]);
+    try {
+      await child.waitFor("stderr", "online");
+      context.server.send({ message: "hello" });
+      await child.waitFor("stdout", "hello");
+      const status = await context.run(["status", "--json"]);
+      const file = JSON.parse(status.stdout);
+      assert.equal(status.code, 0, status.stdout);
+      assert.equal(file.state, "connected");
+      assert.equal(file.running, true);
+      assert.equal(file.device, "desk");
+      assert.equal(file.desktopLicensed, true);
+      assert.equal((await stat(context.statusFile)).mode & 0o777, 0o600);
+      assert.equal(await interrupt(child), 0);
+    } finally {
+      await child.kill();
+    }
+    const after = await context.run(["status"]);
+    assert.equal(after.code, 1);
+    assert.match(after.stdout, /^stopped since /);
+  },
+);
+
+cliTest(
+  "listen exits 3 when the device is refused and 4 when another client takes it over, each with one line",
+  async (context) => {
+    const device = await context.seed();
+    const first = context.start(["listen"]);
+    const second = context.start(["listen"]);
+    try {
+      await context.server.waitForLogin(device.deviceId, 2);
+      const [taken, survivor] = await Promise.race([
+        first.exited.then(() => [first, second]),
+        second.exited.then(() => [second, first]),
+      ]);
+      assert.equal((await taken.exited).code, 4);
+      assert.equal(
+        taken.output().stderr.trim().split("\n").at(-1),
+        "another client logged in as this device and took it over; not reconnecting",
+      );
+      context.server.disableDevice(device.deviceId);
+      assert.equal((await survivor.exited).code, 3);
+      assert.equal(
+        survivor.output().stderr.trim().split("\n").at(-1),
+        'the server refused this device ("seeded"): it was deleted or disabled; run "pushover-open-client login" again',
+      );
+    } finally {
+      await first.kill();
+      await second.kill();
+    }
+  },
+);

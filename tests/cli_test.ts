@@ -1,0 +1,318 @@
+// The command line's `login`, `messages`, `pending`, `ack`, `status`,
+// `logout` and `service`, run as a person or a service would run them:
+// child processes of the runtime under test, against the fake.
+
+import assert from "node:assert/strict";
+import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { test } from "node:test";
+import { spawnSync } from "node:child_process";
+import { CLI, cliTest, PLAIN } from "./_cli.ts";
+import { runScript } from "./_spawn.ts";
+import { EMAIL, PASSWORD, TWOFA } from "./_setup.ts";
+
+/** Nothing a person sees may name a JS class or show a stack frame. */
+function assertPlain(stderr: string): void {
+  assert.doesNotMatch(
+    stderr,
+    /\b(TypeError|RangeError|Error:|PushoverError)\b|^\s+at /m,
+  );
+}
+
+cliTest(
+  "login without prompts (PUSHOVER_EMAIL, PUSHOVER_PASSWORD) registers, deletes the welcome and saves 0600 credentials with the URLs, no password",
+  async ({ server, run, urls, config }) => {
+    const result = await run(["login", "--name", "svc-box", ...urls], {
+      env: { PUSHOVER_EMAIL: PLAIN.email, PUSHOVER_PASSWORD: PLAIN.password },
+    });
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(
+      result.stderr,
+      /^Logged in as plain@example\.com; this machine is the device "svc-box"\. Saved to .*credentials\.json \(no password\)\./,
+    );
+    assert.equal((await stat(config)).mode & 0o777, 0o600);
+    const text = await readFile(config, "utf8");
+    assert.ok(!text.includes(PLAIN.password) && !text.includes("password"));
+    const saved = JSON.parse(text);
+    assert.equal(saved.apiUrl, server.apiUrl);
+    assert.equal(saved.websocketUrl, server.websocketUrl);
+    assert.equal(saved.deviceName, "svc-box");
+    // The new device's backlog (its welcome) is gone.
+    assert.deepEqual(server.store.devices.get(saved.deviceId)!.queue, []);
+    assert.ok(!result.stderr.includes(PLAIN.password));
+  },
+);
+
+cliTest(
+  "login reads piped answers line by line: e-mail, password, a refused 2FA code, the right one",
+  async ({ server, run, urls, config }) => {
+    const result = await run(["login", "--name", "piped", ...urls], {
+      // All at once, as a pipe delivers them: none may be lost.
+      stdin: `${EMAIL}\n${PASSWORD}\n000000\n${TWOFA}\n`,
+    });
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(
+      result.stderr,
+      /E-mail: Password: Two-factor code: That code was not accepted\.\nTwo-factor code: Logged in as/,
+    );
+    assert.equal(JSON.parse(await readFile(config, "utf8")).email, EMAIL);
+    assert.equal(server.log.requests("login").length, 3);
+    assert.ok(
+      !result.stderr.includes(PASSWORD) && !result.stderr.includes(TWOFA),
+    );
+  },
+);
+
+for (
+  const [at, stdin, what] of [
+    ["the e-mail", "", "an e-mail"],
+    ["the password", `${EMAIL}\n`, "a password"],
+    ["the 2FA code", `${EMAIL}\n${PASSWORD}\n`, "a two-factor code"],
+  ] as const
+) {
+  cliTest(
+    `login stops in one line, exit 2, at end of input at ${at}`,
+    async ({ server, run, urls, config }) => {
+      const result = await run(["login", ...urls], { stdin });
+      assert.equal(result.code, 2);
+      const last = result.stderr.trim().split("\n").at(-1)!;
+      assert.match(
+        last,
+        new RegExp(
+          `login: no ${what} was given \\(end of input\\); type it in a terminal, or set PUSHOVER_`,
+        ),
+      );
+      assertPlain(result.stderr);
+      assert.equal(server.log.requests("register").length, 0);
+      await assert.rejects(stat(config));
+    },
+  );
+}
+
+cliTest(
+  "login checks the URLs before asking anything: clear text to another host is refused",
+  async ({ run }) => {
+    const result = await run(
+      ["login", "--api-url", "http://api.example.com/1"],
+      {
+        stdin: `${EMAIL}\n`,
+      },
+    );
+    assert.equal(result.code, 2);
+    assert.equal(
+      result.stderr.trim(),
+      "--api-url must use https:// (http:// only for this machine): the device's secret would travel in clear text to api.example.com",
+    );
+  },
+);
+
+cliTest(
+  "login with a wrong password: asked again on a terminal, but without one it stops (exit 3) after one try",
+  async ({ server, run, urls }) => {
+    const result = await run(["login", ...urls], {
+      env: { PUSHOVER_EMAIL: PLAIN.email, PUSHOVER_PASSWORD: "wrong" },
+    });
+    assert.equal(result.code, 3);
+    assert.equal(
+      result.stderr.trim(),
+      "Pushover did not accept the e-mail plain@example.com with that password",
+    );
+    assert.equal(server.log.requests("login").length, 1);
+  },
+);
+
+cliTest(
+  "login with a taken name stops without a terminal after one registration request, suggesting --name or --force; --force takes the name over",
+  async ({ server, run, urls, config, seed }) => {
+    const old = await seed("kitchen");
+    const env = {
+      PUSHOVER_EMAIL: EMAIL,
+      PUSHOVER_PASSWORD: PASSWORD,
+      PUSHOVER_TWOFA: TWOFA,
+    };
+    const taken = await run(["login", "--name", "kitchen", ...urls], { env });
+    assert.equal(taken.code, 2);
+    assert.equal(
+      taken.stderr.trim(),
+      'the device name "kitchen" is taken by another device of this account: pass --name with another name, or --force to take "kitchen" over (that device stops working)',
+    );
+    assert.equal(server.log.requests("register").length, 1);
+    const forced = await run(
+      ["login", "--name", "kitchen", "--force", ...urls],
+      { env },
+    );
+    assert.equal(forced.code, 0, forced.stderr);
+    const saved = JSON.parse(await readFile(config, "utf8"));
+    assert.notEqual(saved.deviceId, old.deviceId);
+    assert.equal(server.store.devices.has(old.deviceId), false);
+  },
+);
+
+cliTest(
+  "a credentials file that is not one, or a directory, is named with the fix in one line",
+  async ({ run, dir }) => {
+    const notJson = join(dir, "broken.json");
+    await writeFile(notJson, "{ not json");
+    const broken = await run(["messages", "--config", notJson]);
+    assert.equal(broken.code, 2);
+    assert.equal(
+      broken.stderr.trim(),
+      `${notJson} is not a credentials file (the text is not JSON): run "pushover-open-client login" to write a new one`,
+    );
+    const folder = join(dir, "folder");
+    await mkdir(folder);
+    const isDir = await run(["listen", "--config", folder]);
+    assert.equal(isDir.code, 2);
+    assert.equal(
+      isDir.stderr.trim(),
+      `cannot read ${folder}: it is a directory; pass --config FILE`,
+    );
+    const none = await run(["listen", "--config", join(dir, "none.json")]);
+    assert.equal(none.code, 3);
+    assert.match(
+      none.stderr.trim(),
+      /^no device is saved in .*none\.json: run "pushover-open-client login" first/,
+    );
+    for (const result of [broken, isDir, none]) assertPlain(result.stderr);
+  },
+);
+
+cliTest(
+  "messages lists the queue without deleting; pending lists emergencies with receipts; ack RECEIPT and ack --all acknowledge",
+  async ({ server, run, seed }) => {
+    const device = await seed();
+    server.send({ message: "plain one", title: "T" });
+    const first = server.send({ message: "fire", priority: 2, app: "Alarm" });
+    const second = server.send({ message: "smoke", priority: 2, app: "Alarm" });
+    const listed = await run(["messages", "--json"]);
+    assert.equal(listed.code, 0, listed.stderr);
+    const lines = listed.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    assert.deepEqual(lines.map((m) => m.message), [
+      "plain one",
+      "fire",
+      "smoke",
+    ]);
+    assert.equal(typeof lines[0].id, "string");
+    assert.equal("id_str" in lines[0], false);
+    assert.equal(server.store.devices.get(device.deviceId)!.queue.length, 3);
+    const pending = await run(["pending"]);
+    assert.equal(pending.code, 0);
+    assert.match(
+      pending.stdout,
+      new RegExp(`^${first.receipt}  .* EMERGENCY \\[Alarm\\] fire$`, "m"),
+    );
+    const one = await run(["ack", first.receipt!]);
+    assert.equal(one.code, 0, one.stderr);
+    assert.equal(server.store.isPending(first.receipt!), false);
+    assert.equal(server.store.isPending(second.receipt!), true);
+    const all = await run(["ack", "--all"]);
+    assert.equal(all.code, 0, all.stderr);
+    assert.equal(server.store.isPending(second.receipt!), false);
+    const neither = await run(["ack"]);
+    assert.equal(neither.code, 2);
+  },
+);
+
+cliTest(
+  "logout forgets the device and says it stays on the dashboard",
+  async ({ run, seed, config }) => {
+    await seed("desk");
+    const result = await run(["logout"]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(
+      result.stderr,
+      /^Forgot the device "desk" \(deleted .*\)\. It stays on your dashboard/,
+    );
+    await assert.rejects(stat(config));
+  },
+);
+
+cliTest(
+  "status reads the status file: exit 1 without a listener, a dead listener's file is told apart",
+  async ({ run, statusFile }) => {
+    const none = await run(["status"]);
+    assert.equal(none.code, 1);
+    assert.match(none.stdout, /^not running \(no status file at /);
+    await mkdir(join(statusFile, ".."), { recursive: true });
+    await writeFile(
+      statusFile,
+      JSON.stringify({
+        state: "connected",
+        since: "2026-01-01T00:00:00.000Z",
+        pid: 2 ** 22 + 7,
+      }),
+    );
+    const dead = await run(["status"]);
+    assert.equal(dead.code, 1);
+    assert.match(
+      dead.stdout,
+      /^not running \(the listener, pid \d+, ended without saying so\)/,
+    );
+  },
+);
+
+test("service print writes a systemd user unit with absolute paths that restarts on failure but not after exit 3 or 4", async () => {
+  const result = await runScript(CLI, {
+    args: ["service", "print", "--notify", "--config", "relative/creds.json"],
+  });
+  assert.equal(result.code, 0, result.stderr);
+  const unit = result.stdout;
+  const exec = unit.match(/^ExecStart=(.*)$/m)![1];
+  assert.match(exec, /^\/\S+ /, "the runtime by absolute path");
+  assert.match(
+    exec,
+    / \/\S+\/cli\/main\.ts listen --notify --config \/\S+\/relative\/creds\.json$/,
+  );
+  assert.match(unit, /^Restart=on-failure$/m);
+  assert.match(unit, /^RestartPreventExitStatus=3 4$/m);
+  assert.match(unit, /^WantedBy=default\.target$/m);
+  const analyze = spawnSync("systemd-analyze", ["--version"]);
+  if (analyze.error) {
+    test.skip?.("systemd-analyze is not installed: the unit was not verified");
+  }
+});
+
+test("every subcommand has --help, and bad usage is exit 2 with one line", async () => {
+  for (
+    const command of [
+      "login",
+      "listen",
+      "messages",
+      "pending",
+      "ack",
+      "status",
+      "logout",
+      "service",
+    ]
+  ) {
+    const help = await runScript(CLI, { args: [command, "--help"] });
+    assert.equal(help.code, 0, `${command} --help: ${help.stderr}`);
+    assert.match(
+      help.stdout,
+      new RegExp(`^Usage: pushover-open-client ${command}`),
+    );
+  }
+  const top = await runScript(CLI, { args: ["--help"] });
+  assert.match(top.stdout, /^Usage: pushover-open-client \[COMMAND\]/);
+  const unknown = await runScript(CLI, { args: ["frobnicate"] });
+  assert.equal(unknown.code, 2);
+  assert.match(
+    unknown.stderr,
+    /^unknown command 'frobnicate'; commands: login, listen/,
+  );
+  const flag = await runScript(CLI, { args: ["listen", "--frobnicate"] });
+  assert.equal(flag.code, 2);
+  assert.equal(flag.stderr.trim().split("\n").length, 1);
+  assert.match(
+    flag.stderr,
+    /^listen: Unknown option '--frobnicate'; see listen --help/,
+  );
+  const backlog = await runScript(CLI, {
+    args: ["listen", "--backlog", "all"],
+  });
+  assert.equal(backlog.code, 2);
+  assert.equal(
+    backlog.stderr.trim(),
+    "--backlog: 'all' is not a mode; use deliver, skip or max-age=DURATION",
+  );
+});
