@@ -109,7 +109,6 @@ export function parseCredentials(text: string): SavedCredentials {
   const deviceId = required(data, names.deviceId, "read");
   const saved: SavedCredentials = { device: { secret, deviceId } };
   const userKey = optional(data, names.userKey);
-  const email = optional(data, "email");
   if (userKey !== undefined) saved.userKey = userKey;
   for (
     const field of ["email", "deviceName", "apiUrl", "websocketUrl"] as const
