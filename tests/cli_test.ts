@@ -3,7 +3,7 @@
 // child processes of the runtime under test, against the fake.
 
 import assert from "node:assert/strict";
-import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
 import { spawnSync } from "node:child_process";
@@ -316,3 +316,108 @@ test("every subcommand has --help, and bad usage is exit 2 with one line", async
     "--backlog: 'all' is not a mode; use deliver, skip or max-age=DURATION",
   );
 });
+
+cliTest(
+  "login asks again for a refused password typed at the prompt, and stops at once on SIGTERM during a question (exit 0)",
+  async ({ server, run, urls, start }) => {
+    const again = await run(["login", "--name", "retry", ...urls], {
+      stdin: `${PLAIN.email}\nwrong\n${PLAIN.password}\n`,
+    });
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(
+      again.stderr,
+      /Password: That e-mail and password were not accepted\.\nPassword: Logged in/,
+    );
+    assert.equal(server.log.requests("login").length, 2);
+    const waiting = start(["login", ...urls]);
+    try {
+      await waiting.waitFor("stderr", "E-mail: ");
+      waiting.signal("SIGTERM");
+      assert.equal((await waiting.exited).code, 0);
+    } finally {
+      await waiting.kill();
+    }
+  },
+);
+
+cliTest(
+  "the older Python client's config file is read as it is, never rewritten",
+  async ({ server, start, dir, urls }) => {
+    const account = server.store.accounts[0];
+    const secret = server.store.issueSecret(account);
+    const device = server.store.addDevice(account, "seeded");
+    const seed = join(dir, "pushover-config.json");
+    const text = JSON.stringify({
+      email: EMAIL,
+      password: PASSWORD,
+      secret,
+      deviceID: device.id,
+      userID: account.userKey,
+    });
+    await writeFile(seed, text);
+    const child = start(["listen", "--config", seed, ...urls]);
+    try {
+      await child.waitFor("stdout", "Welcome to Pushover!");
+      child.signal("SIGINT");
+      assert.equal((await child.exited).code, 0);
+    } finally {
+      await child.kill();
+    }
+    assert.equal(await readFile(seed, "utf8"), text);
+  },
+);
+
+const E2EE_KEY =
+  "a3c1f0e2d4b6978856341202eeddccbbaa99887766554433221100ffeeddccbb";
+
+cliTest(
+  "listen --e2ee-key-file decrypts, keeps the key 0600 beside the credentials for later runs, --json carries e2ee; a key file others can read is refused before connecting",
+  async ({ server, seed, start, run, dir, config }) => {
+    await seed();
+    const open = join(dir, "open.key");
+    await writeFile(open, `${E2EE_KEY}\n`, { mode: 0o644 });
+    await chmod(open, 0o644);
+    const refused = await run(["listen", "--e2ee-key-file", open]);
+    assert.equal(refused.code, 2);
+    assert.equal(
+      refused.stderr.trim(),
+      `--e2ee-key-file: refusing ${open}: group or others can read it; run chmod 600 ${open}`,
+    );
+    assert.equal(server.log.sockets("login").length, 0);
+    const keyFile = join(dir, "my.key");
+    await writeFile(keyFile, `${E2EE_KEY}\n`, { mode: 0o600 });
+    server.send({
+      title: "Grab",
+      message: "Dune was grabbed",
+      encryptWith: E2EE_KEY,
+    });
+    const child = start(["listen", "--json", "--e2ee-key-file", keyFile]);
+    try {
+      const message = JSON.parse(
+        await child.waitFor("stdout", "Dune was grabbed"),
+      );
+      assert.equal(message.title, "Grab");
+      assert.equal(message.e2ee, "decrypted");
+      child.signal("SIGINT");
+      assert.equal((await child.exited).code, 0);
+    } finally {
+      await child.kill();
+    }
+    const saved = join(config, "..", "e2ee-key");
+    assert.equal((await stat(saved)).mode & 0o777, 0o600);
+    server.send({ message: "again, encrypted", encryptWith: E2EE_KEY });
+    const later = start(["listen"]);
+    try {
+      await later.waitFor("stdout", "again, encrypted");
+      later.signal("SIGINT");
+      await later.exited;
+    } finally {
+      await later.kill();
+    }
+    for (const output of [child.output(), later.output(), refused]) {
+      assert.ok(
+        !output.stdout.includes(E2EE_KEY) && !output.stderr.includes(E2EE_KEY),
+      );
+    }
+  },
+);
