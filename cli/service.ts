@@ -80,7 +80,8 @@ WantedBy=default.target
 function verify(path: string): Promise<string | undefined> {
   return new Promise((resolveCheck) => {
     let out = "";
-    const child = spawn("systemd-analyze", ["--user", "verify", path], {
+    // Not --user: that needs a user session; the unit's syntax is the same.
+    const child = spawn("systemd-analyze", ["verify", path], {
       stdio: ["ignore", "pipe", "pipe"],
     });
     child.stdout.on("data", (chunk) => out += chunk);

@@ -266,11 +266,49 @@ test("service print writes a systemd user unit with absolute paths that restarts
   assert.match(unit, /^Restart=on-failure$/m);
   assert.match(unit, /^RestartPreventExitStatus=3 4$/m);
   assert.match(unit, /^WantedBy=default\.target$/m);
-  const analyze = spawnSync("systemd-analyze", ["--version"]);
-  if (analyze.error) {
-    test.skip?.("systemd-analyze is not installed: the unit was not verified");
-  }
 });
+
+cliTest(
+  "service install writes the unit where systemd looks, systemd-analyze verify accepts it (hostile quoting included), and uninstall removes it",
+  async (context) => {
+    const hostile = `echo "$PUSHOVER_TITLE 100%" \\ 'x'`;
+    const install = await context.run([
+      "service",
+      "install",
+      "--notify",
+      "--exec",
+      hostile,
+    ]);
+    assert.equal(install.code, 0, install.stderr);
+    const unit = join(
+      context.dir,
+      "config",
+      "systemd",
+      "user",
+      "pushover-open-client.service",
+    );
+    assert.match(
+      install.stderr,
+      /systemctl --user enable --now pushover-open-client/,
+    );
+    const text = await readFile(unit, "utf8");
+    assert.match(text, /^ExecStart=.* listen --notify --exec "/m);
+    if (spawnSync("systemd-analyze", ["--version"]).error) {
+      console.log(
+        "# skipped: systemd-analyze is not installed; the unit was not verified",
+      );
+    } else {
+      assert.doesNotMatch(install.stderr, /systemd-analyze verify:/);
+      const verify = spawnSync("systemd-analyze", ["verify", unit], {
+        encoding: "utf8",
+      });
+      assert.equal(verify.status, 0, verify.stderr);
+    }
+    const uninstall = await context.run(["service", "uninstall"]);
+    assert.equal(uninstall.code, 0, uninstall.stderr);
+    await assert.rejects(stat(unit));
+  },
+);
 
 test("every subcommand has --help, and bad usage is exit 2 with one line", async () => {
   for (
