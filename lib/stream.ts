@@ -496,7 +496,7 @@ class Stream implements MessageStream {
     try {
       const result: unknown = this.#settings.onStatus(status);
       // An async callback's rejection must not become an unhandled one.
-      if (result instanceof Promise) result.catch(() => {});
+      Promise.resolve(result).catch(() => {});
     } catch {
       // A faulty status callback must not break delivery.
     }

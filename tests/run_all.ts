@@ -11,7 +11,9 @@
  *
  * First the static checks a JSR release needs (fmt, lint, type check, doc
  * lint, publish dry run), then each runner's own output (two runtimes run at
- * a time; TEST_CONCURRENCY=1 runs one), then one line per runtime and a
+ * a time; TEST_CONCURRENCY=1 runs one; Bun, whose runner takes files one
+ * after another, gets them split over three processes), then one line per
+ * runtime with its wall time and a
  * total. Exits non-zero if a check or a test failed, or a
  * runtime ran none.
  *
@@ -30,8 +32,13 @@ interface Runtime {
   name: string;
   /** Finds or installs the binary; returns its path. */
   binary(): Promise<string>;
-  /** The test command, given the binary. */
-  command(binary: string): string[];
+  /** The test command, given the binary and the test files to run. */
+  command(binary: string, files: string[]): string[];
+  /**
+   * Processes to split the files over, for a runner that runs its files
+   * one after another (Bun): much of a test waits on timers and sockets.
+   */
+  shards?: number;
   /** What the header names; `binary --version` by default. */
   version?(binary: string): Promise<string>;
   /** Passed and failed counts from the runner's output. */
@@ -50,12 +57,12 @@ const node = (major: number): Runtime => ({
   name: `node${major}`,
   binary: () => findNode(major),
   // Files side by side: most of a test waits on timers and sockets.
-  command: (binary) => [
+  command: (binary, files) => [
     binary,
     "--test",
     "--test-reporter=spec",
     "--test-concurrency=4",
-    ...TEST_FILES,
+    ...files,
   ],
   count: nodeCount,
 });
@@ -121,7 +128,8 @@ const RUNTIMES: Runtime[] = [
   {
     name: "bun",
     binary: findBun,
-    command: (binary) => [binary, "test", ...TEST_FILES.map((f) => `./${f}`)],
+    command: (binary, files) => [binary, "test", ...files.map((f) => `./${f}`)],
+    shards: 3,
     count: (output) => {
       const pass = output.match(/^\s*(\d+) pass$/m);
       const fail = output.match(/^\s*(\d+) fail$/m);
@@ -145,22 +153,40 @@ async function run(runtime: Runtime): Promise<RunResult> {
   const binary = await runtime.binary();
   const version = await (runtime.version?.(binary) ??
     capture([binary, "--version"]));
-  const [program, ...args] = runtime.command(binary);
   const started = performance.now();
   const header = `\n=== ${runtime.name} (${version.split("\n")[0].trim()}) ===`;
-  const result = await new Deno.Command(program, {
-    args,
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).output();
+  const shards = runtime.shards ?? 1;
+  const results = await Promise.all(
+    Array.from({ length: shards }, (_, shard) => {
+      const files = TEST_FILES.filter((_, i) => i % shards === shard);
+      const [program, ...args] = runtime.command(binary, files);
+      return new Deno.Command(program, {
+        args,
+        cwd: ROOT,
+        stdout: "piped",
+        stderr: "piped",
+        env: { NO_COLOR: "1" },
+      }).output();
+    }),
+  );
   const took = seconds(started);
-  const output = `${header}\n${
+  const outputs = results.map((result) =>
     (new TextDecoder().decode(result.stdout) +
       new TextDecoder().decode(result.stderr)).trimEnd()
-  }`;
-  const counts = runtime.count(output);
+  );
+  const output = `${header}\n${outputs.join("\n")}`;
+  let counts: { passed: number; failed: number } | undefined = {
+    passed: 0,
+    failed: 0,
+  };
+  for (const text of outputs) {
+    const shard = runtime.count(text);
+    counts = shard && counts && {
+      passed: counts.passed + shard.passed,
+      failed: counts.failed + shard.failed,
+    };
+  }
+  const result = results.find((r) => !r.success) ?? results[0];
   if (!counts) {
     totals.failed++;
     return {

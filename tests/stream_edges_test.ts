@@ -253,3 +253,146 @@ serverTest(
       "PUSHOVER_SKIP_SLOW_TESTS=1 (the mutation task)",
   },
 );
+
+serverTest(
+  "streamMessages() with backlog skip skips only in the first download: a backdated message that comes later is delivered",
+  async (context) => {
+    const { server } = context;
+    const device = await newDevice(context);
+    const record = server.store.devices.get(device.deviceId)!;
+    record.queue.length = 0; // nothing old at all: nothing to skip
+    const stream = context.stream(device, { backlog: "skip" });
+    const iterator = stream[Symbol.asyncIterator]();
+    const first = iterator.next();
+    await server.waitForLogin(device.deviceId);
+    await server.log.waitFor((e) =>
+      e.kind === "http" && e.endpoint === "download"
+    );
+    // A message dated before the start, arriving after the first download
+    // (a sender's clock, a late relay): not backlog, delivered.
+    server.send({ message: "late but new" });
+    record.queue.at(-1)!.queuedDate -= 60;
+    assert.equal(
+      (await within(first, "the late message")).value?.message,
+      "late but new",
+    );
+    await stream.close();
+  },
+);
+
+serverTest(
+  "streamMessages() reports 'stopped' once however often it is stopped, without the abort's reason as an error, and return() answers done",
+  async (context) => {
+    const device = await newDevice(context);
+    const statuses: StreamStatus[] = [];
+    const controller = new AbortController();
+    const stream = context.stream(device, {
+      signal: controller.signal,
+      onStatus: (s) => statuses.push(s),
+    });
+    const iterator = stream[Symbol.asyncIterator]();
+    await iterator.next();
+    controller.abort(new Error("user stop"));
+    await stream.close();
+    await stream.close();
+    assert.deepEqual(await iterator.return!(), {
+      done: true,
+      value: undefined,
+    });
+    const stopped = statuses.filter((s) => s.state === "stopped");
+    assert.deepEqual(stopped, [
+      { state: "stopped", reason: "aborted", error: undefined },
+    ]);
+  },
+);
+
+serverTest(
+  "streamMessages() gives up on a handshake after the request timeout when that is shorter than the keep-alive timeout",
+  async (context) => {
+    const device = await newDevice(context);
+    class NeverOpens extends EventTarget {
+      binaryType = "blob";
+      send() {}
+      close() {}
+    }
+    const reasons: string[] = [];
+    const stream = context.stream(device, {
+      timeout: 20,
+      keepAliveTimeout: 60_000,
+      WebSocket: NeverOpens as never,
+      onStatus: (s) => {
+        if (s.state === "reconnecting") reasons.push(s.reason);
+      },
+    });
+    const iterator = stream[Symbol.asyncIterator]();
+    const next = iterator.next().catch(() => {});
+    await within(
+      (async () => {
+        while (reasons.length === 0) await new Promise((r) => setTimeout(r, 5));
+      })(),
+      "a reconnect",
+    );
+    assert.equal(reasons[0], "the connection did not open within 20 ms");
+    await stream.close();
+    await next;
+  },
+);
+
+serverTest(
+  "streamMessages() starts its download retries over once a download worked",
+  async (context) => {
+    const { server } = context;
+    const device = await newDevice(context);
+    const attempts: number[] = [];
+    server.failNext({ type: "status", status: 503 }, { endpoint: "download" });
+    const stream = context.stream(device, {
+      retryDelay: { min: 1, max: 1, resetAfter: 1 },
+      onStatus: (s) => {
+        if (s.state === "retrying") attempts.push(s.attempt);
+      },
+    });
+    const iterator = stream[Symbol.asyncIterator]();
+    await iterator.next(); // the welcome, after one failed download
+    server.failNext({ type: "status", status: 503 }, { endpoint: "download" });
+    server.send({ message: "after a second failure" });
+    assert.equal(
+      (await iterator.next()).value?.message,
+      "after a second failure",
+    );
+    await stream.close();
+    assert.deepEqual(attempts, [1, 1]);
+  },
+);
+
+serverTest(
+  "streamMessages() sends no delete while a download runs: a delete retry that falls due meanwhile waits for it",
+  async (context) => {
+    const { server } = context;
+    const device = await newDevice(context);
+    const recording = recordingFetch(context.api.fetch ?? fetch);
+    const stream = context.stream(device, { fetch: recording.fetch });
+    const iterator = stream[Symbol.asyncIterator]();
+    await iterator.next(); // the welcome, held
+    // Moving past it: its delete fails once and is retried within 10 ms.
+    server.failNext({ type: "status", status: 503 }, { endpoint: "delete" });
+    const second = iterator.next();
+    await recording.until(() => recording.count("delete", true) === 1);
+    // Meanwhile a download starts and is held on the way.
+    recording.hold("download");
+    server.send({ message: "second" });
+    await recording.until(() => recording.count("download") === 2);
+    await new Promise((resolve) => setTimeout(resolve, 40)); // 4× the retry delay
+    assert.equal(
+      recording.count("delete"),
+      1,
+      "a delete went out during the download",
+    );
+    recording.release();
+    assert.equal((await second).value?.message, "second");
+    // The delete goes out when the loop next asks for more, after the download.
+    const third = iterator.next();
+    await recording.until(() => recording.count("delete", true) === 2);
+    await stream.close();
+    await third;
+  },
+);
