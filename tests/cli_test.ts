@@ -311,25 +311,26 @@ cliTest(
 );
 
 test("every subcommand has --help, and bad usage is exit 2 with one line", async () => {
-  for (
-    const command of [
-      "login",
-      "listen",
-      "messages",
-      "pending",
-      "ack",
-      "status",
-      "logout",
-      "service",
-    ]
-  ) {
-    const help = await runScript(CLI, { args: [command, "--help"] });
-    assert.equal(help.code, 0, `${command} --help: ${help.stderr}`);
+  const commands = [
+    "login",
+    "listen",
+    "messages",
+    "pending",
+    "ack",
+    "status",
+    "logout",
+    "service",
+  ];
+  const helps = await Promise.all(
+    commands.map((command) => runScript(CLI, { args: [command, "--help"] })),
+  );
+  helps.forEach((help, i) => {
+    assert.equal(help.code, 0, `${commands[i]} --help: ${help.stderr}`);
     assert.match(
       help.stdout,
-      new RegExp(`^Usage: pushover-open-client ${command}`),
+      new RegExp(`^Usage: pushover-open-client ${commands[i]}`),
     );
-  }
+  });
   const top = await runScript(CLI, { args: ["--help"] });
   assert.match(top.stdout, /^Usage: pushover-open-client \[COMMAND\]/);
   const unknown = await runScript(CLI, { args: ["frobnicate"] });

@@ -258,9 +258,13 @@ test("streamMessages in workerd: the backlog, then two messages pushed by `!` ov
     socket.filter((e) => e.event === "sent" && e.data === "!").length,
     2,
   );
+  // A "synced" per download: the first, and one per `!`.
   assert.deepEqual(run.report.statuses, [
     "connecting",
     "connected",
+    "synced",
+    "synced",
+    "synced",
     "stopped:ended",
   ]);
 });
