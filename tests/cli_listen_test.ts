@@ -57,7 +57,7 @@ cliTest(
     const device = await context.seed();
     const child = context.start(["listen", "--json"]);
     try {
-      await child.waitFor("stderr", "online");
+      await context.server.waitForLogin(); // the server knows the socket
       context.server.send({ message: "first", title: "T" });
       const message = JSON.parse(await child.waitFor("stdout", '"first"'));
       for (const id of ["id", "umid", "aid"]) {
@@ -97,7 +97,7 @@ cliTest(
     const big = "x".repeat(100_000);
     const child = context.start(["listen", "--exec", hook]);
     try {
-      await child.waitFor("stderr", "online");
+      await context.server.waitForLogin(); // the server knows the socket
       const hostile = context.server.send({
         message: HOSTILE,
         title: "-u $(id)",
@@ -254,7 +254,7 @@ cliTest(
       "10ms",
     ]);
     try {
-      await child.waitFor("stderr", "online");
+      await context.server.waitForLogin(); // the server knows the socket
       context.server.send({ message: "to the hook", priority: 1 });
       await child.waitFor("stderr", "answered 503; trying again in");
       await deletedThrough(context, device);
@@ -278,7 +278,7 @@ cliTest(
     const device = await context.seed();
     const child = context.start(["listen", "--json"], {}, "head -1");
     try {
-      await child.waitFor("stderr", "online");
+      await context.server.waitForLogin(); // the server knows the socket
       context.server.send({ message: "read by head" });
       await child.waitFor("stdout", "read by head"); // and head is gone
       context.server.send({ message: "nobody reads this" });
@@ -313,7 +313,7 @@ cliTest(
       "skip",
     ]);
     try {
-      await child.waitFor("stderr", "online");
+      await context.server.waitForLogin(); // the server knows the socket
       context.server.send({ message: "low alarm", app: "Alarm", priority: 0 });
       context.server.send({ message: "other app", app: "Cron", priority: 2 });
       context.server.send({ message: "door bell", app: "Door", priority: 1 });
@@ -350,7 +350,7 @@ case "$*" in *--wait*) echo ack ;; esac
       PATH: `${bin}:${process.env.PATH}`,
     });
     try {
-      await child.waitFor("stderr", "online");
+      await context.server.waitForLogin(); // the server knows the socket
       context.server.send({
         message: "low one",
         priority: -1,
@@ -410,7 +410,7 @@ cliTest(
     await context.seed();
     const child = context.start(["listen", "--ack", "--retry-delay", "10ms"]);
     try {
-      await child.waitFor("stderr", "online");
+      await context.server.waitForLogin(); // the server knows the socket
       const first = context.server.send({
         message: "smoke",
         priority: 2,
@@ -446,7 +446,7 @@ cliTest(
     await context.seed("desk");
     const child = context.start(["listen"]);
     try {
-      await child.waitFor("stderr", "online");
+      await context.server.waitForLogin(); // the server knows the socket
       context.server.send({ message: "hello" });
       await child.waitFor("stdout", "hello");
       const status = await context.run(["status", "--json"]);
