@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { chmod, mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import process from "node:process";
 import { test } from "node:test";
 import { spawnSync } from "node:child_process";
 import { CLI, cliTest, PLAIN } from "./_cli.ts";
@@ -457,6 +458,43 @@ cliTest(
       assert.ok(
         !output.stdout.includes(E2EE_KEY) && !output.stderr.includes(E2EE_KEY),
       );
+    }
+  },
+);
+
+cliTest(
+  "Ctrl-C to the whole process group of `deno task listen` (a terminal's way) ends it with exit 0",
+  async (context) => {
+    // The Deno binary itself (on PATH, `deno` may be npm's Node wrapper).
+    if (!("Deno" in globalThis)) {
+      console.log("# `deno task` is tried on the Deno run of this file");
+      return;
+    }
+    const deno = process.execPath;
+    await context.seed();
+    const { spawn } = await import("node:child_process");
+    // A process group of its own, as a shell gives a foreground job.
+    const child = spawn(deno, ["task", "listen"], {
+      cwd: new URL("../", import.meta.url).pathname,
+      env: { ...process.env, ...context.env() },
+      detached: true,
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    let stderr = "";
+    child.stderr.on("data", (chunk) => stderr += chunk);
+    const exited = new Promise<number | null>((resolve) =>
+      child.on("close", (code) => resolve(code))
+    );
+    try {
+      await context.server.waitForLogin();
+      process.kill(-child.pid!, "SIGINT");
+      assert.equal(await exited, 0, stderr);
+    } finally {
+      try {
+        process.kill(-child.pid!, "SIGKILL");
+      } catch {
+        // gone
+      }
     }
   },
 );
