@@ -108,6 +108,26 @@ function workerd(): Runtime {
   };
 }
 
+/**
+ * The npm package built from the same source (npm/build.ts), checked as npm
+ * users get it (npm/check.ts): publint, arethetypeswrong, a fresh project
+ * importing and type-checking it, the CLI through npx.
+ */
+function npmPackage(): Runtime {
+  let tarball = "";
+  return {
+    name: "npm",
+    binary: async () => {
+      const { buildNpmPackage } = await import("../npm/build.ts");
+      tarball = await buildNpmPackage();
+      return Deno.execPath();
+    },
+    command: (binary) => [binary, "run", "-A", "npm/check.ts", tarball],
+    version: async () => `package ${tarball.split("/").pop()}`,
+    count: nodeCount,
+  };
+}
+
 const RUNTIMES: Runtime[] = [
   {
     name: "deno",
@@ -141,6 +161,7 @@ const RUNTIMES: Runtime[] = [
   node(22),
   node(24),
   workerd(),
+  npmPackage(),
 ];
 
 /** What one runtime's run printed, and its summary line. */
@@ -220,6 +241,7 @@ const CHECKS: [string, string[]][] = [
     "tests",
     "examples",
     "bench",
+    "npm",
   ]],
   ["doc-lint", ["doc", "--lint", "mod.ts", "testing/mod.ts", "cli/main.ts"]],
   ["publish-dry-run", ["publish", "--dry-run", "--allow-dirty"]],
