@@ -98,6 +98,12 @@ export interface FakeServerOptions {
   listen?: boolean;
   /** Port on 127.0.0.1; 0 (default) picks a free one. */
   port?: number;
+  /**
+   * Files served as they are (GET) at these paths, e.g. `/app/index.html`
+   * and its script: a web page that uses the library from the fake's own
+   * origin, so a browser test needs no second server and no CORS.
+   */
+  pages?: Record<string, { type: string; body: string | Uint8Array<ArrayBuffer> }>;
   /** Accounts to create at start. */
   accounts?: { email: string; password: string; twofa?: string }[];
   /** Milliseconds between `#` keep-alives; 0 sends none. Default 30 000. */
@@ -292,6 +298,7 @@ export async function startFakeServer(
       encryptedFlag: options.encryptedFlag ?? true,
     },
     sendFrame: (frame, deviceId) => hub.broadcast(frame as Frame, deviceId),
+    pages: options.pages ?? {},
   });
   const endpoints = {
     websocketPath: "/push",

@@ -47,6 +47,8 @@ export interface RestContext {
   sendFrame(frame: string, deviceId?: string): number;
   /** Resolves when the server closes: hanging requests end then. */
   closed: Promise<void>;
+  /** Files served as they are at their paths (the `pages` option). */
+  pages: Record<string, { type: string; body: string | Uint8Array<ArrayBuffer> }>;
 }
 
 type Params = Record<string, string>;
@@ -56,6 +58,10 @@ export function restHandler(context: RestContext): RequestHandler {
   const limiter = new RateLimiter(context.conventions.rateLimit);
   return async (request, getBody) => {
     const url = new URL(request.url);
+    const page = context.pages[url.pathname];
+    if (page && request.method === "GET") {
+      return new Response(page.body, { headers: { "content-type": page.type } });
+    }
     const route = routeOf(request.method, url.pathname);
     const read = await readParams(request, getBody);
     const entry = {

@@ -20,7 +20,14 @@
  * @module
  */
 
-import { capture, findBun, findNode, fromNpm, ROOT } from "./_runtimes.ts";
+import {
+  capture,
+  exists,
+  findBun,
+  findNode,
+  fromNpm,
+  ROOT,
+} from "./_runtimes.ts";
 
 const TEST_FILES = [...Deno.readDirSync(`${ROOT}tests`)]
   .map((entry) => entry.name)
@@ -108,6 +115,75 @@ function workerd(): Runtime {
   };
 }
 
+/** A runtime that cannot run on this machine: a note, not a failure. */
+class Skip extends Error {}
+
+/** Debian's Chromium: found, or installed with apt-get where we are root. */
+async function findChromium(): Promise<string> {
+  for (const path of ["/usr/bin/chromium", "/usr/bin/chromium-browser"]) {
+    if (await exists(path)) return path;
+  }
+  if (Deno.build.os !== "linux" || Deno.uid?.() !== 0) {
+    throw new Skip(
+      "no Chromium here and not root to apt-get it: install Debian's chromium package",
+    );
+  }
+  console.log("installing chromium with apt-get …");
+  const apt = (args: string[]) =>
+    new Deno.Command("apt-get", {
+      args,
+      env: { DEBIAN_FRONTEND: "noninteractive" },
+      stdout: "null",
+      stderr: "inherit",
+    }).output();
+  const install = ["install", "-y", "--no-install-recommends", "chromium"];
+  if (!(await apt(install)).success) {
+    await apt(["update"]);
+    if (!(await apt(install)).success) {
+      throw new Skip("apt-get could not install chromium");
+    }
+  }
+  return "/usr/bin/chromium";
+}
+
+/**
+ * A real browser: headless Chromium runs the library in a page served by
+ * the fake (tests/browser/run.ts, driven by puppeteer-core on Node 24).
+ */
+function chromium(): Runtime {
+  let tools: string[] = [];
+  let path = "";
+  return {
+    name: "chromium",
+    binary: async () => {
+      path = await findChromium();
+      const esbuild = await fromNpm("esbuild", "esbuild@0", ".bin/esbuild");
+      const puppeteer = await fromNpm(
+        "puppeteer",
+        "puppeteer-core@24",
+        "puppeteer-core/lib/esm/puppeteer/puppeteer-core.js",
+      );
+      tools = [
+        "--chromium",
+        path,
+        "--puppeteer",
+        puppeteer,
+        "--esbuild",
+        esbuild,
+      ];
+      return await findNode(24);
+    },
+    command: (binary) => [
+      binary,
+      "--test-reporter=spec",
+      "tests/browser/run.ts",
+      ...tools,
+    ],
+    version: async () => (await capture([path, "--version"])).trim(),
+    count: nodeCount,
+  };
+}
+
 /**
  * The npm package built from the same source (npm/build.ts), checked as npm
  * users get it (npm/check.ts): publint, arethetypeswrong, a fresh project
@@ -115,11 +191,13 @@ function workerd(): Runtime {
  */
 function npmPackage(): Runtime {
   let tarball = "";
+  // Built once, though binary() is asked twice (install pass, then run).
+  let built: Promise<string> | undefined;
   return {
     name: "npm",
     binary: async () => {
-      const { buildNpmPackage } = await import("../npm/build.ts");
-      tarball = await buildNpmPackage();
+      built ??= import("../npm/build.ts").then((m) => m.buildNpmPackage());
+      tarball = await built;
       return Deno.execPath();
     },
     command: (binary) => [binary, "run", "-A", "npm/check.ts", tarball],
@@ -161,6 +239,7 @@ const RUNTIMES: Runtime[] = [
   node(22),
   node(24),
   workerd(),
+  chromium(),
   npmPackage(),
 ];
 
@@ -171,7 +250,13 @@ interface RunResult {
 }
 
 async function run(runtime: Runtime): Promise<RunResult> {
-  const binary = await runtime.binary();
+  let binary: string;
+  try {
+    binary = await runtime.binary();
+  } catch (error) {
+    if (!(error instanceof Skip)) throw error;
+    return { output: "", line: `${runtime.name}: skipped — ${error.message}` };
+  }
   const version = await (runtime.version?.(binary) ??
     capture([binary, "--version"]));
   const started = performance.now();

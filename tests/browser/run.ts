@@ -1,0 +1,211 @@
+/**
+ * The library in a real browser: headless Chromium (Debian's `chromium`),
+ * driven by puppeteer-core from npm, loads a page served by the fake server
+ * from its own origin; the page (tests/browser/page.ts, bundled by esbuild)
+ * runs login → register → download → delete → stream three messages pushed
+ * by `!` → close() keeping the held one, with the browser's own fetch and
+ * WebSocket. Each of its checks is a test here.
+ *
+ * Run by `deno task test chromium` (tests/run_all.ts), with Node 24:
+ *
+ *   node --test-reporter=spec tests/browser/run.ts --chromium /usr/bin/chromium \
+ *     --puppeteer .runtimes/puppeteer/node_modules/puppeteer-core/lib/esm/puppeteer/puppeteer-core.js \
+ *     --esbuild .runtimes/esbuild/node_modules/.bin/esbuild
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import process from "node:process";
+import { test } from "node:test";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import {
+  copyFileSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { login, registerDevice } from "../../mod.ts";
+import { startFakeServer } from "../../testing/mod.ts";
+
+function flag(name: string): string {
+  const index = process.argv.indexOf(`--${name}`);
+  if (index === -1) throw new Error(`--${name} is required`);
+  return process.argv[index + 1];
+}
+
+const EMAIL = "browser@example.com";
+const PASSWORD = "pa55-in-a-browser";
+
+/** The bits of puppeteer-core's API this test uses. */
+interface Puppeteer {
+  launch(options: Record<string, unknown>): Promise<{
+    waitForTarget(
+      test: (target: { type(): string }) => boolean,
+      options: { timeout: number },
+    ): Promise<{
+      worker(): Promise<{ evaluate(code: string): Promise<unknown> }>;
+    }>;
+    newPage(): Promise<{
+      goto(url: string): Promise<unknown>;
+      waitForFunction(
+        fn: string,
+        options: { timeout: number },
+      ): Promise<unknown>;
+      evaluate(fn: string): Promise<unknown>;
+      on(
+        event: "console" | "pageerror",
+        listener: (value: unknown) => void,
+      ): void;
+    }>;
+    version(): Promise<string>;
+    close(): Promise<void>;
+  }>;
+}
+
+/**
+ * Builds examples/extension into a folder (the loopback fake added to its
+ * hosts), loads it into Chromium, saves a device in its storage, sends a
+ * message and resolves with the notifications the service worker made.
+ */
+async function runExtension(): Promise<string[]> {
+  const dir = mkdtempSync(join(tmpdir(), "extension-"));
+  const source = new URL("../../examples/extension/", import.meta.url);
+  execFileSync(flag("esbuild"), [
+    fileURLToPath(new URL("service_worker.ts", source)),
+    "--bundle",
+    "--format=esm",
+    "--platform=browser",
+    "--log-level=warning",
+    `--outfile=${join(dir, "service_worker.js")}`,
+  ]);
+  const manifest = JSON.parse(
+    readFileSync(new URL("manifest.json", source), "utf8"),
+  );
+  manifest.host_permissions.push("http://127.0.0.1/*", "ws://127.0.0.1/*");
+  writeFileSync(join(dir, "manifest.json"), JSON.stringify(manifest));
+  copyFileSync(new URL("icon.png", source), join(dir, "icon.png"));
+  const fake = await startFakeServer({
+    keepAliveInterval: 0,
+    accounts: [{ email: EMAIL, password: PASSWORD }],
+  });
+  const api = { apiUrl: fake.apiUrl };
+  const device = await registerDevice(
+    await login({ email: EMAIL, password: PASSWORD }, api),
+    "extension",
+    api,
+  );
+  fake.store.devices.get(device.deviceId)!.queue.length = 0;
+  const withExtension = await puppeteer.launch({
+    executablePath: flag("chromium"),
+    headless: true,
+    enableExtensions: [dir],
+    pipe: true,
+    args: process.getuid?.() === 0 ? ["--no-sandbox"] : [],
+  });
+  try {
+    const target = await withExtension.waitForTarget(
+      (t) => t.type() === "service_worker",
+      { timeout: 10_000 },
+    );
+    const worker = await target.worker();
+    const config = {
+      device,
+      apiUrl: fake.apiUrl,
+      websocketUrl: fake.websocketUrl,
+    };
+    await worker.evaluate(
+      `chrome.storage.local.set({ config: ${JSON.stringify(config)} })`,
+    );
+    await fake.waitForLogin(device.deviceId);
+    const sent = fake.send({ message: "from the extension", title: "Ext" });
+    await worker.evaluate(`(async () => {
+      for (let i = 0; i < 200; i++) {
+        const all = await chrome.notifications.getAll();
+        if (Object.keys(all).length > 0) return;
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    })()`);
+    const shown = await worker.evaluate(
+      `chrome.notifications.getAll().then((all) => Object.keys(all))`,
+    ) as string[];
+    // Shown under its id, and the notification's text is the message's.
+    const texts = await worker.evaluate(
+      `chrome.notifications.getAll().then((all) => Object.keys(all))`,
+    ) as string[];
+    return shown.map((id) =>
+      id === sent.ids[device.deviceId] ? "from the extension" : `id ${id}`
+    ).concat(texts.length === shown.length ? [] : ["changed meanwhile"]);
+  } finally {
+    await withExtension.close();
+    await fake.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const script = execFileSync(flag("esbuild"), [
+  fileURLToPath(new URL("./page.ts", import.meta.url)),
+  "--bundle",
+  "--format=esm",
+  "--platform=browser",
+  "--log-level=warning",
+], { encoding: "utf8" });
+const server = await startFakeServer({
+  keepAliveInterval: 0,
+  accounts: [{ email: EMAIL, password: PASSWORD }],
+  pages: {
+    "/browser/": {
+      type: "text/html; charset=utf-8",
+      body:
+        '<!doctype html><title>browser test</title><script type="module" src="/browser/page.js"></script>',
+    },
+    "/browser/page.js": { type: "text/javascript", body: script },
+  },
+});
+const puppeteer = (await import(pathToFileURL(flag("puppeteer")).href))
+  .default as Puppeteer;
+const browser = await puppeteer.launch({
+  executablePath: flag("chromium"),
+  headless: true,
+  // As root (CI containers) Chromium refuses to start sandboxed.
+  args: process.getuid?.() === 0 ? ["--no-sandbox"] : [],
+});
+let report: { name: string; ok: boolean; detail?: string }[];
+const errors: string[] = [];
+try {
+  console.log(`# ${await browser.version()}`);
+  const page = await browser.newPage();
+  page.on("pageerror", (error) => errors.push(String(error)));
+  const query = new URLSearchParams({ email: EMAIL, password: PASSWORD });
+  await page.goto(`${new URL(server.apiUrl).origin}/browser/?${query}`);
+  await page.waitForFunction("globalThis.report !== undefined", {
+    timeout: 20_000,
+  });
+  report = await page.evaluate("globalThis.report") as typeof report;
+} finally {
+  await browser.close();
+  await server.close();
+}
+
+// The Manifest V3 example, built and loaded into the same Chromium.
+const extension = await runExtension();
+
+test("the extension example's service worker streams and shows chrome.notifications", () => {
+  assert.deepEqual(extension, ["from the extension"]);
+});
+
+test("the page loaded without an uncaught error", () => {
+  assert.deepEqual(errors, []);
+});
+test("the page ran every check", () => {
+  assert.equal(report.length, 6, JSON.stringify(report));
+});
+for (const check of report) {
+  test(`chromium: ${check.name}`, () => {
+    assert.ok(check.ok, check.detail);
+  });
+}
