@@ -103,7 +103,10 @@ export interface FakeServerOptions {
    * and its script: a web page that uses the library from the fake's own
    * origin, so a browser test needs no second server and no CORS.
    */
-  pages?: Record<string, { type: string; body: string | Uint8Array<ArrayBuffer> }>;
+  pages?: Record<
+    string,
+    { type: string; body: string | Uint8Array<ArrayBuffer> }
+  >;
   /** Accounts to create at start. */
   accounts?: { email: string; password: string; twofa?: string }[];
   /** Milliseconds between `#` keep-alives; 0 sends none. Default 30 000. */

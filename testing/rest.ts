@@ -48,7 +48,10 @@ export interface RestContext {
   /** Resolves when the server closes: hanging requests end then. */
   closed: Promise<void>;
   /** Files served as they are at their paths (the `pages` option). */
-  pages: Record<string, { type: string; body: string | Uint8Array<ArrayBuffer> }>;
+  pages: Record<
+    string,
+    { type: string; body: string | Uint8Array<ArrayBuffer> }
+  >;
 }
 
 type Params = Record<string, string>;
@@ -60,7 +63,9 @@ export function restHandler(context: RestContext): RequestHandler {
     const url = new URL(request.url);
     const page = context.pages[url.pathname];
     if (page && request.method === "GET") {
-      return new Response(page.body, { headers: { "content-type": page.type } });
+      return new Response(page.body, {
+        headers: { "content-type": page.type },
+      });
     }
     const route = routeOf(request.method, url.pathname);
     const read = await readParams(request, getBody);

@@ -201,7 +201,7 @@ function npmPackage(): Runtime {
       return Deno.execPath();
     },
     command: (binary) => [binary, "run", "-A", "npm/check.ts", tarball],
-    version: async () => `package ${tarball.split("/").pop()}`,
+    version: () => Promise.resolve(`package ${tarball.split("/").pop()}`),
     count: nodeCount,
   };
 }
