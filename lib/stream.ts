@@ -49,7 +49,8 @@ const DEFAULTS = {
  * moved past it: asked for the next one, or ended the loop with `break`,
  * `return` — or an exception thrown in the loop body, which `for await` turns
  * into the same `return()`. So the message being handled when the loop body
- * throws counts as handled; catch inside the loop if it should come back.
+ * throws counts as handled; to leave it queued for the next start, `await
+ * stream.close()` before leaving the loop.
  * Deletes are batched (one request per batch moved past), run in the
  * background after any download that is due, and are retried with backoff
  * when the server fails passingly.
