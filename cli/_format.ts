@@ -22,7 +22,9 @@ export function formatLine(message: Message): string {
     const why = message.e2ee === "encrypted"
       ? "set the key with --e2ee-key-file"
       : "the key does not decrypt it";
-    return `${time} ${emergency}[${message.app}] (end-to-end encrypted: ${why})`;
+    return `${time} ${emergency}[${
+      oneLine(String(message.app))
+    }] (end-to-end encrypted: ${why})`;
   }
   const title = message.title ? ` ${oneLine(message.title)}:` : "";
   const text = oneLine(toPlainText(message));
@@ -32,8 +34,11 @@ export function formatLine(message: Message): string {
   }]${title} ${text}${url}`;
 }
 
-/** Text on one line: line breaks and other control characters become spaces. */
-function oneLine(text: string): string {
+/**
+ * Text on one line: line breaks and other control characters (a sender's
+ * escape sequences) become spaces.
+ */
+export function oneLine(text: string): string {
   // Control characters would move the cursor or ring a bell on a terminal.
   return text.replace(/\s*[\n\r]\s*/g, " ").replace(CONTROL, " ");
 }

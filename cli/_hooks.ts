@@ -19,13 +19,19 @@ export class HookFailed extends Error {
 /** Hands one message on; resolves when it was taken, throws HookFailed. */
 export type Hook = (message: Message, signal: AbortSignal) => Promise<void>;
 
+/** NUL cannot travel in an environment variable or an argument: dropped. */
+export function withoutNul(text: string): string {
+  return text.includes("\0") ? text.replaceAll("\0", "") : text;
+}
+
 /**
  * The message in environment variables, for `sh -c`: the message text goes
  * there and on stdin, never into the command line.
  */
 export function hookEnvironment(message: Message): Record<string, string> {
   const json = JSON.stringify(toJson(message));
-  const text = (value: unknown) => value === undefined ? "" : String(value);
+  const text = (value: unknown) =>
+    value === undefined ? "" : withoutNul(String(value));
   return {
     PUSHOVER_ID: message.id_str,
     PUSHOVER_TITLE: text(message.title ?? message.app),
@@ -36,26 +42,49 @@ export function hookEnvironment(message: Message): Record<string, string> {
     PUSHOVER_URL_TITLE: text(message.url_title),
     PUSHOVER_RECEIPT: text(message.receipt),
     PUSHOVER_DATE: text(message.date),
-    PUSHOVER_JSON: json,
+    PUSHOVER_JSON: json, // JSON escapes NUL as \u0000
   };
+}
+
+/** The login's answers never reach a hook, whatever their names suggest. */
+const LOGIN_VARIABLES = [
+  "PUSHOVER_EMAIL",
+  "PUSHOVER_PASSWORD",
+  "PUSHOVER_TWOFA",
+];
+
+/** Our environment without the login's answers: what children get. */
+export function childEnvironment(): Record<string, string | undefined> {
+  const env: Record<string, string | undefined> = { ...process.env };
+  for (const name of LOGIN_VARIABLES) delete env[name];
+  return env;
 }
 
 /**
  * `--exec CMD`: runs `sh -c CMD` with the message in the environment and as
  * JSON on stdin; the hook's own output goes to stderr, so stdout stays the
  * listener's. Succeeds when CMD exits 0; one that runs past `timeout` ms is
- * killed (SIGTERM, then SIGKILL) and counts as failed.
+ * killed (SIGTERM, then SIGKILL, its whole process group) and counts as
+ * failed, as does a shell that cannot start.
  */
 export function execHook(command: string, timeout: number): Hook {
   return (message, signal) =>
     new Promise((resolve, reject) => {
-      // A process group of its own, so a stop or a timeout ends everything
-      // the command started (`sh -c "a; sleep 30"` leaves sleep otherwise).
-      const child = spawn("sh", ["-c", command], {
-        env: { ...process.env, ...hookEnvironment(message) },
-        stdio: ["pipe", "pipe", "inherit"],
-        detached: true,
-      });
+      const failed = (why: string) =>
+        reject(new HookFailed(`--exec: the command ${why}`));
+      let child: ReturnType<typeof spawn>;
+      try {
+        // A process group of its own, so a stop or a timeout ends everything
+        // the command started (`sh -c "a; sleep 30"` leaves sleep otherwise).
+        child = spawn("sh", ["-c", command], {
+          env: { ...childEnvironment(), ...hookEnvironment(message) },
+          stdio: ["pipe", "pipe", "inherit"],
+          detached: true,
+        });
+      } catch (error) {
+        failed(`could not start: ${(error as Error).message}`);
+        return;
+      }
       const signalGroup = (name: "SIGTERM" | "SIGKILL") => {
         try {
           process.kill(-child.pid!, name);
@@ -63,12 +92,13 @@ export function execHook(command: string, timeout: number): Hook {
           child.kill(name); // gone already, or no process groups here
         }
       };
-      child.stdout.on("data", (chunk) => process.stderr.write(chunk));
+      child.stdout!.on("data", (chunk) => process.stderr.write(chunk));
       let outcome: string | undefined;
+      let killer: ReturnType<typeof setTimeout> | undefined;
       const kill = (why: string) => {
         outcome ??= why;
         signalGroup("SIGTERM");
-        setTimeout(() => signalGroup("SIGKILL"), 2_000).unref?.();
+        killer = setTimeout(() => signalGroup("SIGKILL"), 2_000);
       };
       const timer = setTimeout(
         () => kill(`did not finish within ${timeout / 1000} s`),
@@ -76,25 +106,25 @@ export function execHook(command: string, timeout: number): Hook {
       );
       const onAbort = () => kill("was stopped");
       signal.addEventListener("abort", onAbort);
-      child.stdin.on("error", () => {}); // a hook need not read its stdin
-      child.stdin.end(`${JSON.stringify(toJson(message))}\n`);
+      const settle = () => {
+        clearTimeout(timer);
+        clearTimeout(killer);
+        signal.removeEventListener("abort", onAbort);
+      };
+      child.stdin!.on("error", () => {}); // a hook need not read its stdin
+      child.stdin!.end(`${JSON.stringify(toJson(message))}\n`);
+      // A shell that cannot start (ENOENT, EAGAIN) has an error and no exit.
       child.on("error", (error) => {
-        outcome ??= `could not start: ${(error as Error).message}`;
+        settle();
+        failed(`could not start: ${(error as Error).message}`);
       });
       child.on("exit", (code, killedBy) => {
-        clearTimeout(timer);
-        signal.removeEventListener("abort", onAbort);
+        settle();
         if (code === 0 && outcome === undefined) resolve();
         else {
-          reject(
-            new HookFailed(
-              `--exec: the command ${
-                outcome ??
-                  (killedBy
-                    ? `was killed (${killedBy})`
-                    : `exited with ${code}`)
-              }`,
-            ),
+          failed(
+            outcome ??
+              (killedBy ? `was killed (${killedBy})` : `exited with ${code}`),
           );
         }
       });
@@ -102,32 +132,56 @@ export function execHook(command: string, timeout: number): Hook {
 }
 
 /**
- * `--webhook URL`: POSTs the message's JSON; taken on a 2xx. A 429 or 503's
- * `Retry-After` sets the next try's earliest time.
+ * `--webhook URL`: POSTs the message's JSON; taken on a 2xx only (a
+ * redirect is not followed: it would turn the POST into a GET without the
+ * message). A 429 or 503's `Retry-After` sets the next try's earliest time.
+ * `user:password@` in the URL becomes a Basic `Authorization` header (some
+ * runtimes refuse such URLs), and never shows in a report.
  */
 export function webhookHook(url: string, timeout: number): Hook {
+  const target = new URL(url);
+  const headers: Record<string, string> = {
+    "content-type": "application/json",
+  };
+  if (target.username || target.password) {
+    headers.authorization = `Basic ${
+      btoa(
+        `${decodeURIComponent(target.username)}:${
+          decodeURIComponent(target.password)
+        }`,
+      )
+    }`;
+    target.username = "";
+    target.password = "";
+  }
+  const where = target.origin;
   return async (message, signal) => {
     let response: Response;
     try {
-      response = await fetch(url, {
+      response = await fetch(target, {
         method: "POST",
-        headers: { "content-type": "application/json" },
+        headers,
         body: JSON.stringify(toJson(message)),
+        redirect: "manual",
         signal: AbortSignal.any([signal, AbortSignal.timeout(timeout)]),
       });
     } catch (error) {
+      // The error's own text may hold the URL: only its kind is shown.
       throw new HookFailed(
-        `--webhook: ${new URL(url).origin} could not be reached (${
+        `--webhook: ${where} could not be reached (${
           (error as Error).name === "TimeoutError"
             ? `no answer within ${timeout / 1000} s`
-            : (error as Error).message
+            : "network error"
         })`,
       );
     }
     await response.body?.cancel().catch(() => {});
     if (response.ok) return;
+    const redirect = response.status >= 300 && response.status < 400;
     throw new HookFailed(
-      `--webhook: ${new URL(url).origin} answered ${response.status}`,
+      `--webhook: ${where} answered ${response.status || "a redirect"}${
+        redirect ? " (a redirect: give --webhook the URL it points to)" : ""
+      }`,
       parseRetryAfter(response.headers.get("retry-after")),
     );
   };

@@ -6,6 +6,7 @@ import { spawn } from "node:child_process";
 import { mkdir, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { iconUrl, isQuiet, isSilent, toPlainText } from "../mod.ts";
+import { childEnvironment, withoutNul } from "./_hooks.ts";
 import type { Message, UserInfo } from "../mod.ts";
 
 /** What `notify-send` on this machine can do; undefined when it is missing. */
@@ -43,7 +44,7 @@ export function notifyArguments(
   if (withAction) args.push("--action=ack=Acknowledge", "--wait");
   // `--`: a title like "-u" is text, not an option.
   args.push("--", message.title ?? message.app, toPlainText(message));
-  return args;
+  return args.map((arg) => withoutNul(String(arg)));
 }
 
 /** Shows messages with notify-send. */
@@ -91,13 +92,20 @@ export class DesktopNotifier {
       await this.#icon(message),
       emergency && this.#actions,
     );
-    const child = spawn("notify-send", args, {
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    let child: ReturnType<typeof spawn>;
+    try {
+      child = spawn("notify-send", args, {
+        env: childEnvironment(),
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+    } catch (error) {
+      this.#fail(`notify-send could not start: ${(error as Error).message}`);
+      return;
+    }
     let out = "";
     let err = "";
-    child.stdout.on("data", (chunk) => out += chunk);
-    child.stderr.on("data", (chunk) => err += chunk);
+    child.stdout!.on("data", (chunk) => out += chunk);
+    child.stderr!.on("data", (chunk) => err += chunk);
     const shown = new Promise<void>((resolve) => {
       child.on("error", (error) => {
         this.#fail(`notify-send could not start: ${error.message}`);

@@ -32,11 +32,8 @@ export function parse<const O extends Specs>(
   try {
     parsed = parseArgs({ args, options, allowPositionals: positionals > 0 });
   } catch (error) {
-    // node:util's messages are one line and name the flag; drop its code.
-    const message = (error as Error).message.replace(
-      /\s*\(?To specify.*$/s,
-      "",
-    );
+    // node:util's messages name the flag; some take two lines (a hint).
+    const message = (error as Error).message.replace(/\s*\n\s*/g, " ");
     throw usage(`${command}: ${message}; see ${command} --help`);
   }
   if (parsed.positionals.length > positionals) {
@@ -120,5 +117,14 @@ export function parseDuration(value: string, flag: string): number {
       `${flag}: '${value}' is not a duration; use e.g. 30s, 5m, 2h or 1d`,
     );
   }
-  return Number(match[1]) * UNITS[match[2] ?? "s"];
+  const ms = Number(match[1]) * UNITS[match[2] ?? "s"];
+  // A timer takes up to 2^31 − 1 ms (24.8 days); beyond, it fires at once.
+  if (!(ms > 0 && ms <= MAX_TIMER)) {
+    throw usage(
+      `${flag}: '${value}' is out of range; give more than 0 and at most 24 days`,
+    );
+  }
+  return ms;
 }
+
+const MAX_TIMER = 2 ** 31 - 1;

@@ -1,8 +1,11 @@
 // Writing to stdout in a way that notices a reader that went away (EPIPE,
 // `| head -1`), so the listener stops instead of deleting messages nobody
-// reads.
+// reads. A pipe cannot say more: what was written into it before the reader
+// went away counts as delivered (use --exec or --webhook when every message
+// must reach its consumer).
 
 import process from "node:process";
+import { CliError } from "./_fail.ts";
 
 /** Nobody reads stdout any more. */
 export class OutputClosed extends Error {
@@ -11,29 +14,40 @@ export class OutputClosed extends Error {
   }
 }
 
+/** A reader that went away; anything else (a full disk) is a failure. */
+function failure(error: unknown): Error {
+  const code = (error as { code?: string })?.code;
+  if (
+    code === "EPIPE" || code === "ERR_STREAM_DESTROYED" ||
+    (error as Error)?.name === "BrokenPipe"
+  ) {
+    return new OutputClosed();
+  }
+  const why = code === "ENOSPC" ? "the disk is full" : code ?? String(error);
+  return new CliError(`cannot write to stdout: ${why}`);
+}
+
 /** stdout, written a line at a time; each write resolves once it is out. */
 export class Output {
-  #closed = false;
+  #failed: Error | undefined;
 
   constructor() {
     // Node emits EPIPE here (and would crash on it unheard).
-    process.stdout.on("error", () => this.#closed = true);
+    process.stdout.on("error", (error) => this.#failed ??= failure(error));
   }
 
   /** Writes `line` and a newline; rejects with OutputClosed when it cannot. */
   line(line: string): Promise<void> {
-    if (this.#closed) return Promise.reject(new OutputClosed());
+    if (this.#failed) return Promise.reject(this.#failed);
     return new Promise((resolve, reject) => {
       const done = (error?: Error | null) => {
-        if (error) {
-          this.#closed = true;
-          reject(new OutputClosed());
-        } else resolve();
+        if (error) reject(this.#failed ??= failure(error));
+        else resolve();
       };
       try {
         process.stdout.write(`${line}\n`, done);
-      } catch {
-        done(new OutputClosed()); // Deno and Bun may throw at once
+      } catch (error) {
+        done(error as Error); // Deno and Bun may throw at once
       }
     });
   }

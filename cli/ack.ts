@@ -4,6 +4,7 @@ import { acknowledge, needsAcknowledgement } from "../mod.ts";
 import { EXIT, usage } from "./_fail.ts";
 import { readCredentials } from "./_files.ts";
 import { COMMON, configPath, endpoints, parse } from "./_options.ts";
+import { oneLine } from "./_format.ts";
 import { queued } from "./messages.ts";
 
 export const summary = "acknowledge an emergency (or all of them)";
@@ -50,7 +51,9 @@ export async function run(args: string[]): Promise<number> {
   for (const message of pending) {
     await acknowledge(device.device, message, api);
     console.error(
-      `acknowledged "${message.title ?? message.app}" (${message.receipt})`,
+      `acknowledged "${
+        oneLine(String(message.title ?? message.app))
+      }" (${message.receipt})`,
     );
   }
   if (pending.length === 0) {

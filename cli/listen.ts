@@ -11,7 +11,7 @@ import type { Message, StreamStatus, UserInfo } from "../mod.ts";
 import { Acknowledger } from "./_acknowledger.ts";
 import { CliError, EXIT, usage } from "./_fail.ts";
 import { loadKey, readCredentials } from "./_files.ts";
-import { formatLine, toJson } from "./_format.ts";
+import { formatLine, oneLine, toJson } from "./_format.ts";
 import { execHook, type Hook, webhookHook } from "./_hooks.ts";
 import { DesktopNotifier, probeNotifySend } from "./_notify.ts";
 import {
@@ -33,8 +33,10 @@ export const help = `Usage: pushover-open-client listen [options]
 
 Prints each message as one line (or JSON) as it arrives, and hands it to
 the hooks asked for. A message is deleted from the server only once it was
-printed and every hook took it: nothing is lost while the listener is down,
-a hook fails, or the reader of stdout goes away.
+printed and every hook took it: nothing is lost while the listener is down
+or a hook fails. When the reader of stdout goes away the listener stops;
+what a pipe had taken in before counts as delivered, so use --exec or
+--webhook when every message must reach its consumer.
 
 Output:
   --json                one JSON object per line (NDJSON); 64-bit ids
@@ -62,7 +64,9 @@ Which messages:
   Messages left out by these are deleted like the others.
 Files and service:
   --e2ee-key-file PATH  the end-to-end key (64 hexadecimal characters, file
-                        mode 0600); saved beside the credentials
+                        mode 0600); saved beside the credentials. A message
+                        that cannot be decrypted stops the listener (exit 2)
+                        and stays queued, unless --deliver-undecryptable
   --status-file PATH    state, last message and last error, rewritten on
                         each change (default ${defaultStatusPath()})
   --config PATH         the credentials file
@@ -86,6 +90,7 @@ const OPTIONS = {
   backlog: { type: "string" },
   "e2ee-key-file": { type: "string" },
   "status-file": { type: "string" },
+  "deliver-undecryptable": { type: "boolean" },
 } as const;
 
 /** The listener's settings, from the flags, checked. */
@@ -167,6 +172,11 @@ function parseValues(args: string[]) {
   return parse("listen", args, OPTIONS).values;
 }
 
+/** Checks listen's options as `listen` would, without running it. */
+export function checkArgs(args: string[]): void {
+  settingsFrom(parseValues(args));
+}
+
 /** Runs `listen` until stopped; returns the exit code. */
 export async function run(
   args: string[],
@@ -221,14 +231,29 @@ export async function run(
   const wanted = (message: Message) =>
     message.priority >= settings.minPriority &&
     (!settings.apps || settings.apps.has(message.app)) &&
+    // When the server queued it, not the sender's `date` (any timestamp).
     (settings.maxAge === undefined ||
-      message.date * 1000 >= startedAt - settings.maxAge);
+      (message.queued_date ?? message.date) * 1000 >=
+        startedAt - settings.maxAge);
 
   /** Prints and hands on one message; false when stopped meanwhile. */
   const deliver = async (message: Message): Promise<boolean> => {
     await output.line(
       settings.json ? JSON.stringify(toJson(message)) : formatLine(message),
     );
+    const unreadable = message.e2ee === "encrypted" ||
+      message.e2ee === "failed";
+    if (unreadable && !values["deliver-undecryptable"]) {
+      // Deleting it would lose its text for good: stop, leave it queued.
+      throw new CliError(
+        `message ${message.id_str} is end-to-end encrypted and ${
+          message.e2ee === "encrypted"
+            ? "no key is set"
+            : "the key does not decrypt it"
+        }; it stays on the server: pass --e2ee-key-file with the sender's key, or --deliver-undecryptable to hand such messages on as they came`,
+        EXIT.usage,
+      );
+    }
     for (const hook of settings.hooks) {
       const done = await untilDone(
         () => hook(message, stop.signal),
@@ -310,7 +335,9 @@ async function askToAcknowledge(
   let answer: string | undefined;
   try {
     answer = await prompt.ask(
-      `Acknowledge the emergency "${message.title ?? message.app}"? [y/N] `,
+      `Acknowledge the emergency "${
+        oneLine(String(message.title ?? message.app))
+      }"? [y/N] `,
     );
   } catch {
     return; // interrupted: the listener is stopping

@@ -96,7 +96,8 @@ export async function run(args: string[], prompt: Prompt): Promise<number> {
       name = await askName(prompt, `"${name}" is taken; another name: `, fix);
     }
   }
-  await deleteBacklog(device, api);
+  // Saved first: should the backlog's delete fail, the device is not lost
+  // (its name would be taken, with no secret to use it).
   await writeCredentials(path, {
     device,
     userKey: session.userKey,
@@ -104,6 +105,7 @@ export async function run(args: string[], prompt: Prompt): Promise<number> {
     deviceName: name,
     ...api,
   });
+  await deleteBacklog(device, api);
   console.error(
     `Logged in as ${email}; this machine is the device "${name}". Saved to ${path} (no password).${
       key ? " The end-to-end key is saved beside it." : ""

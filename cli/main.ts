@@ -99,7 +99,11 @@ export async function main(args: string[]): Promise<number> {
     return EXIT.usage;
   }
   const stop = new AbortController();
-  const onSignal = () => stop.abort();
+  // The first Ctrl-C stops cleanly; a second one, if stopping hangs, at once.
+  const onSignal = () => {
+    if (stop.signal.aborted) process.exit(130);
+    stop.abort();
+  };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
   try {

@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import { EXIT, usage } from "./_fail.ts";
 import { exists } from "./_files.ts";
 import { unitPath } from "./_paths.ts";
+import { checkArgs as checkListenArgs } from "./listen.ts";
 
 export const summary = "run the listener as a systemd user service";
 
@@ -19,8 +20,8 @@ export const help = `Usage: pushover-open-client service print [listen options]
 print shows the systemd user unit that runs \`listen\` with the options
 given (the runtime and this program by absolute path); install writes it to
 ${unitPath()} and says which systemctl lines to run; uninstall removes it.
-The service restarts after a failure, but not after exit code 3 (log in
-again) or 4 (another client took the device over).
+The service restarts after a failure, but not after exit code 2 (bad
+options), 3 (log in again) or 4 (another client took the device over).
 
 Example:
   pushover-open-client service install --notify --exec ~/bin/on-alert`;
@@ -68,8 +69,9 @@ After=network-online.target
 ExecStart=${command}
 Restart=on-failure
 RestartSec=10
-# 3: the device was refused (log in again); 4: another client took it over.
-RestartPreventExitStatus=3 4
+# 2: bad options or an unreadable file; 3: the device was refused (log in
+# again); 4: another client took it over. A restart changes none of these.
+RestartPreventExitStatus=2 3 4
 
 [Install]
 WantedBy=default.target
@@ -109,10 +111,12 @@ function systemctl(args: string[]): Promise<void> {
 /** Runs `service`. */
 export async function run(args: string[]): Promise<number> {
   const [action, ...rest] = args;
-  if (action === undefined || action === "--help" || action === "-h") {
+  if (action === undefined || args.includes("--help") || action === "-h") {
     console.log(help);
     return action === undefined ? EXIT.usage : EXIT.ok;
   }
+  // A unit with options `listen` refuses would fail at every restart.
+  if (action === "print" || action === "install") checkListenArgs(rest);
   const path = unitPath();
   switch (action) {
     case "print":

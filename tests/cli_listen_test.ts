@@ -496,3 +496,213 @@ cliTest(
     }
   },
 );
+
+// ---- found by a review, each reproduced first ----
+
+/** A local HTTP server answering `statuses` in turn (then 200), recording requests. */
+async function hookServer(statuses: [number, Record<string, string>?][]) {
+  const requests: {
+    method: string;
+    url: string;
+    body: string;
+    auth?: string;
+  }[] = [];
+  const server = createServer((request, response) => {
+    let body = "";
+    request.on("data", (chunk) => body += chunk);
+    request.on("end", () => {
+      requests.push({
+        method: request.method!,
+        url: request.url!,
+        body,
+        auth: request.headers.authorization,
+      });
+      const [status, headers] = statuses.shift() ?? [200];
+      response.writeHead(status, headers ?? {});
+      response.end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as { port: number }).port;
+  return {
+    requests,
+    url: `http://127.0.0.1:${port}`,
+    close: () => new Promise((resolve) => server.close(resolve)),
+  };
+}
+
+cliTest(
+  "listen --webhook does not follow a redirect (a POST would become a GET without the message) and sends user:password@ as Basic auth, never showing it",
+  async (context) => {
+    const device = await context.seed();
+    const hook = await hookServer([[301, { location: "/landing" }]]);
+    const url = hook.url.replace("http://", "http://user:s3cr3t-pw@") + "/hook";
+    const child = context.start([
+      "listen",
+      "--webhook",
+      url,
+      "--retry-delay",
+      "10ms",
+    ]);
+    try {
+      await context.server.waitForLogin();
+      context.server.send({ message: "important" });
+      await child.waitFor(
+        "stderr",
+        "answered 301 (a redirect: give --webhook the URL it points to)",
+      );
+      await deletedThrough(context, device);
+      assert.equal(await interrupt(child), 0);
+    } finally {
+      await child.kill();
+      await hook.close();
+    }
+    assert.deepEqual(hook.requests.map((r) => `${r.method} ${r.url}`), [
+      "POST /hook",
+      "POST /hook",
+    ]);
+    assert.equal(hook.requests[1].auth, `Basic ${btoa("user:s3cr3t-pw")}`);
+    assert.doesNotMatch(child.output().stderr, /s3cr3t-pw/);
+  },
+);
+
+cliTest(
+  "listen --backlog max-age judges by when the server queued a message, not the sender's timestamp: a live backdated message is delivered",
+  async (context) => {
+    await context.seed();
+    const child = context.start(["listen", "--backlog", "max-age=1h"]);
+    try {
+      await context.server.waitForLogin();
+      context.server.send({
+        message: "live but backdated",
+        timestamp: Math.floor(Date.now() / 1000) - 7200,
+      });
+      await child.waitFor("stdout", "live but backdated");
+      assert.equal(await interrupt(child), 0);
+    } finally {
+      await child.kill();
+    }
+  },
+);
+
+cliTest(
+  "listen stops with exit 2 and leaves a message it cannot decrypt queued, unless --deliver-undecryptable",
+  async (context) => {
+    const device = await context.seed();
+    context.server.send({
+      message: "secret content",
+      encryptWith: "ab".repeat(32),
+    });
+    const stopped = await context.run(["listen"]);
+    assert.equal(stopped.code, 2);
+    assert.match(
+      stopped.stdout,
+      /\(end-to-end encrypted: set the key with --e2ee-key-file\)/,
+    );
+    assert.match(
+      stopped.stderr.trim().split("\n").at(-1)!,
+      /^message \d+ is end-to-end encrypted and no key is set; it stays on the server: pass --e2ee-key-file/,
+    );
+    assert.equal(queued(context.server, device).length, 1);
+    const child = context.start(["listen", "--deliver-undecryptable"]);
+    try {
+      await child.waitFor("stdout", "end-to-end encrypted");
+      await deletedThrough(context, device);
+      assert.equal(await interrupt(child), 0);
+    } finally {
+      await child.kill();
+    }
+  },
+);
+
+cliTest(
+  "a NUL byte in a message does not block the queue: hooks get the text without it; the login's answers never reach a hook",
+  async (context) => {
+    const device = await context.seed();
+    const out = join(context.dir, "nul");
+    context.server.send({ message: "hello\u0000world", title: "N" });
+    const child = context.start([
+      "listen",
+      "--exec",
+      `printf '%s|%s' "$PUSHOVER_MESSAGE" "\${PUSHOVER_PASSWORD-unset}" > "${out}"`,
+    ], { PUSHOVER_PASSWORD: "hunter2-never", PUSHOVER_TWOFA: "123456" });
+    try {
+      await child.waitFor("stdout", "N: hello world"); // a control character on screen: a space
+      await deletedThrough(context, device);
+      assert.equal(await readFile(out, "utf8"), "helloworld|unset");
+      assert.equal(await interrupt(child), 0);
+    } finally {
+      await child.kill();
+    }
+  },
+);
+
+cliTest(
+  "a hook whose shell cannot start is reported and retried, and Ctrl-C still stops the listener",
+  async (context) => {
+    const device = await context.seed();
+    context.server.send({ message: "waiting for sh" });
+    const child = context.start(
+      ["listen", "--exec", "true", "--retry-delay", "20ms"],
+      { PATH: "/nonexistent" },
+    );
+    try {
+      await child.waitFor("stderr", "--exec: the command could not start:");
+      assert.equal(await interrupt(child), 0);
+    } finally {
+      await child.kill();
+    }
+    assert.deepEqual(queued(context.server, device), ["waiting for sh"]);
+  },
+);
+
+cliTest(
+  "a sender's escape sequences never reach the terminal: titles are cleaned in prompts and reports too",
+  async (context) => {
+    await context.seed();
+    const child = context.start(["listen", "--ack"]);
+    try {
+      await context.server.waitForLogin();
+      context.server.send({
+        message: "x",
+        priority: 2,
+        title: "\u001b]0;PWNED\u0007\u001b[2Jalarm",
+      });
+      await child.waitFor("stderr", "Acknowledge the emergency");
+      child.write("y\n");
+      await child.waitFor("stderr", "acknowledged the emergency");
+      assert.equal(await interrupt(child), 0);
+    } finally {
+      await child.kill();
+    }
+    const { stdout, stderr } = child.output();
+    assert.doesNotMatch(stdout + stderr, /[\u001b\u0007]/);
+  },
+);
+
+cliTest(
+  "stdout that fails for another reason than a gone reader (a full disk) is exit 1 with one line, not a quiet stop",
+  async (context) => {
+    await context.seed();
+    context.server.send({ message: "to a full disk" });
+    const { spawn } = await import("node:child_process");
+    const { runtimeCommand } = await import("./_spawn.ts");
+    const [program, ...args] = runtimeCommand("cli/main.ts", ["listen"]);
+    const full = await import("node:fs").then((fs) =>
+      fs.openSync("/dev/full", "w")
+    );
+    const child = spawn(program, args, {
+      cwd: new URL("../", import.meta.url).pathname,
+      env: { ...process.env, ...context.env() },
+      stdio: ["ignore", full, "pipe"],
+    });
+    let stderr = "";
+    child.stderr!.on("data", (chunk) => stderr += chunk);
+    const code = await new Promise((resolve) => child.on("close", resolve));
+    assert.equal(code, 1, stderr);
+    assert.equal(
+      stderr.trim().split("\n").at(-1),
+      "cannot write to stdout: the disk is full",
+    );
+  },
+);

@@ -265,7 +265,7 @@ test("service print writes a systemd user unit with absolute paths that restarts
     / \/\S+\/cli\/main\.ts listen --notify --config \/\S+\/relative\/creds\.json$/,
   );
   assert.match(unit, /^Restart=on-failure$/m);
-  assert.match(unit, /^RestartPreventExitStatus=3 4$/m);
+  assert.match(unit, /^RestartPreventExitStatus=2 3 4$/m);
   assert.match(unit, /^WantedBy=default\.target$/m);
 });
 
@@ -498,3 +498,25 @@ cliTest(
     }
   },
 );
+
+test("service refuses listen options that listen would refuse (a unit failing at every restart), and --help anywhere is help", async () => {
+  const bogus = await runScript(CLI, { args: ["service", "print", "--bogus"] });
+  assert.equal(bogus.code, 2);
+  assert.match(bogus.stderr, /^listen: Unknown option '--bogus'/);
+  const help = await runScript(CLI, { args: ["service", "install", "--help"] });
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /^Usage: pushover-open-client service/);
+});
+
+test("durations out of a timer's range are refused: --retry-delay 0, --exec-timeout 25d", async () => {
+  for (
+    const [flag, value] of [["--retry-delay", "0"], ["--exec-timeout", "25d"]]
+  ) {
+    const result = await runScript(CLI, { args: ["listen", flag, value] });
+    assert.equal(result.code, 2);
+    assert.equal(
+      result.stderr.trim(),
+      `${flag}: '${value}' is out of range; give more than 0 and at most 24 days`,
+    );
+  }
+});
