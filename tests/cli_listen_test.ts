@@ -676,7 +676,8 @@ cliTest(
       await child.kill();
     }
     const { stdout, stderr } = child.output();
-    assert.doesNotMatch(stdout + stderr, /[\u001b\u0007]/);
+    const output = stdout + stderr;
+    assert.ok(!output.includes("\u001b") && !output.includes("\u0007"));
   },
 );
 
