@@ -99,9 +99,15 @@ export async function main(args: string[]): Promise<number> {
     return EXIT.usage;
   }
   const stop = new AbortController();
-  // The first Ctrl-C stops cleanly; a second one, if stopping hangs, at once.
+  // The first Ctrl-C stops cleanly; another one, if stopping hangs, at once.
+  // Not within a second: `deno task` forwards the terminal's SIGINT to the
+  // process group that already got it, so one Ctrl-C arrives twice.
+  let stoppedAt = 0;
   const onSignal = () => {
-    if (stop.signal.aborted) process.exit(130);
+    if (stop.signal.aborted && Date.now() - stoppedAt > 1_000) {
+      process.exit(130);
+    }
+    stoppedAt ||= Date.now();
     stop.abort();
   };
   process.on("SIGINT", onSignal);
