@@ -57,8 +57,9 @@ export interface CliContext {
 export function cliTest(
   name: string,
   body: (context: CliContext) => Promise<void>,
+  { skip }: { skip?: string | false } = {},
 ): void {
-  test(name, { timeout: 30_000 }, async () => {
+  test(name, { timeout: 30_000, skip }, async () => {
     const server = await startFakeServer({
       keepAliveInterval: 0,
       accounts: [

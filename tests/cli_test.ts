@@ -466,10 +466,6 @@ cliTest(
   "Ctrl-C to the whole process group of `deno task listen` (a terminal's way) ends it with exit 0",
   async (context) => {
     // The Deno binary itself (on PATH, `deno` may be npm's Node wrapper).
-    if (!("Deno" in globalThis)) {
-      console.log("# `deno task` is tried on the Deno run of this file");
-      return;
-    }
     const deno = process.execPath;
     await context.seed();
     const { spawn } = await import("node:child_process");
@@ -496,6 +492,10 @@ cliTest(
         // gone
       }
     }
+  },
+  {
+    skip: !("Deno" in globalThis) &&
+      "`deno task` is tried on the Deno run of this file",
   },
 );
 
