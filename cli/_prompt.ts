@@ -67,6 +67,8 @@ export class Prompt {
     try {
       const line = await this.#nextLine();
       if (this.#signal.aborted) throw new Interrupted();
+      // End of input: what follows starts on a line of its own.
+      if (line === undefined && !raw) process.stderr.write("\n");
       return line?.trim();
     } finally {
       if (raw) {
@@ -132,7 +134,11 @@ export class Prompt {
       // Raw mode: no line discipline, so editing keys and Ctrl-C are ours.
       for (const char of chunk) {
         if (char === "\u0003") this.#stop.abort();
-        else if (char === "\u007f" || char === "\b") {
+        else if (char === "\u0004") {
+          // Ctrl-D: the end of input, as a terminal in line mode gives it.
+          this.#waiting?.(this.#takeRest());
+          return;
+        } else if (char === "\u007f" || char === "\b") {
           this.#buffer = this.#buffer.slice(0, -1);
         } else this.#buffer += char;
       }

@@ -74,7 +74,7 @@ export async function run(args: string[], prompt: Prompt): Promise<number> {
   checkName(name, "--name");
 
   const email = process.env.PUSHOVER_EMAIL ||
-    await answer(prompt.ask("E-mail: "), "an e-mail", "PUSHOVER_EMAIL");
+    await answer(prompt.ask("E-mail: "), "e-mail", "PUSHOVER_EMAIL");
   const session = await logInAsking(prompt, api, email, values.twofa);
 
   let device: Device | undefined;
@@ -125,7 +125,7 @@ async function logInAsking(
   let password = given ||
     await answer(
       prompt.askHidden("Password: "),
-      "a password",
+      "password",
       "PUSHOVER_PASSWORD",
     );
   let twofa = twofaFlag ?? (process.env.PUSHOVER_TWOFA || undefined);
@@ -147,7 +147,7 @@ async function logInAsking(
         }
         twofa = await answer(
           prompt.askHidden("Two-factor code: "),
-          "a two-factor code",
+          "two-factor code",
           "PUSHOVER_TWOFA or --twofa",
         );
         codeFixed = false;
@@ -161,7 +161,7 @@ async function logInAsking(
         console.error("That e-mail and password were not accepted.");
         password = await answer(
           prompt.askHidden("Password: "),
-          "a password",
+          "password",
           "PUSHOVER_PASSWORD",
         );
         passwords++;

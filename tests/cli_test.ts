@@ -66,9 +66,9 @@ cliTest(
 
 for (
   const [at, stdin, what] of [
-    ["the e-mail", "", "an e-mail"],
-    ["the password", `${EMAIL}\n`, "a password"],
-    ["the 2FA code", `${EMAIL}\n${PASSWORD}\n`, "a two-factor code"],
+    ["the e-mail", "", "e-mail"],
+    ["the password", `${EMAIL}\n`, "password"],
+    ["the 2FA code", `${EMAIL}\n${PASSWORD}\n`, "two-factor code"],
   ] as const
 ) {
   cliTest(
