@@ -331,9 +331,10 @@ rows.push([
 rows.push([
   "streamMessages only (tree-shaken)",
   `${fp.streamOnly.bytes} B`,
-  `gzip ${fp.streamOnly.gzipBytes} B / ≤ 4096 B`,
+  `gzip ${fp.streamOnly.gzipBytes} B / ≤ 5120 B`,
   "",
-  fp.streamOnly.gzipBytes <= 4096 ? "yes" : "no",
+  // Issue 13's target: a streaming receiver ships at most 5 KB gzipped.
+  fp.streamOnly.gzipBytes <= 5120 ? "yes" : "no",
 ]);
 for (const [name, t] of Object.entries(fp.importTimes as Any)) {
   rows.push([
