@@ -15,6 +15,8 @@ interface Env {
   PUSHOVER_SECRET: string;
   PUSHOVER_DEVICE_ID: string;
   FORWARD_URL: string;
+  /** Another service than Pushover's (a fake server in tests). */
+  PUSHOVER_API_URL?: string;
 }
 
 export default {
@@ -23,7 +25,8 @@ export default {
       secret: env.PUSHOVER_SECRET,
       deviceId: env.PUSHOVER_DEVICE_ID,
     };
-    const { messages } = await downloadMessages(device);
+    const api = { apiUrl: env.PUSHOVER_API_URL };
+    const { messages } = await downloadMessages(device, api);
     let forwarded;
     for (const message of messages) {
       const response = await fetch(env.FORWARD_URL, {
@@ -34,6 +37,6 @@ export default {
       if (!response.ok) break; // the rest waits for the next run
       forwarded = message;
     }
-    if (forwarded) await deleteThrough(device, forwarded);
+    if (forwarded) await deleteThrough(device, forwarded, api);
   },
 };

@@ -340,3 +340,57 @@ test("the fake server itself runs in workerd in-process, and the whole flow with
     await worker.dispose();
   }
 });
+
+test("examples/worker.ts, run by a Cron Trigger in workerd, forwards the queue and deletes only what was forwarded", async () => {
+  const account = server.store.accounts[0];
+  const secret = server.store.issueSecret(account);
+  const device = server.store.addDevice(account, "cron-worker");
+  device.queue.length = 0;
+  server.send({ message: "cron 1", title: "C" });
+  server.send({ message: "cron 2", title: "C" });
+  // The forward target refuses the second message: it must stay queued.
+  const { createServer } = await import("node:http");
+  const received: string[] = [];
+  const target = createServer((request, response) => {
+    let body = "";
+    request.on("data", (chunk) => body += chunk);
+    request.on("end", () => {
+      received.push(JSON.parse(body).message);
+      response.writeHead(received.length === 1 ? 200 : 503).end();
+    });
+  });
+  await new Promise<void>((resolve) => target.listen(0, "127.0.0.1", resolve));
+  const port = (target.address() as { port: number }).port;
+  const bundle = execFileSync(esbuild, [
+    fileURLToPath(new URL("../../examples/worker.ts", import.meta.url)),
+    "--bundle",
+    "--format=esm",
+    "--platform=neutral",
+    "--log-level=warning",
+  ], { encoding: "utf8" });
+  const cron = new Miniflare({
+    modules: true,
+    script: bundle,
+    compatibilityDate: COMPATIBILITY_DATE,
+    bindings: {
+      PUSHOVER_SECRET: secret,
+      PUSHOVER_DEVICE_ID: device.id,
+      FORWARD_URL: `http://127.0.0.1:${port}/`,
+      PUSHOVER_API_URL: server.apiUrl,
+    },
+  }) as MiniflareLike & {
+    getWorker(): Promise<
+      { scheduled(options: { cron: string }): Promise<unknown> }
+    >;
+  };
+  try {
+    await cron.ready;
+    const worker = await cron.getWorker();
+    await within(worker.scheduled({ cron: "* * * * *" }), "the scheduled run");
+  } finally {
+    await cron.dispose();
+    await new Promise((resolve) => target.close(resolve));
+  }
+  assert.deepEqual(received, ["cron 1", "cron 2"]);
+  assert.deepEqual(device.queue.map((m) => m.message), ["cron 2"]);
+});
