@@ -193,6 +193,8 @@ export class Connection {
     this.#link = { state: "open", socket, timer: this.#watchdog() };
     this.#backoff.succeeded();
     this.#events.status({ state: "connected" });
+    // The status may have reached code that stopped the stream.
+    if (this.#link.state === "stopped") return;
     this.#events.connected();
   }
 

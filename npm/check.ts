@@ -11,10 +11,14 @@
  * @module
  */
 
+import { resolve } from "node:path";
 import { findNode, fromNpm, ROOT } from "../tests/_runtimes.ts";
 import { buildNpmPackage } from "./build.ts";
 
-const tarball = Deno.args[0] ?? await buildNpmPackage();
+/** Each check's time limit: an npm install takes seconds, not minutes. */
+const CHECK_TIMEOUT = 180_000;
+
+const tarball = resolve(Deno.args[0] ?? await buildNpmPackage());
 const node = await findNode(24);
 const nodeDir = node.includes("/") ? node.slice(0, node.lastIndexOf("/")) : "";
 const env = {
@@ -44,16 +48,21 @@ async function check(
   args: string[],
   cwd = ROOT,
 ) {
+  // A check that hangs (a stream that never delivers) fails, not the run.
   const result = await new Deno.Command(program, {
     args,
     cwd,
     env,
     stdout: "piped",
     stderr: "piped",
+    signal: AbortSignal.timeout(CHECK_TIMEOUT),
   }).output();
   const output = (new TextDecoder().decode(result.stdout) +
     new TextDecoder().decode(result.stderr)).trim();
-  if (result.success) {
+  if (result.signal === "SIGTERM" && !result.success) {
+    failed++;
+    console.log(`not ok - ${name} (no end within ${CHECK_TIMEOUT / 1000} s)`);
+  } else if (result.success) {
     passed++;
     console.log(`ok - ${name}`);
   } else {

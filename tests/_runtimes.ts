@@ -2,8 +2,10 @@
 // missing ones from npm into `.runtimes/` (git-ignored). Deno-only: it runs
 // inside `deno task`.
 
-/** The repository's root folder. */
-export const ROOT = new URL("../", import.meta.url).pathname;
+import { fileURLToPath as fromFileUrl } from "node:url";
+
+/** The repository's root folder, ending with a slash (a real path: spaces stay spaces). */
+export const ROOT = fromFileUrl(new URL("../", import.meta.url));
 const RUNTIMES_DIR = `${ROOT}.runtimes`;
 
 /** Node `major`: the `node` on PATH if it is that version, else from npm. */

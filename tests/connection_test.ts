@@ -276,6 +276,17 @@ test("Connection's state: waiting, opening, open, waiting after a loss, stopped"
   assert.equal(c.link.state, "stopped");
 });
 
+test(`Connection does not report a link as connected once a "connected" status handler stopped it`, async () => {
+  const c = connection(HandSocket, {}, (status) => {
+    if (status.state === "connected") c.link.stop();
+  });
+  c.link.start();
+  await until(() => c.link.state === "stopped", "the stop");
+  await nextTurn();
+  assert.equal(c.connected(), 0);
+  assert.equal(HandSocket.last!.closed, true);
+});
+
 for (const at of ["connecting", "reconnecting"] as const) {
   test(`Connection opens nothing more when a "${at}" status handler stops it`, async () => {
     let made = 0;

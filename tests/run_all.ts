@@ -136,7 +136,10 @@ async function findChromium(): Promise<string> {
       env: { DEBIAN_FRONTEND: "noninteractive" },
       stdout: "null",
       stderr: "inherit",
-    }).output();
+    }).output().catch(() => {
+      // Root without apt (Alpine, Fedora, Arch): a note, not a failure.
+      throw new Skip("no Chromium here and no apt-get to install it");
+    });
   const install = ["install", "-y", "--no-install-recommends", "chromium"];
   if (!(await apt(install)).success) {
     await apt(["update"]);

@@ -74,45 +74,60 @@ interface Puppeteer {
  */
 async function runExtension(): Promise<string[]> {
   const dir = mkdtempSync(join(tmpdir(), "extension-"));
-  const source = new URL("../../examples/extension/", import.meta.url);
-  execFileSync(flag("esbuild"), [
-    fileURLToPath(new URL("service_worker.ts", source)),
-    "--bundle",
-    "--format=esm",
-    "--platform=browser",
-    "--log-level=warning",
-    `--outfile=${join(dir, "service_worker.js")}`,
-  ]);
-  const manifest = JSON.parse(
-    readFileSync(new URL("manifest.json", source), "utf8"),
-  );
-  manifest.host_permissions.push("http://127.0.0.1/*", "ws://127.0.0.1/*");
-  writeFileSync(join(dir, "manifest.json"), JSON.stringify(manifest));
-  copyFileSync(new URL("icon.png", source), join(dir, "icon.png"));
-  const fake = await startFakeServer({
-    keepAliveInterval: 0,
-    accounts: [{ email: EMAIL, password: PASSWORD }],
-  });
-  const api = { apiUrl: fake.apiUrl };
-  const device = await registerDevice(
-    await login({ email: EMAIL, password: PASSWORD }, api),
-    "extension",
-    api,
-  );
-  fake.store.devices.get(device.deviceId)!.queue.length = 0;
-  const withExtension = await puppeteer.launch({
-    executablePath: flag("chromium"),
-    headless: true,
-    enableExtensions: [dir],
-    pipe: true,
-    args: process.getuid?.() === 0 ? ["--no-sandbox"] : [],
-  });
+  const cleanup: (() => Promise<unknown> | void)[] = [
+    () => rmSync(dir, { recursive: true, force: true }),
+  ];
   try {
+    const source = new URL("../../examples/extension/", import.meta.url);
+    execFileSync(flag("esbuild"), [
+      fileURLToPath(new URL("service_worker.ts", source)),
+      "--bundle",
+      "--format=esm",
+      "--platform=browser",
+      "--log-level=warning",
+      `--outfile=${join(dir, "service_worker.js")}`,
+    ]);
+    const manifest = JSON.parse(
+      readFileSync(new URL("manifest.json", source), "utf8"),
+    );
+    manifest.host_permissions.push("http://127.0.0.1/*", "ws://127.0.0.1/*");
+    writeFileSync(join(dir, "manifest.json"), JSON.stringify(manifest));
+    copyFileSync(new URL("icon.png", source), join(dir, "icon.png"));
+    const fake = await startFakeServer({
+      keepAliveInterval: 0,
+      accounts: [{ email: EMAIL, password: PASSWORD }],
+    });
+    cleanup.unshift(() => fake.close());
+    const api = { apiUrl: fake.apiUrl };
+    const device = await registerDevice(
+      await login({ email: EMAIL, password: PASSWORD }, api),
+      "extension",
+      api,
+    );
+    fake.store.devices.get(device.deviceId)!.queue.length = 0;
+    const withExtension = await puppeteer.launch({
+      executablePath: flag("chromium"),
+      headless: true,
+      enableExtensions: [dir],
+      pipe: true,
+      args: process.getuid?.() === 0 ? ["--no-sandbox"] : [],
+    });
+    cleanup.unshift(() => withExtension.close());
     const target = await withExtension.waitForTarget(
       (t) => t.type() === "service_worker",
       { timeout: 10_000 },
     );
     const worker = await target.worker();
+    // What the worker asks chrome.notifications for, kept to check its text
+    // (getAll() gives ids only).
+    await worker.evaluate(`(() => {
+      const create = chrome.notifications.create.bind(chrome.notifications);
+      globalThis.created = [];
+      chrome.notifications.create = (id, options) => {
+        globalThis.created.push({ id, title: options.title, message: options.message });
+        return create(id, options);
+      };
+    })()`);
     const config = {
       device,
       apiUrl: fake.apiUrl,
@@ -133,17 +148,20 @@ async function runExtension(): Promise<string[]> {
     const shown = await worker.evaluate(
       `chrome.notifications.getAll().then((all) => Object.keys(all))`,
     ) as string[];
-    // Shown under its id, and the notification's text is the message's.
-    const texts = await worker.evaluate(
-      `chrome.notifications.getAll().then((all) => Object.keys(all))`,
-    ) as string[];
-    return shown.map((id) =>
-      id === sent.ids[device.deviceId] ? "from the extension" : `id ${id}`
-    ).concat(texts.length === shown.length ? [] : ["changed meanwhile"]);
+    const created = await worker.evaluate("globalThis.created") as {
+      id: string;
+      title: string;
+      message: string;
+    }[];
+    const id = sent.ids[device.deviceId];
+    return shown.map((shownId) => {
+      const made = created.find((c) => c.id === shownId);
+      return shownId === id && made?.title === "Ext"
+        ? made.message
+        : `unexpected ${JSON.stringify(made ?? shownId)}`;
+    });
   } finally {
-    await withExtension.close();
-    await fake.close();
-    rmSync(dir, { recursive: true, force: true });
+    for (const step of cleanup) await step();
   }
 }
 
