@@ -193,8 +193,9 @@ export class Connection {
     this.#link = { state: "open", socket, timer: this.#watchdog() };
     this.#backoff.succeeded();
     this.#events.status({ state: "connected" });
-    // The status may have reached code that stopped the stream.
-    if (this.#link.state === "stopped") return;
+    // The status may have reached code that stopped the stream (read through
+    // the getter: TypeScript still thinks the link is the one set above).
+    if (this.state === "stopped") return;
     this.#events.connected();
   }
 
