@@ -52,6 +52,8 @@ export class DesktopNotifier {
   readonly #cacheDir: string;
   readonly #assetUrl: string;
   readonly #actions: boolean;
+  readonly #onAcknowledge: (message: Message) => void;
+  readonly #onError: (reason: string) => void;
   readonly #icons = new Map<string, Promise<string | undefined>>();
   #broken = false;
 
@@ -71,12 +73,9 @@ export class DesktopNotifier {
     this.#cacheDir = options.cacheDir;
     this.#assetUrl = options.assetUrl;
     this.#actions = options.actions;
-    this.onAcknowledge = options.onAcknowledge;
-    this.onError = options.onError;
+    this.#onAcknowledge = options.onAcknowledge;
+    this.#onError = options.onError;
   }
-
-  readonly onAcknowledge: (message: Message) => void;
-  readonly onError: (reason: string) => void;
 
   /**
    * Shows `message` unless it is silent (−2); quiet ones (−1, or 0 during
@@ -118,7 +117,7 @@ export class DesktopNotifier {
               err.trim().split("\n")[0] || `exit ${code}`
             }); is a desktop session (D-Bus) running?`,
           );
-        } else if (out.trim() === "ack") this.onAcknowledge(message);
+        } else if (out.trim() === "ack") this.#onAcknowledge(message);
         resolve();
       });
     });
@@ -129,7 +128,7 @@ export class DesktopNotifier {
   #fail(reason: string): void {
     if (this.#broken) return;
     this.#broken = true;
-    this.onError(`${reason}: desktop notifications are off for this run`);
+    this.#onError(`${reason}: desktop notifications are off for this run`);
   }
 
   /** The icon's path on disk, fetched once per icon name and run. */

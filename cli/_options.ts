@@ -3,6 +3,7 @@
 
 import { hostname } from "node:os";
 import { parseArgs } from "node:util";
+import { LOOPBACK_HOSTS } from "../lib/_secure_url.ts";
 import type { SavedCredentials } from "../mod.ts";
 import { usage } from "./_fail.ts";
 import { defaultConfigPath } from "./_paths.ts";
@@ -46,8 +47,6 @@ export function parse<const O extends Specs>(
   return parsed;
 }
 
-const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/;
-
 /** Checks a URL flag: a URL, secure unless it points at this machine. */
 function checkUrl(value: string, flag: string, secure: string): string {
   let url: URL;
@@ -59,7 +58,7 @@ function checkUrl(value: string, flag: string, secure: string): string {
   const plain = secure === "https:" ? "http:" : "ws:";
   if (
     url.protocol !== secure &&
-    !(url.protocol === plain && LOOPBACK.test(url.hostname))
+    !(url.protocol === plain && LOOPBACK_HOSTS.test(url.hostname))
   ) {
     throw usage(
       `${flag} must use ${secure}// (${plain}// only for this machine): the device's secret would travel in clear text to ${url.host}`,

@@ -2,6 +2,7 @@
 // acknowledgements. The delays are the library's one retry policy.
 
 import { type RetryDelay, retryDelay } from "../lib/_retry.ts";
+import { sleep } from "../lib/_wakeup.ts";
 
 /** Waits of 1 s growing to 5 min, jittered; a server's Retry-After first. */
 export const HOOK_RETRY: RetryDelay = {
@@ -40,22 +41,8 @@ export async function untilDone(
       const retryAfter = (error as { retryAfter?: number }).retryAfter;
       const delay = retryDelay(attempt, policy ?? HOOK_RETRY, retryAfter);
       onRetry({ attempt, delay, reason: (error as Error).message });
-      await abortableSleep(delay, signal);
+      await sleep(delay, signal);
     }
   }
   return false;
-}
-
-/** Resolves after `ms`, or at once when `signal` aborts. */
-export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done);
-  });
 }

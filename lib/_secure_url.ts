@@ -1,6 +1,6 @@
 // Checks a configured endpoint URL before any secret is sent to it.
 
-const LOOPBACK_HOSTS = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/;
+export const LOOPBACK_HOSTS = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/;
 
 /**
  * Returns `url` without a trailing slash, or throws a `TypeError` naming the
