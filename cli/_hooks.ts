@@ -6,6 +6,7 @@ import process from "node:process";
 import { parseRetryAfter } from "../lib/_http.ts";
 import type { Message } from "../mod.ts";
 import { toJson } from "./_format.ts";
+import type { Io } from "./_io.ts";
 
 /** A hook that did not succeed this time; `retryAfter` in ms, if told. */
 export class HookFailed extends Error {
@@ -54,8 +55,10 @@ const LOGIN_VARIABLES = [
 ];
 
 /** Our environment without the login's answers: what children get. */
-export function childEnvironment(): Record<string, string | undefined> {
-  const env: Record<string, string | undefined> = { ...process.env };
+export function childEnvironment(
+  parent: Io["env"],
+): Record<string, string | undefined> {
+  const env: Record<string, string | undefined> = { ...parent };
   for (const name of LOGIN_VARIABLES) delete env[name];
   return env;
 }
@@ -67,7 +70,7 @@ export function childEnvironment(): Record<string, string | undefined> {
  * killed (SIGTERM, then SIGKILL, its whole process group) and counts as
  * failed, as does a shell that cannot start.
  */
-export function execHook(command: string, timeout: number): Hook {
+export function execHook(command: string, timeout: number, io: Io): Hook {
   return (message, signal) =>
     new Promise((resolve, reject) => {
       const failed = (why: string) =>
@@ -77,8 +80,8 @@ export function execHook(command: string, timeout: number): Hook {
         // A process group of its own, so a stop or a timeout ends everything
         // the command started (`sh -c "a; sleep 30"` leaves sleep otherwise).
         child = spawn("sh", ["-c", command], {
-          env: { ...childEnvironment(), ...hookEnvironment(message) },
-          stdio: ["pipe", "pipe", "inherit"],
+          env: { ...childEnvironment(io.env), ...hookEnvironment(message) },
+          stdio: ["pipe", "pipe", "pipe"],
           detached: true,
         });
       } catch (error) {
@@ -92,7 +95,10 @@ export function execHook(command: string, timeout: number): Hook {
           child.kill(name); // gone already, or no process groups here
         }
       };
-      child.stdout!.on("data", (chunk) => process.stderr.write(chunk));
+      // Both to our stderr: stdout stays the listener's own.
+      const toStderr = (chunk: Uint8Array) => io.stderr.write(chunk);
+      child.stdout!.on("data", toStderr);
+      child.stderr!.on("data", toStderr);
       let outcome: string | undefined;
       let killer: ReturnType<typeof setTimeout> | undefined;
       const kill = (why: string) => {

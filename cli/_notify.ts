@@ -8,14 +8,16 @@ import { join } from "node:path";
 import { iconUrl, isQuiet, isSilent, toPlainText } from "../mod.ts";
 import { childEnvironment, withoutNul } from "./_hooks.ts";
 import type { Message, UserInfo } from "../mod.ts";
+import type { Io } from "./_io.ts";
 
 /** What `notify-send` on this machine can do; undefined when it is missing. */
-export async function probeNotifySend(): Promise<
+export async function probeNotifySend(env: Io["env"]): Promise<
   { actions: boolean } | undefined
 > {
   const help = await new Promise<string | undefined>((resolve) => {
     let out = "";
     const child = spawn("notify-send", ["--help"], {
+      env,
       stdio: ["ignore", "pipe", "ignore"],
     });
     child.stdout.on("data", (chunk) => out += chunk);
@@ -50,6 +52,7 @@ export function notifyArguments(
 /** Shows messages with notify-send. */
 export class DesktopNotifier {
   readonly #cacheDir: string;
+  readonly #env: Io["env"];
   readonly #assetUrl: string;
   readonly #actions: boolean;
   readonly #onAcknowledge: (message: Message) => void;
@@ -64,6 +67,8 @@ export class DesktopNotifier {
   constructor(
     options: {
       cacheDir: string;
+      /** What notify-send runs with (PATH, DISPLAY, DBUS_…). */
+      env: Io["env"];
       assetUrl: string;
       actions: boolean;
       onAcknowledge: (message: Message) => void;
@@ -71,6 +76,7 @@ export class DesktopNotifier {
     },
   ) {
     this.#cacheDir = options.cacheDir;
+    this.#env = options.env;
     this.#assetUrl = options.assetUrl;
     this.#actions = options.actions;
     this.#onAcknowledge = options.onAcknowledge;
@@ -94,7 +100,7 @@ export class DesktopNotifier {
     let child: ReturnType<typeof spawn>;
     try {
       child = spawn("notify-send", args, {
-        env: childEnvironment(),
+        env: childEnvironment(this.#env),
         stdio: ["ignore", "pipe", "pipe"],
       });
     } catch (error) {

@@ -89,8 +89,11 @@ export function endpoints(
 }
 
 /** The credentials file: `--config` or the default. */
-export function configPath(values: { config?: string }): string {
-  return values.config ?? defaultConfigPath();
+export function configPath(
+  values: { config?: string },
+  env: Readonly<Record<string, string | undefined>>,
+): string {
+  return values.config ?? defaultConfigPath(env);
 }
 
 /** The host name, made a valid device name (1–25 of A-Z a-z 0-9 _ -). */

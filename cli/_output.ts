@@ -4,7 +4,7 @@
 // went away counts as delivered (use --exec or --webhook when every message
 // must reach its consumer).
 
-import process from "node:process";
+import type { Writable } from "node:stream";
 import { CliError } from "./_fail.ts";
 
 /** Nobody reads stdout any more. */
@@ -30,10 +30,12 @@ function failure(error: unknown): Error {
 /** stdout, written a line at a time; each write resolves once it is out. */
 export class Output {
   #failed: Error | undefined;
+  readonly #stdout: Writable;
 
-  constructor() {
+  constructor(stdout: Writable) {
+    this.#stdout = stdout;
     // Node emits EPIPE here (and would crash on it unheard).
-    process.stdout.on("error", (error) => this.#failed ??= failure(error));
+    stdout.on("error", (error) => this.#failed ??= failure(error));
   }
 
   /** Writes `line` and a newline; rejects with OutputClosed when it cannot. */
@@ -45,7 +47,7 @@ export class Output {
         else resolve();
       };
       try {
-        process.stdout.write(`${line}\n`, done);
+        this.#stdout.write(`${line}\n`, done);
       } catch (error) {
         done(error as Error); // Deno and Bun may throw at once
       }

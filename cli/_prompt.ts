@@ -2,7 +2,7 @@
 // Works with a TTY and with piped stdin (services, tests), one line per
 // answer, on Deno, Bun and Node alike (only node: built-ins).
 
-import process from "node:process";
+import type { Io } from "./_io.ts";
 
 /** Ctrl-C while a question waits: the answer never comes. */
 export class Interrupted extends Error {
@@ -21,13 +21,15 @@ export class Prompt {
   #queue: Promise<unknown> = Promise.resolve();
   readonly #stop: AbortController;
   readonly #signal: AbortSignal;
+  readonly #io: Io;
 
   /**
    * Questions end, unanswered, once `stop` aborts (SIGINT, SIGTERM); Ctrl-C
    * typed while a secret is asked (the terminal in raw mode sends no
    * SIGINT then) aborts it.
    */
-  constructor(stop: AbortController) {
+  constructor(stop: AbortController, io: Io) {
+    this.#io = io;
     this.#stop = stop;
     this.#signal = stop.signal;
     this.#signal.addEventListener("abort", () => this.#waiting?.(undefined));
@@ -35,7 +37,7 @@ export class Prompt {
 
   /** Whether a person can answer: stdin is a terminal. */
   get interactive(): boolean {
-    return process.stdin.isTTY === true;
+    return this.#io.stdin.isTTY === true;
   }
 
   /**
@@ -61,19 +63,19 @@ export class Prompt {
   async #ask(question: string, hidden: boolean): Promise<string | undefined> {
     if (this.#signal.aborted) throw new Interrupted();
     const raw = hidden && this.interactive;
-    process.stderr.write(question);
-    if (raw) process.stdin.setRawMode(true);
+    this.#io.stderr.write(question);
+    if (raw) this.#io.stdin.setRawMode?.(true);
     this.#hidden = raw;
     try {
       const line = await this.#nextLine();
       if (this.#signal.aborted) throw new Interrupted();
       // End of input: what follows starts on a line of its own.
-      if (line === undefined && !raw) process.stderr.write("\n");
+      if (line === undefined && !raw) this.#io.stderr.write("\n");
       return line?.trim();
     } finally {
       if (raw) {
-        process.stdin.setRawMode(false);
-        process.stderr.write("\n");
+        this.#io.stdin.setRawMode?.(false);
+        this.#io.stderr.write("\n");
       }
       this.#hidden = false;
     }
@@ -89,7 +91,7 @@ export class Prompt {
         this.#waiting = undefined;
         // Stop reading until the next question: an idle stdin must not keep
         // the process alive.
-        process.stdin.pause();
+        this.#io.stdin.pause();
         resolve(answer);
       };
     });
@@ -114,19 +116,19 @@ export class Prompt {
   #listen(): void {
     if (!this.#listening) {
       this.#listening = true;
-      process.stdin.setEncoding("utf8");
-      process.stdin.on("data", (chunk: string) => this.#receive(chunk));
-      process.stdin.on("end", () => {
+      this.#io.stdin.setEncoding("utf8");
+      this.#io.stdin.on("data", (chunk: string) => this.#receive(chunk));
+      this.#io.stdin.on("end", () => {
         this.#ended = true;
         // Lines that came with the end stay for the questions to come.
         this.#waiting?.(this.#takeLine() ?? this.#takeRest());
       });
-      process.stdin.on("error", () => {
+      this.#io.stdin.on("error", () => {
         this.#ended = true;
         this.#waiting?.(this.#takeRest());
       });
     }
-    process.stdin.resume();
+    this.#io.stdin.resume();
   }
 
   #receive(chunk: string): void {

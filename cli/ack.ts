@@ -2,6 +2,7 @@
 
 import { acknowledge, needsAcknowledgement } from "../mod.ts";
 import { EXIT, usage } from "./_fail.ts";
+import { type Io, print, say } from "./_io.ts";
 import { readCredentials } from "./_files.ts";
 import { COMMON, configPath, endpoints, parse } from "./_options.ts";
 import { oneLine } from "./_format.ts";
@@ -25,10 +26,10 @@ Options:
 const OPTIONS = { ...COMMON, all: { type: "boolean" } } as const;
 
 /** Runs `ack`. */
-export async function run(args: string[]): Promise<number> {
+export async function run(args: string[], io: Io): Promise<number> {
   const { values, positionals } = parse("ack", args, OPTIONS, 1);
   if (values.help) {
-    console.log(help);
+    print(io, help);
     return EXIT.ok;
   }
   const receipt = positionals[0];
@@ -41,23 +42,24 @@ export async function run(args: string[]): Promise<number> {
         `ack: '${receipt}' is not a receipt (letters and digits); see pushover-open-client pending`,
       );
     }
-    const saved = await readCredentials(configPath(values));
+    const saved = await readCredentials(configPath(values, io.env));
     await acknowledge(saved.device, receipt, endpoints(values, saved));
-    console.error(`acknowledged ${receipt}`);
+    say(io, `acknowledged ${receipt}`);
     return EXIT.ok;
   }
-  const { messages, device, api } = await queued(values);
+  const { messages, device, api } = await queued(values, io.env);
   const pending = messages.filter(needsAcknowledgement);
   for (const message of pending) {
     await acknowledge(device.device, message, api);
-    console.error(
+    say(
+      io,
       `acknowledged "${
         oneLine(String(message.title ?? message.app))
       }" (${message.receipt})`,
     );
   }
   if (pending.length === 0) {
-    console.error("no emergency waits for acknowledgement");
+    say(io, "no emergency waits for acknowledgement");
   }
   return EXIT.ok;
 }

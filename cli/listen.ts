@@ -10,6 +10,7 @@ import {
 import type { Message, StreamStatus, UserInfo } from "../mod.ts";
 import { Acknowledger } from "./_acknowledger.ts";
 import { CliError, EXIT, usage } from "./_fail.ts";
+import { type Io, print, say } from "./_io.ts";
 import { loadKey, readCredentials } from "./_files.ts";
 import { formatLine, oneLine, toJson } from "./_format.ts";
 import { execHook, type Hook, webhookHook } from "./_hooks.ts";
@@ -29,7 +30,8 @@ import { StatusFile } from "./_status_file.ts";
 
 export const summary = "print (and hand on) each message as it arrives";
 
-export const help = `Usage: pushover-open-client listen [options]
+export const help = (env: Io["env"]): string =>
+  `Usage: pushover-open-client listen [options]
 
 Prints each message as one line (or JSON) as it arrives, and hands it to
 the hooks asked for. A message is deleted from the server only once it was
@@ -68,7 +70,7 @@ Files and service:
                         that cannot be decrypted stops the listener (exit 2)
                         and stays queued, unless --deliver-undecryptable
   --status-file PATH    state, last message and last error, rewritten on
-                        each change (default ${defaultStatusPath()})
+                        each change (default ${defaultStatusPath(env)})
   --config PATH         the credentials file
   --api-url URL         REST API base (default: as saved at login)
   --websocket-url URL   WebSocket (default: as saved at login)
@@ -104,7 +106,10 @@ interface Settings {
   maxAge: number | undefined;
 }
 
-function settingsFrom(values: ReturnType<typeof parseValues>): Settings {
+function settingsFrom(
+  values: ReturnType<typeof parseValues>,
+  io: Io,
+): Settings {
   const timeout = parseDuration(
     values["exec-timeout"] ?? "60s",
     "--exec-timeout",
@@ -112,7 +117,7 @@ function settingsFrom(values: ReturnType<typeof parseValues>): Settings {
   const hooks: Hook[] = [];
   if (values.exec !== undefined) {
     if (values.exec.trim() === "") throw usage("--exec: the command is empty");
-    hooks.push(execHook(values.exec, timeout));
+    hooks.push(execHook(values.exec, timeout, io));
   }
   if (values.webhook !== undefined) {
     let url: URL;
@@ -173,61 +178,63 @@ function parseValues(args: string[]) {
 }
 
 /** Checks listen's options as `listen` would, without running it. */
-export function checkArgs(args: string[]): void {
-  settingsFrom(parseValues(args));
+export function checkArgs(args: string[], io: Io): void {
+  settingsFrom(parseValues(args), io);
 }
 
 /** Runs `listen` until stopped; returns the exit code. */
 export async function run(
   args: string[],
+  io: Io,
   prompt: Prompt,
   stop: AbortController,
 ): Promise<number> {
   const values = parseValues(args);
   if (values.help) {
-    console.log(help);
+    print(io, help(io.env));
     return EXIT.ok;
   }
-  const settings = settingsFrom(values);
-  const path = configPath(values);
+  const settings = settingsFrom(values, io);
+  const path = configPath(values, io.env);
   const saved = await readCredentials(path);
   const api = endpoints(values, saved);
   const encryptionKey = await loadKey(values["e2ee-key-file"], path);
   const startedAt = Date.now();
-  const say = (line: string) => console.error(line);
+  const tell = (line: string) => say(io, line);
   const status = new StatusFile(
-    values["status-file"] ?? defaultStatusPath(),
+    values["status-file"] ?? defaultStatusPath(io.env),
     saved.deviceName,
   );
   const acknowledger = new Acknowledger({
     device: saved.device,
     api,
     signal: stop.signal,
-    say,
+    say: tell,
     policy: settings.retry,
   });
   let notifier: DesktopNotifier | undefined;
   if (values.notify) {
-    const probe = await probeNotifySend();
+    const probe = await probeNotifySend(io.env);
     if (probe) {
       notifier = new DesktopNotifier({
-        cacheDir: iconCacheDir(),
+        cacheDir: iconCacheDir(io.env),
+        env: io.env,
         assetUrl: new URL(api.apiUrl ?? "https://api.pushover.net/1").origin,
         actions: probe.actions,
         onAcknowledge: (message) => acknowledger.acknowledge(message),
-        onError: say,
+        onError: tell,
       });
     } else {
-      say("notify-send was not found (install libnotify-bin): printing only");
+      tell("notify-send was not found (install libnotify-bin): printing only");
     }
   }
   let user: UserInfo | undefined;
-  const onStatus = statusReporter(say, (change) => {
+  const onStatus = statusReporter(tell, (change) => {
     if (change.user) user = change.user;
     void status.update(change.update);
   });
 
-  const output = new Output();
+  const output = new Output(io.stdout);
   const wanted = (message: Message) =>
     message.priority >= settings.minPriority &&
     (!settings.apps || settings.apps.has(message.app)) &&
@@ -259,7 +266,7 @@ export async function run(
         () => hook(message, stop.signal),
         stop.signal,
         ({ delay, reason }) =>
-          say(
+          tell(
             `message ${message.id_str}: ${reason}; trying again in ${
               Math.ceil(delay / 1000)
             } s`,
@@ -271,9 +278,9 @@ export async function run(
     void status.update({ lastMessageAt: new Date().toISOString() });
     await notifier?.notify(message, user);
     if (needsAcknowledgement(message)) {
-      if (values.ack) void askToAcknowledge(prompt, message, acknowledger);
+      if (values.ack) void askToAcknowledge(io, prompt, message, acknowledger);
       else if (!notifier) {
-        say("(an emergency: run with --ack or --notify to acknowledge it)");
+        tell("(an emergency: run with --ack or --notify to acknowledge it)");
       }
     }
     return true;
@@ -328,6 +335,7 @@ export async function run(
 
 /** Asks about one emergency; a yes starts acknowledging it. */
 async function askToAcknowledge(
+  io: Io,
   prompt: Prompt,
   message: Message,
   acknowledger: Acknowledger,
@@ -344,7 +352,7 @@ async function askToAcknowledge(
   }
   if (answer !== undefined && /^y(es)?$/i.test(answer)) {
     acknowledger.acknowledge(message);
-  } else console.error("not acknowledged");
+  } else say(io, "not acknowledged");
 }
 
 /** What a status change means for stderr and the status file. */

@@ -1,6 +1,5 @@
 // `login`: log in, register this machine as a device, save it.
 
-import process from "node:process";
 import {
   deleteThrough,
   downloadMessages,
@@ -12,6 +11,7 @@ import {
 } from "../mod.ts";
 import type { Device, RequestOptions, Session } from "../mod.ts";
 import { CliError, EXIT, usage } from "./_fail.ts";
+import { type Io, print, say } from "./_io.ts";
 import { loadKey, writeCredentials } from "./_files.ts";
 import {
   COMMON,
@@ -60,22 +60,26 @@ const TRIES = 3;
 const REGISTRATIONS = 3;
 
 /** Runs `login`; returns the exit code. */
-export async function run(args: string[], prompt: Prompt): Promise<number> {
+export async function run(
+  args: string[],
+  io: Io,
+  prompt: Prompt,
+): Promise<number> {
   const { values } = parse("login", args, OPTIONS);
   if (values.help) {
-    console.log(help);
+    print(io, help);
     return EXIT.ok;
   }
   // Everything that can be checked is, before the first question.
   const api = endpoints(values);
-  const path = configPath(values);
+  const path = configPath(values, io.env);
   const key = await loadKey(values["e2ee-key-file"], path);
   let name = values.name ?? defaultDeviceName();
   checkName(name, "--name");
 
-  const email = process.env.PUSHOVER_EMAIL ||
+  const email = io.env.PUSHOVER_EMAIL ||
     await answer(prompt.ask("E-mail: "), "e-mail", "PUSHOVER_EMAIL");
-  const session = await logInAsking(prompt, api, email, values.twofa);
+  const session = await logInAsking(io, prompt, api, email, values.twofa);
 
   let device: Device | undefined;
   for (let requests = 1; !device; requests++) {
@@ -93,7 +97,12 @@ export async function run(args: string[], prompt: Prompt): Promise<number> {
           `the device name "${name}" is taken by another device of this account: ${fix}`,
         );
       }
-      name = await askName(prompt, `"${name}" is taken; another name: `, fix);
+      name = await askName(
+        io,
+        prompt,
+        `"${name}" is taken; another name: `,
+        fix,
+      );
     }
   }
   // Saved first: should the backlog's delete fail, the device is not lost
@@ -106,7 +115,8 @@ export async function run(args: string[], prompt: Prompt): Promise<number> {
     ...api,
   });
   await deleteBacklog(device, api);
-  console.error(
+  say(
+    io,
     `Logged in as ${email}; this machine is the device "${name}". Saved to ${path} (no password).${
       key ? " The end-to-end key is saved beside it." : ""
     }\nNext: pushover-open-client listen`,
@@ -116,19 +126,20 @@ export async function run(args: string[], prompt: Prompt): Promise<number> {
 
 /** Logs in, asking again for a refused password or 2FA code (3 tries each). */
 async function logInAsking(
+  io: Io,
   prompt: Prompt,
   api: RequestOptions,
   email: string,
   twofaFlag: string | undefined,
 ): Promise<Session> {
-  const given = process.env.PUSHOVER_PASSWORD;
+  const given = io.env.PUSHOVER_PASSWORD;
   let password = given ||
     await answer(
       prompt.askHidden("Password: "),
       "password",
       "PUSHOVER_PASSWORD",
     );
-  let twofa = twofaFlag ?? (process.env.PUSHOVER_TWOFA || undefined);
+  let twofa = twofaFlag ?? (io.env.PUSHOVER_TWOFA || undefined);
   // A code from a flag or the environment cannot be typed again.
   let codeFixed = twofa !== undefined;
   let passwords = 1;
@@ -138,7 +149,7 @@ async function logInAsking(
       return await logIn({ email, password, twofa }, api);
     } catch (error) {
       if (error instanceof TwoFactorRequiredError) {
-        if (error.codeRejected) console.error("That code was not accepted.");
+        if (error.codeRejected) say(io, "That code was not accepted.");
         if (++codes > TRIES || (error.codeRejected && codeFixed)) {
           throw new CliError(
             "the two-factor code was not accepted: log in again with a fresh code",
@@ -158,7 +169,7 @@ async function logInAsking(
             EXIT.loginRequired,
           );
         }
-        console.error("That e-mail and password were not accepted.");
+        say(io, "That e-mail and password were not accepted.");
         password = await answer(
           prompt.askHidden("Password: "),
           "password",
@@ -186,6 +197,7 @@ async function answer(
 }
 
 async function askName(
+  io: Io,
   prompt: Prompt,
   question: string,
   fix: string,
@@ -197,7 +209,7 @@ async function askName(
       return checkName(name, "the name");
     } catch (error) {
       if (tries >= TRIES) throw error;
-      console.error((error as Error).message);
+      say(io, (error as Error).message);
     }
   }
 }

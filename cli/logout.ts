@@ -2,6 +2,7 @@
 
 import { rm } from "node:fs/promises";
 import { EXIT } from "./_fail.ts";
+import { type Io, print, say } from "./_io.ts";
 import { exists, keyPathBeside, readCredentials } from "./_files.ts";
 import { configPath, parse } from "./_options.ts";
 
@@ -24,19 +25,20 @@ const OPTIONS = {
 } as const;
 
 /** Runs `logout`. */
-export async function run(args: string[]): Promise<number> {
+export async function run(args: string[], io: Io): Promise<number> {
   const { values } = parse("logout", args, OPTIONS);
   if (values.help) {
-    console.log(help);
+    print(io, help);
     return EXIT.ok;
   }
-  const path = configPath(values);
+  const path = configPath(values, io.env);
   const saved = await readCredentials(path);
   await rm(path);
   const key = keyPathBeside(path);
   if (await exists(key)) await rm(key);
   const name = saved.deviceName ? ` "${saved.deviceName}"` : "";
-  console.error(
+  say(
+    io,
     `Forgot the device${name} (deleted ${path}). It stays on your dashboard at https://pushover.net/ until you delete it there.`,
   );
   return EXIT.ok;

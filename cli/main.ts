@@ -29,6 +29,7 @@ import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { PushoverError } from "../mod.ts";
 import { CliError, EXIT } from "./_fail.ts";
+import { type Io, print, processIo, say } from "./_io.ts";
 import { Interrupted, Prompt } from "./_prompt.ts";
 import * as ack from "./ack.ts";
 import * as listen from "./listen.ts";
@@ -38,8 +39,11 @@ import * as messages from "./messages.ts";
 import * as service from "./service.ts";
 import * as status from "./status.ts";
 
+export type { Input, Io } from "./_io.ts";
+
 /** What a subcommand needs besides its arguments. */
 interface Context {
+  io: Io;
   prompt: Prompt;
   stop: AbortController;
 }
@@ -48,17 +52,23 @@ const COMMANDS: Record<
   string,
   { summary: string; run(args: string[], context: Context): Promise<number> }
 > = {
-  login: { summary: login.summary, run: (a, c) => login.run(a, c.prompt) },
+  login: {
+    summary: login.summary,
+    run: (a, c) => login.run(a, c.io, c.prompt),
+  },
   listen: {
     summary: listen.summary,
-    run: (a, c) => listen.run(a, c.prompt, c.stop),
+    run: (a, c) => listen.run(a, c.io, c.prompt, c.stop),
   },
-  messages: { summary: messages.summary, run: (a) => messages.run(a) },
-  pending: { summary: messages.pendingSummary, run: messages.runPending },
-  ack: { summary: ack.summary, run: (a) => ack.run(a) },
-  status: { summary: status.summary, run: (a) => status.run(a) },
-  logout: { summary: logout.summary, run: (a) => logout.run(a) },
-  service: { summary: service.summary, run: (a) => service.run(a) },
+  messages: { summary: messages.summary, run: (a, c) => messages.run(a, c.io) },
+  pending: {
+    summary: messages.pendingSummary,
+    run: (a, c) => messages.runPending(a, c.io),
+  },
+  ack: { summary: ack.summary, run: (a, c) => ack.run(a, c.io) },
+  status: { summary: status.summary, run: (a, c) => status.run(a, c.io) },
+  logout: { summary: logout.summary, run: (a, c) => logout.run(a, c.io) },
+  service: { summary: service.summary, run: (a, c) => service.run(a, c.io) },
 };
 
 const HELP = `Usage: pushover-open-client [COMMAND] [options]
@@ -79,19 +89,43 @@ Exit codes: 0 done or stopped (Ctrl-C), 1 unexpected failure, 2 bad usage,
 /**
  * Runs the command line with `args` (without the runtime and script);
  * resolves with the exit code. Every failure is one line on stderr, without
- * a stack trace.
+ * a stack trace. `io` is the process's environment and streams unless given:
+ * a program running the command line in-process passes its own, with a
+ * `signal` to stop it (then the process's signals are left alone).
+ *
+ * @example Run a subcommand in-process, its output collected
+ * ```ts
+ * import { main } from "@openpush/pushover-open-client/cli";
+ * import { PassThrough } from "node:stream";
+ *
+ * const stdout = new PassThrough();
+ * let text = "";
+ * stdout.on("data", (chunk) => text += chunk);
+ * const code = await main(["status", "--status-file", "/nonexistent"], {
+ *   env: {},
+ *   stdin: new PassThrough(),
+ *   stdout,
+ *   stderr: new PassThrough(),
+ *   signal: AbortSignal.timeout(10_000),
+ * });
+ * console.log(code, text); // 1 "not running (no status file at /nonexistent)"
+ * ```
  */
-export async function main(args: string[]): Promise<number> {
+export async function main(
+  args: string[],
+  io: Io = processIo(),
+): Promise<number> {
   const first = args[0];
   if (first === "--help" || first === "-h" || first === "help") {
-    console.log(HELP);
+    print(io, HELP);
     return EXIT.ok;
   }
   const named = first !== undefined && !first.startsWith("-");
   const name = named ? first : "listen";
   const command = COMMANDS[name];
   if (!command) {
-    console.error(
+    say(
+      io,
       `unknown command '${name}'; commands: ${
         Object.keys(COMMANDS).join(", ")
       } (see --help)`,
@@ -99,9 +133,39 @@ export async function main(args: string[]): Promise<number> {
     return EXIT.usage;
   }
   const stop = new AbortController();
-  // The first Ctrl-C stops cleanly; another one, if stopping hangs, at once.
-  // Not within a second: `deno task` forwards the terminal's SIGINT to the
-  // process group that already got it, so one Ctrl-C arrives twice.
+  const stopListening = io.signal
+    ? followSignal(io.signal, stop)
+    : followProcessSignals(stop);
+  try {
+    return await command.run(named ? args.slice(1) : args, {
+      io,
+      prompt: new Prompt(stop, io),
+      stop,
+    });
+  } catch (error) {
+    if (error instanceof Interrupted || stop.signal.aborted) return EXIT.ok;
+    say(io, describe(error));
+    return error instanceof CliError ? error.code : EXIT.error;
+  } finally {
+    stopListening();
+  }
+}
+
+/** `stop` aborts with `signal`; returns what undoes that. */
+function followSignal(signal: AbortSignal, stop: AbortController): () => void {
+  const onAbort = () => stop.abort();
+  if (signal.aborted) onAbort();
+  signal.addEventListener("abort", onAbort);
+  return () => signal.removeEventListener("abort", onAbort);
+}
+
+/**
+ * SIGINT and SIGTERM abort `stop`; returns what undoes that. The first
+ * Ctrl-C stops cleanly; another one, if stopping hangs, exits at once. Not
+ * within a second: `deno task` forwards the terminal's SIGINT to the
+ * process group that already got it, so one Ctrl-C arrives twice.
+ */
+function followProcessSignals(stop: AbortController): () => void {
   let stoppedAt = 0;
   const onSignal = () => {
     if (stop.signal.aborted && Date.now() - stoppedAt > 1_000) {
@@ -112,19 +176,10 @@ export async function main(args: string[]): Promise<number> {
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
-  try {
-    return await command.run(named ? args.slice(1) : args, {
-      prompt: new Prompt(stop),
-      stop,
-    });
-  } catch (error) {
-    if (error instanceof Interrupted || stop.signal.aborted) return EXIT.ok;
-    console.error(describe(error));
-    return error instanceof CliError ? error.code : EXIT.error;
-  } finally {
+  return () => {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
-  }
+  };
 }
 
 /** One line for a person: no class name, no stack. */

@@ -3,6 +3,7 @@
 import { downloadMessages, needsAcknowledgement } from "../mod.ts";
 import type { Message } from "../mod.ts";
 import { EXIT } from "./_fail.ts";
+import { type Io, print, say } from "./_io.ts";
 import { loadKey, readCredentials } from "./_files.ts";
 import { formatLine, toJson } from "./_format.ts";
 import { COMMON, configPath, endpoints, parse } from "./_options.ts";
@@ -36,6 +37,7 @@ export const pendingHelp = usageLine(
 /** The queue, decrypted when a key is saved. */
 export async function queued(
   values: { config?: string; "api-url"?: string },
+  env: Io["env"],
 ): Promise<
   {
     messages: Message[];
@@ -43,7 +45,7 @@ export async function queued(
     api: ReturnType<typeof endpoints>;
   }
 > {
-  const path = configPath(values);
+  const path = configPath(values, env);
   const saved = await readCredentials(path);
   const api = endpoints(values, saved);
   const encryptionKey = await loadKey(undefined, path);
@@ -57,17 +59,18 @@ export async function queued(
 async function list(
   name: "messages" | "pending",
   args: string[],
+  io: Io,
 ): Promise<number> {
   const { values } = parse(name, args, OPTIONS);
   if (values.help) {
-    console.log(name === "messages" ? help : pendingHelp);
+    print(io, name === "messages" ? help : pendingHelp);
     return EXIT.ok;
   }
-  const { messages } = await queued(values);
+  const { messages } = await queued(values, io.env);
   const shown = name === "messages"
     ? messages
     : messages.filter(needsAcknowledgement);
-  const output = new Output();
+  const output = new Output(io.stdout);
   try {
     for (const message of shown) {
       await output.line(
@@ -83,7 +86,8 @@ async function list(
     throw error;
   }
   if (shown.length === 0 && !values.json) {
-    console.error(
+    say(
+      io,
       name === "messages"
         ? "no messages are queued"
         : "no emergency waits for acknowledgement",
@@ -93,6 +97,6 @@ async function list(
 }
 
 /** Runs `messages`. */
-export const run = (args: string[]) => list("messages", args);
+export const run = (args: string[], io: Io) => list("messages", args, io);
 /** Runs `pending`. */
-export const runPending = (args: string[]) => list("pending", args);
+export const runPending = (args: string[], io: Io) => list("pending", args, io);

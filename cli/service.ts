@@ -7,19 +7,21 @@ import { dirname, resolve } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { EXIT, usage } from "./_fail.ts";
+import { type Io, print, say } from "./_io.ts";
 import { exists } from "./_files.ts";
 import { unitPath } from "./_paths.ts";
 import { checkArgs as checkListenArgs } from "./listen.ts";
 
 export const summary = "run the listener as a systemd user service";
 
-export const help = `Usage: pushover-open-client service print [listen options]
+export const help = (env: Io["env"]): string =>
+  `Usage: pushover-open-client service print [listen options]
        pushover-open-client service install [listen options]
        pushover-open-client service uninstall
 
 print shows the systemd user unit that runs \`listen\` with the options
 given (the runtime and this program by absolute path); install writes it to
-${unitPath()} and says which systemctl lines to run; uninstall removes it.
+${unitPath(env)} and says which systemctl lines to run; uninstall removes it.
 The service restarts after a failure, but not after exit code 2 (bad
 options), 3 (log in again) or 4 (another client took the device over).
 
@@ -79,11 +81,12 @@ WantedBy=default.target
 }
 
 /** Runs `systemd-analyze verify` where it exists; its complaint, if any. */
-function verify(path: string): Promise<string | undefined> {
+function verify(path: string, env: Io["env"]): Promise<string | undefined> {
   return new Promise((resolveCheck) => {
     let out = "";
     // Not --user: that needs a user session; the unit's syntax is the same.
     const child = spawn("systemd-analyze", ["verify", path], {
+      env,
       stdio: ["ignore", "pipe", "pipe"],
     });
     child.stdout.on("data", (chunk) => out += chunk);
@@ -98,53 +101,58 @@ function verify(path: string): Promise<string | undefined> {
 }
 
 /** Runs `systemctl --user …` where there is one; quiet when there is not. */
-function systemctl(args: string[]): Promise<void> {
+function systemctl(args: string[], io: Io): Promise<void> {
   return new Promise((done) => {
     const child = spawn("systemctl", ["--user", ...args], {
-      stdio: ["ignore", "ignore", "inherit"],
+      env: io.env,
+      stdio: ["ignore", "ignore", "pipe"],
     });
+    child.stderr.on("data", (chunk) => io.stderr.write(chunk));
     child.on("error", () => done());
     child.on("close", () => done());
   });
 }
 
 /** Runs `service`. */
-export async function run(args: string[]): Promise<number> {
+export async function run(args: string[], io: Io): Promise<number> {
   const [action, ...rest] = args;
   if (action === undefined || args.includes("--help") || action === "-h") {
-    console.log(help);
+    print(io, help(io.env));
     return action === undefined ? EXIT.usage : EXIT.ok;
   }
   // A unit with options `listen` refuses would fail at every restart.
-  if (action === "print" || action === "install") checkListenArgs(rest);
-  const path = unitPath();
+  if (action === "print" || action === "install") checkListenArgs(rest, io);
+  const path = unitPath(io.env);
   switch (action) {
     case "print":
-      process.stdout.write(unitText(rest));
+      io.stdout.write(unitText(rest));
       return EXIT.ok;
     case "install": {
       await mkdir(dirname(path), { recursive: true });
       await writeFile(path, unitText(rest), { mode: 0o644 });
-      const problem = await verify(path);
-      if (problem) console.error(`systemd-analyze verify: ${problem}`);
-      console.error(`Wrote ${path}. Now run:
+      const problem = await verify(path, io.env);
+      if (problem) say(io, `systemd-analyze verify: ${problem}`);
+      say(
+        io,
+        `Wrote ${path}. Now run:
   systemctl --user daemon-reload
   systemctl --user enable --now pushover-open-client
 To keep it running while you are logged out: loginctl enable-linger
-Its log: journalctl --user -u pushover-open-client -f`);
+Its log: journalctl --user -u pushover-open-client -f`,
+      );
       return EXIT.ok;
     }
     case "uninstall":
       if (rest.length > 0) throw usage("service uninstall takes no options");
       if (!(await exists(path))) {
-        console.error(`no unit at ${path}: nothing to uninstall`);
+        say(io, `no unit at ${path}: nothing to uninstall`);
         return EXIT.ok;
       }
       // Stopped and disabled first: systemctl needs the unit to find its links.
-      await systemctl(["disable", "--now", "pushover-open-client"]);
+      await systemctl(["disable", "--now", "pushover-open-client"], io);
       await rm(path);
-      await systemctl(["daemon-reload"]);
-      console.error(`Stopped, disabled and removed ${path}.`);
+      await systemctl(["daemon-reload"], io);
+      say(io, `Stopped, disabled and removed ${path}.`);
       return EXIT.ok;
     default:
       throw usage(

@@ -2,13 +2,14 @@
 // whether a listener is connected (0) or not (1), for scripts and monitors.
 
 import { EXIT } from "./_fail.ts";
+import { type Io, print } from "./_io.ts";
 import { parse } from "./_options.ts";
 import { defaultStatusPath } from "./_paths.ts";
 import { isRunning, readStatus } from "./_status_file.ts";
 
 export const summary = "tell whether the listener is connected";
 
-export const help =
+export const help = (env: Io["env"]): string =>
   `Usage: pushover-open-client status [--status-file PATH] [--json]
 
 Reads the status file \`listen\` keeps and says whether the listener runs and
@@ -16,7 +17,7 @@ is connected, since when, when the last message came and the last problem.
 Exit code 0 when a listener is connected, 1 otherwise.
 
 Options:
-  --status-file PATH    (default ${defaultStatusPath()})
+  --status-file PATH    (default ${defaultStatusPath(env)})
   --json                the file as it is, with "running" added
   --help                this text`;
 
@@ -27,22 +28,22 @@ const OPTIONS = {
 } as const;
 
 /** Runs `status`. */
-export async function run(args: string[]): Promise<number> {
+export async function run(args: string[], io: Io): Promise<number> {
   const { values } = parse("status", args, OPTIONS);
   if (values.help) {
-    console.log(help);
+    print(io, help(io.env));
     return EXIT.ok;
   }
-  const path = values["status-file"] ?? defaultStatusPath();
+  const path = values["status-file"] ?? defaultStatusPath(io.env);
   const status = await readStatus(path);
   if (!status) {
-    console.log(`not running (no status file at ${path})`);
+    print(io, `not running (no status file at ${path})`);
     return EXIT.error;
   }
   const running = status.state !== "stopped" && isRunning(status.pid);
   const connected = running && status.state === "connected";
   if (values.json) {
-    console.log(JSON.stringify({ ...status, running }));
+    print(io, JSON.stringify({ ...status, running }));
     return connected ? EXIT.ok : EXIT.error;
   }
   const lines = [
@@ -60,6 +61,6 @@ export async function run(args: string[]): Promise<number> {
       "the account has no Desktop licence: Open Client devices stop after their 30-day trial",
     );
   }
-  console.log(lines.join("\n"));
+  print(io, lines.join("\n"));
   return connected ? EXIT.ok : EXIT.error;
 }

@@ -1,11 +1,16 @@
-// The command line as a child process of the runtime running the tests,
-// against the fake, with its XDG folders in a temporary directory so no
-// test touches the real home.
+// The command line against the fake, with its XDG folders in a temporary
+// directory so no test touches the real home: in-process through main(args,
+// io) for most tests (no runtime to start: the suite's CPU), and as a child
+// process of the runtime running the tests where the process itself is
+// what is tested (signals, pipes, exit codes, start-up).
 
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import process from "node:process";
+import { PassThrough, Writable } from "node:stream";
 import { test } from "node:test";
+import { main } from "../cli/main.ts";
 import type { Device } from "../mod.ts";
 import { stringifyCredentials } from "../mod.ts";
 import { startFakeServer } from "../testing/mod.ts";
@@ -15,6 +20,7 @@ import {
   runScript,
   type ScriptResult,
   startScript,
+  Transcript,
 } from "./_spawn.ts";
 import { EMAIL, PASSWORD, TWOFA } from "./_setup.ts";
 
@@ -35,13 +41,14 @@ export interface CliContext {
   statusFile: string;
   /** `--api-url … --websocket-url …` for this fake. */
   urls: string[];
-  /** Runs the CLI to its end. */
-  run(
-    args: string[],
-    options?: { stdin?: string; env?: Record<string, string>; limit?: number },
-  ): Promise<ScriptResult>;
-  /** Starts the CLI; stop it with signal(). */
-  start(
+  /** Runs the CLI to its end, in-process. */
+  run(args: string[], options?: RunOptions): Promise<ScriptResult>;
+  /** Runs the CLI to its end as a child process. */
+  runProcess(args: string[], options?: RunOptions): Promise<ScriptResult>;
+  /** Starts the CLI in-process; stop it with signal("SIGINT"). */
+  start(args: string[], env?: Record<string, string>): LiveScript;
+  /** Starts the CLI as a child process; stop it with signal(). */
+  startProcess(
     args: string[],
     env?: Record<string, string>,
     pipeTo?: string,
@@ -51,6 +58,104 @@ export interface CliContext {
    * the CLI looks, as `login` would leave it.
    */
   seed(name?: string): Promise<Device>;
+}
+
+/** How a run to its end is fed. */
+export interface RunOptions {
+  stdin?: string;
+  env?: Record<string, string>;
+  /** Milliseconds it may take (10 s). */
+  limit?: number;
+}
+
+/**
+ * The CLI in-process: main() with streams of its own, `env` over ours, and
+ * SIGINT/SIGTERM as an abort. What needs a process (SIGSTOP, a real pipe)
+ * is refused: use startProcess().
+ */
+export function startCli(
+  args: string[],
+  env: Record<string, string> = {},
+): LiveScript {
+  const stop = new AbortController();
+  const stdin = new PassThrough();
+  const transcript = new Transcript();
+  let stdoutClosed = false;
+  const stdout = new Writable({
+    write(chunk, _encoding, done) {
+      if (stdoutClosed) {
+        // What a pipe whose reader went away answers.
+        done(Object.assign(new Error("write EPIPE"), { code: "EPIPE" }));
+      } else {
+        transcript.append("stdout", String(chunk));
+        done();
+      }
+    },
+  });
+  const stderr = new Writable({
+    write(chunk, _encoding, done) {
+      transcript.append("stderr", String(chunk));
+      done();
+    },
+  });
+  const exited = main(args, {
+    env: { ...process.env, NO_COLOR: "1", ...env },
+    stdin,
+    stdout,
+    stderr,
+    signal: stop.signal,
+  }).then((code) => ({ code, signal: null }));
+  exited.then(() => transcript.ended(), () => {});
+  return {
+    waitFor: (stream, pattern, ms) => transcript.waitFor(stream, pattern, ms),
+    write: (text) => stdin.write(text),
+    endInput: () => stdin.end(),
+    closeStdout: () => stdoutClosed = true,
+    signal: (name) => {
+      if (name !== "SIGINT" && name !== "SIGTERM") {
+        throw new Error(`${name} needs a process: use startProcess()`);
+      }
+      stop.abort();
+    },
+    exited,
+    output: () => transcript.output(),
+    kill: async () => {
+      stop.abort();
+      await exited;
+    },
+  };
+}
+
+/** Runs the CLI in-process to its end, `stdin` given and then ended. */
+export async function runCli(
+  args: string[],
+  { stdin = "", env, limit = 10_000 }: RunOptions = {},
+): Promise<ScriptResult> {
+  const started = Date.now();
+  const cli = startCli(args, env);
+  cli.write(stdin);
+  // An ended stdin: what `child.stdin.end(text)` gives a child.
+  cli.endInput();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      cli.signal("SIGTERM");
+      const { stdout, stderr } = cli.output();
+      reject(
+        new Error(
+          `${
+            args.join(" ")
+          } did not end within ${limit} ms\nstdout: ${stdout}\nstderr: ${stderr}`,
+        ),
+      );
+    }, limit);
+  });
+  try {
+    const { code } = await Promise.race([cli.exited, late]);
+    return { code, ...cli.output(), elapsed: Date.now() - started };
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** A test with a fresh fake (2FA and plain accounts) and a temporary home. */
@@ -96,13 +201,11 @@ export function cliTest(
         server.websocketUrl,
       ],
       run: (args, options = {}) =>
-        runScript(CLI, {
-          args,
-          stdin: options.stdin,
-          limit: options.limit,
-          env: env(options.env),
-        }),
-      start: (args, extra, pipeTo) =>
+        runCli(args, { ...options, env: env(options.env) }),
+      runProcess: (args, options = {}) =>
+        runScript(CLI, { args, ...options, env: env(options.env) }),
+      start: (args, extra) => startCli(args, env(extra)),
+      startProcess: (args, extra, pipeTo) =>
         startScript(CLI, { args, env: env(extra), pipeTo }),
       seed: async (deviceName = "seeded") => {
         const account = server.store.accounts[0];

@@ -92,6 +92,8 @@ export interface LiveScript {
   ): Promise<string>;
   /** Writes to the child's stdin. */
   write(text: string): void;
+  /** Ends the child's stdin (what Ctrl-D at the start of a line gives). */
+  endInput(): void;
   /** Closes the read end of the child's stdout, as `| head -1` does. */
   closeStdout(): void;
   /** Sends a signal (e.g. SIGINT, as Ctrl-C does). */
@@ -102,6 +104,76 @@ export interface LiveScript {
   output(): { stdout: string; stderr: string };
   /** Kills the child if it still runs, and waits for it: for `finally`. */
   kill(): Promise<void>;
+}
+
+/**
+ * What a script printed, as it comes, and waiting for lines of it: shared
+ * by child processes and the command line run in-process (tests/_cli.ts).
+ */
+export class Transcript {
+  readonly #text = { stdout: "", stderr: "" };
+  readonly #read = { stdout: 0, stderr: 0 };
+  readonly #waiters = new Set<() => void>();
+
+  /** Adds printed text; waiters look at it. */
+  append(stream: "stdout" | "stderr", chunk: string): void {
+    this.#text[stream] += chunk;
+    this.ended();
+  }
+
+  /** The script ended: waiters look one last time. */
+  ended(): void {
+    for (const waiter of this.#waiters) waiter();
+  }
+
+  /** See {@linkcode LiveScript.waitFor}. */
+  waitFor(
+    stream: "stdout" | "stderr",
+    pattern: string | RegExp,
+    ms = 5_000,
+  ): Promise<string> {
+    const text = this.#text;
+    const read = this.#read;
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const lines = text[stream].slice(read[stream]).split("\n");
+        let offset = read[stream];
+        for (const [index, line] of lines.entries()) {
+          // The last piece may be a prompt without a newline yet: fine too.
+          const matched = typeof pattern === "string"
+            ? line.includes(pattern)
+            : pattern.test(line);
+          if (matched) {
+            read[stream] = offset + line.length +
+              (index < lines.length - 1 ? 1 : 0);
+            done();
+            resolve(line);
+            return;
+          }
+          offset += line.length + 1;
+        }
+      };
+      const timer = setTimeout(() => {
+        done();
+        reject(
+          new Error(
+            `no ${stream} line with ${pattern} within ${ms} ms\nstdout: ${text.stdout}\nstderr: ${text.stderr}`,
+          ),
+        );
+      }, ms);
+      const done = () => {
+        clearTimeout(timer);
+        this.#waiters.delete(check);
+      };
+      this.#waiters.add(check);
+      check();
+    });
+  }
+
+  /** Everything printed so far. */
+  output(): { stdout: string; stderr: string } {
+    return { ...this.#text };
+  }
 }
 
 /** Starts `script` with the current runtime; stop it with signal() or kill. */
@@ -131,66 +203,28 @@ export function startScript(
     cwd: new URL("../", import.meta.url).pathname,
     env: childEnv(env),
   });
-  const text = { stdout: "", stderr: "" };
-  const read = { stdout: 0, stderr: 0 };
-  const waiters = new Set<() => void>();
+  const transcript = new Transcript();
   for (const stream of ["stdout", "stderr"] as const) {
     child[stream].setEncoding("utf8");
-    child[stream].on("data", (chunk: string) => {
-      text[stream] += chunk;
-      for (const waiter of waiters) waiter();
-    });
+    child[stream].on(
+      "data",
+      (chunk: string) => transcript.append(stream, chunk),
+    );
   }
   const exited = new Promise<{ code: number | null; signal: string | null }>(
     (resolve) => child.on("close", (code, signal) => resolve({ code, signal })),
   );
-  exited.then(() => {
-    for (const waiter of waiters) waiter();
-  });
+  exited.then(() => transcript.ended());
   return {
-    waitFor(stream, pattern, ms = 5_000) {
-      return new Promise((resolve, reject) => {
-        const check = () => {
-          const lines = text[stream].slice(read[stream]).split("\n");
-          let offset = read[stream];
-          for (const [index, line] of lines.entries()) {
-            // The last piece may be a prompt without a newline yet: fine too.
-            const matched = typeof pattern === "string"
-              ? line.includes(pattern)
-              : pattern.test(line);
-            if (matched) {
-              read[stream] = offset + line.length +
-                (index < lines.length - 1 ? 1 : 0);
-              done();
-              resolve(line);
-              return;
-            }
-            offset += line.length + 1;
-          }
-        };
-        const timer = setTimeout(() => {
-          done();
-          reject(
-            new Error(
-              `no ${stream} line with ${pattern} within ${ms} ms\nstdout: ${text.stdout}\nstderr: ${text.stderr}`,
-            ),
-          );
-        }, ms);
-        const done = () => {
-          clearTimeout(timer);
-          waiters.delete(check);
-        };
-        waiters.add(check);
-        check();
-      });
-    },
+    waitFor: (stream, pattern, ms) => transcript.waitFor(stream, pattern, ms),
     write: (data) => child.stdin.write(data),
+    endInput: () => child.stdin.end(),
     closeStdout: () => child.stdout.destroy(),
     // process.kill rather than child.kill: Deno's child.kill reports a
     // handled SIGINT as a kill even when the child exited with code 0.
     signal: (name) => process.kill(child.pid!, name),
     exited,
-    output: () => ({ ...text }),
+    output: () => transcript.output(),
     kill: async () => {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill("SIGKILL");

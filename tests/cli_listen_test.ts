@@ -19,6 +19,21 @@ function deletedThrough(context: CliContext, device: Device, count = 0) {
   );
 }
 
+/** Resolves once the status file satisfies `test` (rewritten as it goes). */
+async function statusFileSays(
+  context: CliContext,
+  test: (file: Record<string, unknown>) => unknown,
+): Promise<void> {
+  for (let tries = 0;; tries++) {
+    const text = await readFile(context.statusFile, "utf8").catch(() => "");
+    try {
+      if (test(JSON.parse(text))) return;
+    } catch { /* being rewritten, or not there yet */ }
+    if (tries > 500) assert.fail(`the status file never said so: ${text}`);
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+}
+
 cliTest(
   "listen delivers what was queued while it was down, as lines, using the URLs saved at login, and deletes only what it printed",
   async (context) => {
@@ -33,7 +48,8 @@ cliTest(
       app: "Cron",
       url: "https://example.com/x",
     });
-    const child = context.start(["listen"]);
+    // A process: the listener as it runs on this runtime, end to end.
+    const child = context.startProcess(["listen"]);
     try {
       assert.match(
         await child.waitFor("stdout", "while down"),
@@ -193,7 +209,8 @@ cliTest(
     const device = await context.seed();
     context.server.send({ message: "slow one" });
     const hook = "echo hook-started >&2; sleep 30";
-    const running = context.start(["listen", "--exec", hook]);
+    // A process: the signal itself, with a hook's process group running.
+    const running = context.startProcess(["listen", "--exec", hook]);
     try {
       await running.waitFor("stderr", "hook-started");
       running.signal("SIGTERM");
@@ -276,7 +293,7 @@ cliTest(
   "listen | head -1: when the reader goes away the listener exits 0 and the message it could not write stays queued",
   async (context) => {
     const device = await context.seed();
-    const child = context.start(["listen", "--json"], {}, "head -1");
+    const child = context.startProcess(["listen", "--json"], {}, "head -1");
     try {
       await context.server.waitForLogin(); // the server knows the socket
       context.server.send({ message: "read by head" });
@@ -449,6 +466,8 @@ cliTest(
       await context.server.waitForLogin(); // the server knows the socket
       context.server.send({ message: "hello" });
       await child.waitFor("stdout", "hello");
+      // Written after the message was handed on, not before it is printed.
+      await statusFileSays(context, (file) => file.lastMessageAt);
       const status = await context.run(["status", "--json"]);
       const file = JSON.parse(status.stdout);
       assert.equal(status.code, 0, status.stdout);

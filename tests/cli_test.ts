@@ -8,8 +8,7 @@ import { join } from "node:path";
 import process from "node:process";
 import { test } from "node:test";
 import { spawnSync } from "node:child_process";
-import { CLI, cliTest, PLAIN } from "./_cli.ts";
-import { runScript } from "./_spawn.ts";
+import { cliTest, PLAIN, runCli } from "./_cli.ts";
 import { EMAIL, PASSWORD, TWOFA } from "./_setup.ts";
 
 /** Nothing a person sees may name a JS class or show a stack frame. */
@@ -22,8 +21,9 @@ function assertPlain(stderr: string): void {
 
 cliTest(
   "login without prompts (PUSHOVER_EMAIL, PUSHOVER_PASSWORD) registers, deletes the welcome and saves 0600 credentials with the URLs, no password",
-  async ({ server, run, urls, config }) => {
-    const result = await run(["login", "--name", "svc-box", ...urls], {
+  async ({ server, runProcess, urls, config }) => {
+    // A process: the binary starts and reads its environment on this runtime.
+    const result = await runProcess(["login", "--name", "svc-box", ...urls], {
       env: { PUSHOVER_EMAIL: PLAIN.email, PUSHOVER_PASSWORD: PLAIN.password },
     });
     assert.equal(result.code, 0, result.stderr);
@@ -46,8 +46,9 @@ cliTest(
 
 cliTest(
   "login reads piped answers line by line: e-mail, password, a refused 2FA code, the right one",
-  async ({ server, run, urls, config }) => {
-    const result = await run(["login", "--name", "piped", ...urls], {
+  async ({ server, runProcess, urls, config }) => {
+    // A process: this runtime's own stdin, not a test's stream.
+    const result = await runProcess(["login", "--name", "piped", ...urls], {
       // All at once, as a pipe delivers them: none may be lost.
       stdin: `${EMAIL}\n${PASSWORD}\n000000\n${TWOFA}\n`,
     });
@@ -253,9 +254,13 @@ cliTest(
 );
 
 test("service print writes a systemd user unit with absolute paths that restarts on failure but not after exit 3 or 4", async () => {
-  const result = await runScript(CLI, {
-    args: ["service", "print", "--notify", "--config", "relative/creds.json"],
-  });
+  const result = await runCli([
+    "service",
+    "print",
+    "--notify",
+    "--config",
+    "relative/creds.json",
+  ]);
   assert.equal(result.code, 0, result.stderr);
   const unit = result.stdout;
   const exec = unit.match(/^ExecStart=(.*)$/m)![1];
@@ -323,7 +328,7 @@ test("every subcommand has --help, and bad usage is exit 2 with one line", async
     "service",
   ];
   const helps = await Promise.all(
-    commands.map((command) => runScript(CLI, { args: [command, "--help"] })),
+    commands.map((command) => runCli([command, "--help"])),
   );
   helps.forEach((help, i) => {
     assert.equal(help.code, 0, `${commands[i]} --help: ${help.stderr}`);
@@ -332,24 +337,22 @@ test("every subcommand has --help, and bad usage is exit 2 with one line", async
       new RegExp(`^Usage: pushover-open-client ${commands[i]}`),
     );
   });
-  const top = await runScript(CLI, { args: ["--help"] });
+  const top = await runCli(["--help"]);
   assert.match(top.stdout, /^Usage: pushover-open-client \[COMMAND\]/);
-  const unknown = await runScript(CLI, { args: ["frobnicate"] });
+  const unknown = await runCli(["frobnicate"]);
   assert.equal(unknown.code, 2);
   assert.match(
     unknown.stderr,
     /^unknown command 'frobnicate'; commands: login, listen/,
   );
-  const flag = await runScript(CLI, { args: ["listen", "--frobnicate"] });
+  const flag = await runCli(["listen", "--frobnicate"]);
   assert.equal(flag.code, 2);
   assert.equal(flag.stderr.trim().split("\n").length, 1);
   assert.match(
     flag.stderr,
     /^listen: Unknown option '--frobnicate'; see listen --help/,
   );
-  const backlog = await runScript(CLI, {
-    args: ["listen", "--backlog", "all"],
-  });
+  const backlog = await runCli(["listen", "--backlog", "all"]);
   assert.equal(backlog.code, 2);
   assert.equal(
     backlog.stderr.trim(),
@@ -359,7 +362,7 @@ test("every subcommand has --help, and bad usage is exit 2 with one line", async
 
 cliTest(
   "login asks again for a refused password typed at the prompt, and stops at once on SIGTERM during a question (exit 0)",
-  async ({ server, run, urls, start }) => {
+  async ({ server, run, urls, startProcess }) => {
     const again = await run(["login", "--name", "retry", ...urls], {
       stdin: `${PLAIN.email}\nwrong\n${PLAIN.password}\n`,
     });
@@ -369,7 +372,7 @@ cliTest(
       /Password: That e-mail and password were not accepted\.\nPassword: Logged in/,
     );
     assert.equal(server.log.requests("login").length, 2);
-    const waiting = start(["login", ...urls]);
+    const waiting = startProcess(["login", ...urls]);
     try {
       await waiting.waitFor("stderr", "E-mail: ");
       waiting.signal("SIGTERM");
@@ -500,10 +503,10 @@ cliTest(
 );
 
 test("service refuses listen options that listen would refuse (a unit failing at every restart), and --help anywhere is help", async () => {
-  const bogus = await runScript(CLI, { args: ["service", "print", "--bogus"] });
+  const bogus = await runCli(["service", "print", "--bogus"]);
   assert.equal(bogus.code, 2);
   assert.match(bogus.stderr, /^listen: Unknown option '--bogus'/);
-  const help = await runScript(CLI, { args: ["service", "install", "--help"] });
+  const help = await runCli(["service", "install", "--help"]);
   assert.equal(help.code, 0);
   assert.match(help.stdout, /^Usage: pushover-open-client service/);
 });
@@ -512,7 +515,7 @@ test("durations out of a timer's range are refused: --retry-delay 0, --exec-time
   for (
     const [flag, value] of [["--retry-delay", "0"], ["--exec-timeout", "25d"]]
   ) {
-    const result = await runScript(CLI, { args: ["listen", flag, value] });
+    const result = await runCli(["listen", flag, value]);
     assert.equal(result.code, 2);
     assert.equal(
       result.stderr.trim(),
