@@ -210,15 +210,26 @@ export class Connection {
     }
     clearTimeout(this.#link.timer);
     this.#link = { state: "open", socket, timer: this.#watchdog() };
-    // Commands are ASCII; other characters become bytes no command has.
-    const bytes = typeof data === "string"
-      ? new TextEncoder().encode(data)
+    // Commands are ASCII: any other character (code above 127) or byte is
+    // one no command has.
+    const codes: ArrayLike<number> | string = typeof data === "string"
+      ? data
       : ArrayBuffer.isView(data)
       ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
       : data instanceof ArrayBuffer
       ? new Uint8Array(data)
       : [];
-    for (const byte of bytes) {
+    const code = typeof codes === "string"
+      ? (i: number) => codes.charCodeAt(i)
+      : (i: number) => codes[i];
+    let previous = -1;
+    for (let i = 0; i < codes.length; i++) {
+      const byte = code(i);
+      // A run of one command acts once: "!!!" asks for one sync (as the
+      // stream would coalesce them), "###" proves liveness once; the others
+      // end the link at their first byte. A 16 MB frame of them is cheap.
+      if (byte === previous) continue;
+      previous = byte;
       // A frame of several bytes may have ended the link at an earlier byte.
       if (socket.left) return;
       this.#command(byte);

@@ -84,6 +84,12 @@ test("Connection logs in on open, reports connected, and counts '!' frames", asy
   socket.frame("!");
   socket.frame(new Uint8Array([0x21, 0x23, 0x21]));
   assert.equal(c.bangs(), 3);
+  // A run of '!' in one frame is one request for a sync; a frame of text
+  // and one of bytes read alike, and 'é' (two UTF-8 bytes) is no command.
+  socket.frame("!!!!");
+  socket.frame(new Uint8Array([0x21, 0x21, 0x23, 0x23, 0x21]));
+  socket.frame("!é!é");
+  assert.equal(c.bangs(), 3 + 1 + 2 + 2);
   c.link.stop();
   assert.equal(socket.closed, true);
 });
