@@ -222,7 +222,7 @@ export class Connection {
     const code = typeof codes === "string"
       ? (i: number) => codes.charCodeAt(i)
       : (i: number) => codes[i];
-    let previous = -1;
+    let previous: number | undefined;
     for (let i = 0; i < codes.length; i++) {
       const byte = code(i);
       // A run of one command acts once: "!!!" asks for one sync (as the

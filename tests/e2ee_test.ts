@@ -124,6 +124,11 @@ for (
     ["UTF-8 beyond ASCII", "Ünïcødé ✓ 🚨 日本語 — Ωμέγα"],
     ["an empty string", ""],
     ["a 4 KB body", "disk 95% full on db01. ".repeat(180)],
+    [
+      "a 150 KB body (gunzip hands it out in several chunks)",
+      Array.from({ length: 6000 }, (_, i) => `${i}: ${i * 7919 % 9973}\n`)
+        .join(""),
+    ],
     ["HTML", '<b>Bold</b> &amp; <a href="https://x.example/?a=1&b=2">link</a>'],
     ["newlines", "line one\nline two\r\nline three\n"],
   ] as const
