@@ -97,9 +97,11 @@ const report = (output: string) =>
 // Independent checks run side by side (each is a Node process that mostly
 // computes); their lines are printed in this order.
 const project = await Deno.makeTempDir({ prefix: "npm-consumer-" });
+// The tarball itself: exactly what is published, and no `npm pack` again.
 const linted = checkQuietly("publint", node, [
   publint,
-  tarball.replace(/[^/]+\.tgz$/, "package"),
+  "run",
+  tarball,
   "--strict",
 ]);
 const typed = checkQuietly(
