@@ -1,7 +1,8 @@
-// `listen`, end to end as a child process against the fake: what it prints,
-// what it hands to hooks, and — above all — that nothing is deleted before
-// it was delivered, whatever fails: a hook, a webhook, stdout, the user
-// stopping it in the middle.
+// `listen`, end to end against the fake (in-process through main(), or a
+// process where the process is the point): what it prints, what it hands to
+// hooks, and — above all — that nothing is deleted before it was delivered,
+// whatever fails: a hook, a webhook, stdout, the user stopping it in the
+// middle.
 
 import assert from "node:assert/strict";
 import { chmod, mkdir, readFile, stat, writeFile } from "node:fs/promises";

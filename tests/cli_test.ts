@@ -1,6 +1,7 @@
 // The command line's `login`, `messages`, `pending`, `ack`, `status`,
-// `logout` and `service`, run as a person or a service would run them:
-// child processes of the runtime under test, against the fake.
+// `logout` and `service`, run as a person or a service would run them,
+// against the fake: in-process through main(), and as processes of the
+// runtime under test where stdin, signals or start-up are tested.
 
 import assert from "node:assert/strict";
 import { chmod, mkdir, readFile, stat, writeFile } from "node:fs/promises";
