@@ -6,7 +6,7 @@ import process from "node:process";
 import { parseRetryAfter } from "../lib/_http.ts";
 import type { Message } from "../mod.ts";
 import { toJson } from "./_format.ts";
-import type { Io } from "./_io.ts";
+import { childStderr, type Io } from "./_io.ts";
 
 /** A hook that did not succeed this time; `retryAfter` in ms, if told. */
 export class HookFailed extends Error {
@@ -81,7 +81,7 @@ export function execHook(command: string, timeout: number, io: Io): Hook {
         // the command started (`sh -c "a; sleep 30"` leaves sleep otherwise).
         child = spawn("sh", ["-c", command], {
           env: { ...childEnvironment(io.env), ...hookEnvironment(message) },
-          stdio: ["pipe", "pipe", "pipe"],
+          stdio: ["pipe", "pipe", childStderr(io)],
           detached: true,
         });
       } catch (error) {
@@ -95,10 +95,10 @@ export function execHook(command: string, timeout: number, io: Io): Hook {
           child.kill(name); // gone already, or no process groups here
         }
       };
-      // Both to our stderr: stdout stays the listener's own.
+      // Its stdout to our stderr: stdout stays the listener's own.
       const toStderr = (chunk: Uint8Array) => io.stderr.write(chunk);
       child.stdout!.on("data", toStderr);
-      child.stderr!.on("data", toStderr);
+      child.stderr?.on("data", toStderr);
       let outcome: string | undefined;
       let killer: ReturnType<typeof setTimeout> | undefined;
       const kill = (why: string) => {

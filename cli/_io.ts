@@ -33,8 +33,15 @@ export interface Io {
   readonly signal?: AbortSignal;
 }
 
-/** The process's environment and streams. */
+/**
+ * The process's environment and streams. A write to a stream whose reader
+ * went away (EPIPE: `2>&1 | head -1`) is dropped, as console's are, instead
+ * of crashing the process; stdout's `Output` still notices it.
+ */
 export function processIo(): Io {
+  for (const stream of [process.stdout, process.stderr]) {
+    if (!stream.listeners("error").includes(ignore)) stream.on("error", ignore);
+  }
   return {
     env: process.env,
     stdin: process.stdin,
@@ -43,12 +50,31 @@ export function processIo(): Io {
   };
 }
 
+function ignore(): void {}
+
+/**
+ * How a child's stderr is set up: the process's own stderr is inherited (a
+ * terminal stays a terminal, and the child's lines keep their order); any
+ * other is a pipe, whose output the caller forwards to `io.stderr`.
+ */
+export function childStderr(io: Io): "inherit" | "pipe" {
+  return io.stderr === process.stderr ? "inherit" : "pipe";
+}
+
 /** Writes `text` and a newline to stdout (help, `status`, a unit file). */
 export function print(io: Io, text: string): void {
-  io.stdout.write(`${text}\n`);
+  write(io.stdout, `${text}\n`);
 }
 
 /** Writes `text` and a newline to stderr (progress, questions' context). */
 export function say(io: Io, text: string): void {
-  io.stderr.write(`${text}\n`);
+  write(io.stderr, `${text}\n`);
+}
+
+function write(stream: Writable, text: string): void {
+  try {
+    stream.write(text);
+  } catch {
+    // Deno and Bun may throw at once where Node emits "error": dropped too.
+  }
 }

@@ -17,7 +17,7 @@ export async function probeNotifySend(env: Io["env"]): Promise<
   const help = await new Promise<string | undefined>((resolve) => {
     let out = "";
     const child = spawn("notify-send", ["--help"], {
-      env,
+      env: childEnvironment(env),
       stdio: ["ignore", "pipe", "ignore"],
     });
     child.stdout.on("data", (chunk) => out += chunk);

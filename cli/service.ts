@@ -7,7 +7,8 @@ import { dirname, resolve } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { EXIT, usage } from "./_fail.ts";
-import { type Io, print, say } from "./_io.ts";
+import { childStderr, type Io, print, say } from "./_io.ts";
+import { childEnvironment } from "./_hooks.ts";
 import { exists } from "./_files.ts";
 import { unitPath } from "./_paths.ts";
 import { checkArgs as checkListenArgs } from "./listen.ts";
@@ -86,7 +87,7 @@ function verify(path: string, env: Io["env"]): Promise<string | undefined> {
     let out = "";
     // Not --user: that needs a user session; the unit's syntax is the same.
     const child = spawn("systemd-analyze", ["verify", path], {
-      env,
+      env: childEnvironment(env),
       stdio: ["ignore", "pipe", "pipe"],
     });
     child.stdout.on("data", (chunk) => out += chunk);
@@ -104,10 +105,10 @@ function verify(path: string, env: Io["env"]): Promise<string | undefined> {
 function systemctl(args: string[], io: Io): Promise<void> {
   return new Promise((done) => {
     const child = spawn("systemctl", ["--user", ...args], {
-      env: io.env,
-      stdio: ["ignore", "ignore", "pipe"],
+      env: childEnvironment(io.env),
+      stdio: ["ignore", "ignore", childStderr(io)],
     });
-    child.stderr.on("data", (chunk) => io.stderr.write(chunk));
+    child.stderr?.on("data", (chunk) => io.stderr.write(chunk));
     child.on("error", () => done());
     child.on("close", () => done());
   });

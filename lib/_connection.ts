@@ -199,7 +199,7 @@ export class Connection {
     this.#events.connected();
   }
 
-  /** Every frame proves liveness; each byte of it is a command. */
+  /** Every frame proves liveness; each character or byte is a command. */
   #frame(socket: Socket, data: unknown): void {
     if (data instanceof Blob) {
       // A runtime that ignored binaryType: read it, then handle it the same way.

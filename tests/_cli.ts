@@ -80,24 +80,21 @@ export function startCli(
   const stop = new AbortController();
   const stdin = new PassThrough();
   const transcript = new Transcript();
-  let stdoutClosed = false;
-  const stdout = new Writable({
-    write(chunk, _encoding, done) {
-      if (stdoutClosed) {
-        // What a pipe whose reader went away answers.
-        done(Object.assign(new Error("write EPIPE"), { code: "EPIPE" }));
-      } else {
-        transcript.append("stdout", String(chunk));
-        done();
-      }
-    },
-  });
-  const stderr = new Writable({
-    write(chunk, _encoding, done) {
-      transcript.append("stderr", String(chunk));
-      done();
-    },
-  });
+  const closed = { stdout: false, stderr: false };
+  const output = (name: "stdout" | "stderr") =>
+    new Writable({
+      write(chunk, _encoding, done) {
+        if (closed[name]) {
+          // What a pipe whose reader went away answers.
+          done(Object.assign(new Error("write EPIPE"), { code: "EPIPE" }));
+        } else {
+          transcript.append(name, String(chunk));
+          done();
+        }
+      },
+    });
+  const stdout = output("stdout");
+  const stderr = output("stderr");
   const exited = main(args, {
     env: { ...process.env, NO_COLOR: "1", ...env },
     stdin,
@@ -110,7 +107,8 @@ export function startCli(
     waitFor: (stream, pattern, ms) => transcript.waitFor(stream, pattern, ms),
     write: (text) => stdin.write(text),
     endInput: () => stdin.end(),
-    closeStdout: () => stdoutClosed = true,
+    closeStdout: () => closed.stdout = true,
+    closeStderr: () => closed.stderr = true,
     signal: (name) => {
       if (name !== "SIGINT" && name !== "SIGTERM") {
         throw new Error(`${name} needs a process: use startProcess()`);

@@ -96,6 +96,8 @@ export interface LiveScript {
   endInput(): void;
   /** Closes the read end of the child's stdout, as `| head -1` does. */
   closeStdout(): void;
+  /** Closes the read end of the child's stderr (`2>&1 | head -1`). */
+  closeStderr(): void;
   /** Sends a signal (e.g. SIGINT, as Ctrl-C does). */
   signal(signal: "SIGINT" | "SIGTERM" | "SIGSTOP" | "SIGCONT"): void;
   /** Resolves when the child has exited. */
@@ -220,6 +222,7 @@ export function startScript(
     write: (data) => child.stdin.write(data),
     endInput: () => child.stdin.end(),
     closeStdout: () => child.stdout.destroy(),
+    closeStderr: () => child.stderr.destroy(),
     // process.kill rather than child.kill: Deno's child.kill reports a
     // handled SIGINT as a kill even when the child exited with code 0.
     signal: (name) => process.kill(child.pid!, name),

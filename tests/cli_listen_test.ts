@@ -311,6 +311,25 @@ cliTest(
 );
 
 cliTest(
+  "listen keeps running when the reader of its stderr went away (2>&1 | head -1): later messages are delivered",
+  async (context) => {
+    await context.seed();
+    // A process: the runtime's own stderr, whose EPIPE must not crash it.
+    const child = context.startProcess(["listen"]);
+    child.closeStderr(); // before it writes "online" there
+    try {
+      await context.server.waitForLogin();
+      context.server.send({ message: "after stderr went away" });
+      await child.waitFor("stdout", "after stderr went away");
+      child.signal("SIGTERM");
+      assert.equal((await child.exited).code, 0);
+    } finally {
+      await child.kill();
+    }
+  },
+);
+
+cliTest(
   "listen --min-priority and --app leave out what does not match (and delete it); --backlog skip drops what was queued before the start",
   async (context) => {
     const device = await context.seed();
@@ -358,6 +377,8 @@ cliTest(
     await writeFile(
       join(bin, "notify-send"),
       `#!/bin/sh
+# The login's answers reach no notify-send, not even the probe.
+[ -n "$PUSHOVER_PASSWORD" ] && echo "PASSWORD LEAKED" >> "${log}"
 [ "$1" = "--help" ] && { echo "--action --wait"; exit 0; }
 printf '%s|' "$@" >> "${log}"; echo >> "${log}"
 case "$*" in *--wait*) echo ack ;; esac
@@ -366,6 +387,7 @@ case "$*" in *--wait*) echo ack ;; esac
     await chmod(join(bin, "notify-send"), 0o755);
     const child = context.start(["listen", "--notify"], {
       PATH: `${bin}:${process.env.PATH}`,
+      PUSHOVER_PASSWORD: "never-for-notify-send",
     });
     try {
       await context.server.waitForLogin(); // the server knows the socket

@@ -9,7 +9,8 @@ import { join } from "node:path";
 import process from "node:process";
 import { test } from "node:test";
 import { spawnSync } from "node:child_process";
-import { cliTest, PLAIN, runCli } from "./_cli.ts";
+import { CLI, cliTest, PLAIN, runCli } from "./_cli.ts";
+import { runScript } from "./_spawn.ts";
 import { EMAIL, PASSWORD, TWOFA } from "./_setup.ts";
 
 /** Nothing a person sees may name a JS class or show a stack frame. */
@@ -255,17 +256,16 @@ cliTest(
 );
 
 test("service print writes a systemd user unit with absolute paths that restarts on failure but not after exit 3 or 4", async () => {
-  const result = await runCli([
-    "service",
-    "print",
-    "--notify",
-    "--config",
-    "relative/creds.json",
-  ]);
+  // A process: the unit names the runtime and flags it was started with
+  // (in-process, they would be the test runner's).
+  const result = await runScript(CLI, {
+    args: ["service", "print", "--notify", "--config", "relative/creds.json"],
+  });
   assert.equal(result.code, 0, result.stderr);
   const unit = result.stdout;
   const exec = unit.match(/^ExecStart=(.*)$/m)![1];
   assert.match(exec, /^\/\S+ /, "the runtime by absolute path");
+  assert.doesNotMatch(exec, /--test/, "no test runner's flags");
   assert.match(
     exec,
     / \/\S+\/cli\/main\.ts listen --notify --config \/\S+\/relative\/creds\.json$/,

@@ -58,21 +58,29 @@ const known = new Set([PASSWORD, TWOFA, WRONG_TWOFA, SECRET]);
 
 // ---- console capture and unhandled rejections, for the whole file ----
 
+// From the file's first test to its last, not from its import: where Node
+// runs many files in one process (--experimental-test-isolation=none), other
+// files' tests run between the two, and what they print is theirs.
 const METHODS = ["log", "error", "warn", "info", "debug"] as const;
 const originalConsole = new Map(METHODS.map((m) => [m, console[m]]));
 const printed: string[] = [];
-for (const method of METHODS) {
-  const original = originalConsole.get(method)!;
-  console[method] = (...args: unknown[]) => {
-    printed.push(
-      args.map((a) => typeof a === "string" ? a : inspect(a, { depth: null }))
-        .join(" "),
-    );
-    original.apply(console, args);
-  };
-}
+let rejections: ReturnType<typeof watchUnhandledRejections>;
 
-const rejections = watchUnhandledRejections();
+test("the console is captured and unhandled rejections watched from here on", () => {
+  for (const method of METHODS) {
+    const original = originalConsole.get(method)!;
+    console[method] = (...args: unknown[]) => {
+      printed.push(
+        args.map((a) => typeof a === "string" ? a : inspect(a, { depth: null }))
+          .join(" "),
+      );
+      original.apply(console, args);
+    };
+  }
+  rejections = watchUnhandledRejections();
+  console.info("# secret hygiene: console captured");
+  assert.deepEqual(printed, ["# secret hygiene: console captured"]);
+});
 
 // ---- the check ----
 
