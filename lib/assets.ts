@@ -72,34 +72,32 @@ export interface SoundUrlOptions extends AssetOptions {
  * assert.ok(Object.isFrozen(SOUNDS));
  * ```
  */
-export const SOUNDS: Readonly<Record<string, string>> = Object.freeze({
-  po: "pushover",
-  bk: "bike",
-  bu: "bugle",
-  ch: "cashregister",
-  cl: "classical",
-  co: "cosmic",
-  fa: "falling",
-  gl: "gamelan",
-  ic: "incoming",
-  im: "intermission",
-  ma: "magic",
-  mc: "mechanical",
-  pn: "pianobar",
-  si: "siren",
-  sp: "spacealarm",
-  tg: "tugboat",
-  ln: "alien",
-  mb: "climb",
-  ps: "persistent",
-  ec: "echo",
-  ud: "updown",
-  no: "none",
-});
-
-const CODES: ReadonlyMap<string, string> = new Map(
-  Object.entries(SOUNDS).map(([code, name]) => [name, code]),
-);
+// Pure: the bundle of an app that uses no sound helper drops the table.
+export const SOUNDS: Readonly<Record<string, string>> = /* @__PURE__ */ Object
+  .freeze({
+    po: "pushover",
+    bk: "bike",
+    bu: "bugle",
+    ch: "cashregister",
+    cl: "classical",
+    co: "cosmic",
+    fa: "falling",
+    gl: "gamelan",
+    ic: "incoming",
+    im: "intermission",
+    ma: "magic",
+    mc: "mechanical",
+    pn: "pianobar",
+    si: "siren",
+    sp: "spacealarm",
+    tg: "tugboat",
+    ln: "alien",
+    mb: "climb",
+    ps: "persistent",
+    ec: "echo",
+    ud: "updown",
+    no: "none",
+  });
 
 /**
  * The long name of a two-letter sound code (`"si"` → `"siren"`). Unknown codes,
@@ -139,7 +137,8 @@ export function soundName(code: string): string {
  * ```
  */
 export function soundCode(name: string): string {
-  return CODES.get(name) ?? name;
+  // 22 sounds: a search, not a second table every bundle would carry.
+  return Object.keys(SOUNDS).find((code) => SOUNDS[code] === name) ?? name;
 }
 
 /**
