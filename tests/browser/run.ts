@@ -113,8 +113,12 @@ async function runExtension(): Promise<string[]> {
       args: process.getuid?.() === 0 ? ["--no-sandbox"] : [],
     });
     cleanup.unshift(() => withExtension.close());
+    // Ours, by its script: Chromium may start service workers of its own.
     const target = await withExtension.waitForTarget(
-      (t) => t.type() === "service_worker",
+      (t) =>
+        t.type() === "service_worker" &&
+        t.url().startsWith("chrome-extension://") &&
+        t.url().endsWith("/service_worker.js"),
       { timeout: 10_000 },
     );
     const worker = await target.worker();
