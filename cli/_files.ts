@@ -13,7 +13,8 @@ import {
 } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import process from "node:process";
-import { parseCredentials, stringifyCredentials } from "../mod.ts";
+// The module itself, not mod.ts: `status` must not load the whole library.
+import { parseCredentials, stringifyCredentials } from "../lib/credentials.ts";
 import type { SavedCredentials } from "../mod.ts";
 import { CliError, EXIT, usage } from "./_fail.ts";
 

@@ -8,8 +8,6 @@ import { COMMON, configPath, endpoints, parse } from "./_options.ts";
 import { oneLine } from "./_format.ts";
 import { queued } from "./messages.ts";
 
-export const summary = "acknowledge an emergency (or all of them)";
-
 export const help = `Usage: pushover-open-client ack RECEIPT
        pushover-open-client ack --all
 

@@ -28,8 +28,6 @@ import type { Prompt } from "./_prompt.ts";
 import { HOOK_RETRY, untilDone } from "./_retrying.ts";
 import { StatusFile } from "./_status_file.ts";
 
-export const summary = "print (and hand on) each message as it arrives";
-
 export const help = (env: Io["env"]): string =>
   `Usage: pushover-open-client listen [options]
 

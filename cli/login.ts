@@ -22,8 +22,6 @@ import {
 } from "./_options.ts";
 import type { Prompt } from "./_prompt.ts";
 
-export const summary = "log in and register this machine as a device";
-
 export const help = `Usage: pushover-open-client login [options]
 
 Logs in to Pushover, registers this machine as an Open Client device and

@@ -6,8 +6,6 @@ import { type Io, print, say } from "./_io.ts";
 import { exists, keyPathBeside, readCredentials } from "./_files.ts";
 import { configPath, parse } from "./_options.ts";
 
-export const summary = "forget this machine's device";
-
 export const help = `Usage: pushover-open-client logout [--config PATH]
 
 Deletes the saved device (and its end-to-end key) from this machine. The

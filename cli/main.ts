@@ -27,17 +27,10 @@
 import { realpathSync } from "node:fs";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
-import { PushoverError } from "../mod.ts";
+import { PushoverError } from "../lib/errors.ts";
 import { CliError, EXIT } from "./_fail.ts";
 import { type Io, print, processIo, say } from "./_io.ts";
 import { Interrupted, Prompt } from "./_prompt.ts";
-import * as ack from "./ack.ts";
-import * as listen from "./listen.ts";
-import * as login from "./login.ts";
-import * as logout from "./logout.ts";
-import * as messages from "./messages.ts";
-import * as service from "./service.ts";
-import * as status from "./status.ts";
 
 export type { Input, Io } from "./_io.ts";
 
@@ -48,27 +41,48 @@ interface Context {
   stop: AbortController;
 }
 
+/**
+ * The subcommands, each loaded only when it runs: `status` (which monitors
+ * run every minute) and `--help` do not load the listener, nor the listener
+ * the login.
+ */
 const COMMANDS: Record<
   string,
   { summary: string; run(args: string[], context: Context): Promise<number> }
 > = {
   login: {
-    summary: login.summary,
-    run: (a, c) => login.run(a, c.io, c.prompt),
+    summary: "log in and register this machine as a device",
+    run: async (a, c) => (await import("./login.ts")).run(a, c.io, c.prompt),
   },
   listen: {
-    summary: listen.summary,
-    run: (a, c) => listen.run(a, c.io, c.prompt, c.stop),
+    summary: "print (and hand on) each message as it arrives",
+    run: async (a, c) =>
+      (await import("./listen.ts")).run(a, c.io, c.prompt, c.stop),
   },
-  messages: { summary: messages.summary, run: (a, c) => messages.run(a, c.io) },
+  messages: {
+    summary: "show what is queued, without deleting it",
+    run: async (a, c) => (await import("./messages.ts")).run(a, c.io),
+  },
   pending: {
-    summary: messages.pendingSummary,
-    run: (a, c) => messages.runPending(a, c.io),
+    summary: "show emergencies waiting for acknowledgement",
+    run: async (a, c) => (await import("./messages.ts")).runPending(a, c.io),
   },
-  ack: { summary: ack.summary, run: (a, c) => ack.run(a, c.io) },
-  status: { summary: status.summary, run: (a, c) => status.run(a, c.io) },
-  logout: { summary: logout.summary, run: (a, c) => logout.run(a, c.io) },
-  service: { summary: service.summary, run: (a, c) => service.run(a, c.io) },
+  ack: {
+    summary: "acknowledge an emergency (or all of them)",
+    run: async (a, c) => (await import("./ack.ts")).run(a, c.io),
+  },
+  status: {
+    summary: "tell whether the listener is connected",
+    run: async (a, c) => (await import("./status.ts")).run(a, c.io),
+  },
+  logout: {
+    summary: "forget this machine's device",
+    run: async (a, c) => (await import("./logout.ts")).run(a, c.io),
+  },
+  service: {
+    summary: "run the listener as a systemd user service",
+    run: async (a, c) => (await import("./service.ts")).run(a, c.io),
+  },
 };
 
 const HELP = `Usage: pushover-open-client [COMMAND] [options]

@@ -9,9 +9,6 @@ import { formatLine, toJson } from "./_format.ts";
 import { COMMON, configPath, endpoints, parse } from "./_options.ts";
 import { Output, OutputClosed } from "./_output.ts";
 
-export const summary = "show what is queued, without deleting it";
-export const pendingSummary = "show emergencies waiting for acknowledgement";
-
 const OPTIONS = { ...COMMON, json: { type: "boolean" } } as const;
 
 const usageLine = (name: string, what: string) =>

@@ -13,8 +13,6 @@ import { exists } from "./_files.ts";
 import { unitPath } from "./_paths.ts";
 import { checkArgs as checkListenArgs } from "./listen.ts";
 
-export const summary = "run the listener as a systemd user service";
-
 export const help = (env: Io["env"]): string =>
   `Usage: pushover-open-client service print [listen options]
        pushover-open-client service install [listen options]

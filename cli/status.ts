@@ -7,8 +7,6 @@ import { parse } from "./_options.ts";
 import { defaultStatusPath } from "./_paths.ts";
 import { isRunning, readStatus } from "./_status_file.ts";
 
-export const summary = "tell whether the listener is connected";
-
 export const help = (env: Io["env"]): string =>
   `Usage: pushover-open-client status [--status-file PATH] [--json]
 

@@ -214,11 +214,13 @@ void code;
     )
   );
   const npx = checkQuietly(
-    "npx pushover-open-client --help runs the CLI",
+    // A subcommand's own help: its module is loaded when it runs.
+    "npx pushover-open-client listen --help runs the CLI",
     "npx",
     [
       "--no-install",
       "pushover-open-client",
+      "listen",
       "--help",
     ],
     project,
@@ -230,7 +232,7 @@ void code;
   }
   for (const typeCheck of typeChecks) await show(typeCheck);
   const help = await show(npx);
-  if (!help.startsWith("Usage: pushover-open-client")) {
+  if (!help.startsWith("Usage: pushover-open-client listen")) {
     failed++;
     console.log(`not ok - the CLI printed: ${help.slice(0, 200)}`);
   }

@@ -45,7 +45,7 @@ const PASSWORD = "pa55-in-a-browser";
 interface Puppeteer {
   launch(options: Record<string, unknown>): Promise<{
     waitForTarget(
-      test: (target: { type(): string }) => boolean,
+      test: (target: { type(): string; url(): string }) => boolean,
       options: { timeout: number },
     ): Promise<{
       worker(): Promise<{ evaluate(code: string): Promise<unknown> }>;
