@@ -6,7 +6,7 @@ import process from "node:process";
 import { parseRetryAfter } from "../lib/_http.ts";
 import type { Message } from "../mod.ts";
 import { toJson } from "./_format.ts";
-import { childStderr, type Io } from "./_io.ts";
+import { childStderr, type Io, write } from "./_io.ts";
 
 /** A hook that did not succeed this time; `retryAfter` in ms, if told. */
 export class HookFailed extends Error {
@@ -96,7 +96,7 @@ export function execHook(command: string, timeout: number, io: Io): Hook {
         }
       };
       // Its stdout to our stderr: stdout stays the listener's own.
-      const toStderr = (chunk: Uint8Array) => io.stderr.write(chunk);
+      const toStderr = (chunk: Uint8Array) => write(io.stderr, chunk);
       child.stdout!.on("data", toStderr);
       child.stderr?.on("data", toStderr);
       let outcome: string | undefined;

@@ -61,7 +61,7 @@ export function childStderr(io: Io): "inherit" | "pipe" {
   return io.stderr === process.stderr ? "inherit" : "pipe";
 }
 
-/** Writes `text` and a newline to stdout (help, `status`, a unit file). */
+/** Writes `text` and a newline to stdout (help, `status`). */
 export function print(io: Io, text: string): void {
   write(io.stdout, `${text}\n`);
 }
@@ -71,9 +71,13 @@ export function say(io: Io, text: string): void {
   write(io.stderr, `${text}\n`);
 }
 
-function write(stream: Writable, text: string): void {
+/**
+ * Writes `chunk` as it is (a question, a child's output); what cannot be
+ * written, to a stream whose reader went away, is dropped.
+ */
+export function write(stream: Writable, chunk: string | Uint8Array): void {
   try {
-    stream.write(text);
+    stream.write(chunk);
   } catch {
     // Deno and Bun may throw at once where Node emits "error": dropped too.
   }

@@ -2,7 +2,7 @@
 // Works with a TTY and with piped stdin (services, tests), one line per
 // answer, on Deno, Bun and Node alike (only node: built-ins).
 
-import type { Io } from "./_io.ts";
+import { type Io, write } from "./_io.ts";
 
 /** Ctrl-C while a question waits: the answer never comes. */
 export class Interrupted extends Error {
@@ -63,19 +63,19 @@ export class Prompt {
   async #ask(question: string, hidden: boolean): Promise<string | undefined> {
     if (this.#signal.aborted) throw new Interrupted();
     const raw = hidden && this.interactive;
-    this.#io.stderr.write(question);
+    write(this.#io.stderr, question);
     if (raw) this.#io.stdin.setRawMode?.(true);
     this.#hidden = raw;
     try {
       const line = await this.#nextLine();
       if (this.#signal.aborted) throw new Interrupted();
       // End of input: what follows starts on a line of its own.
-      if (line === undefined && !raw) this.#io.stderr.write("\n");
+      if (line === undefined && !raw) write(this.#io.stderr, "\n");
       return line?.trim();
     } finally {
       if (raw) {
         this.#io.stdin.setRawMode?.(false);
-        this.#io.stderr.write("\n");
+        write(this.#io.stderr, "\n");
       }
       this.#hidden = false;
     }

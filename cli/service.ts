@@ -7,7 +7,7 @@ import { dirname, resolve } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { EXIT, usage } from "./_fail.ts";
-import { childStderr, type Io, print, say } from "./_io.ts";
+import { childStderr, type Io, print, say, write } from "./_io.ts";
 import { childEnvironment } from "./_hooks.ts";
 import { exists } from "./_files.ts";
 import { unitPath } from "./_paths.ts";
@@ -106,7 +106,7 @@ function systemctl(args: string[], io: Io): Promise<void> {
       env: childEnvironment(io.env),
       stdio: ["ignore", "ignore", childStderr(io)],
     });
-    child.stderr?.on("data", (chunk) => io.stderr.write(chunk));
+    child.stderr?.on("data", (chunk) => write(io.stderr, chunk));
     child.on("error", () => done());
     child.on("close", () => done());
   });
@@ -124,7 +124,7 @@ export async function run(args: string[], io: Io): Promise<number> {
   const path = unitPath(io.env);
   switch (action) {
     case "print":
-      io.stdout.write(unitText(rest));
+      write(io.stdout, unitText(rest));
       return EXIT.ok;
     case "install": {
       await mkdir(dirname(path), { recursive: true });

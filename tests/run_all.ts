@@ -76,7 +76,8 @@ interface Runtime {
   command(binary: string, files: string[]): string[];
   /**
    * Processes to split the files over, for a runner that runs its files
-   * one after another (Bun): much of a test waits on timers and sockets.
+   * one after another (Bun; Node without isolation): much of a test waits
+   * on timers and sockets.
    */
   shards?: number;
   /** What the header names; `binary --version` by default. */
@@ -302,8 +303,7 @@ async function run(runtime: Runtime): Promise<RunResult> {
   const header = `\n=== ${runtime.name} (${version.split("\n")[0].trim()}) ===`;
   const shards = runtime.shards ?? 1;
   const results = await Promise.all(
-    Array.from({ length: shards }, (_, shard) => {
-      const files = shardFiles(shards)[shard];
+    shardFiles(shards).map((files) => {
       const [program, ...args] = runtime.command(binary, files);
       return new Deno.Command(program, {
         args,

@@ -16,10 +16,9 @@
  */
 
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import process from "node:process";
 import { test } from "node:test";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { pathToFileURL } from "node:url";
 import {
   copyFileSync,
   mkdtempSync,
@@ -31,6 +30,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { login, registerDevice } from "../../mod.ts";
 import { startFakeServer } from "../../testing/mod.ts";
+import { bundle } from "../_bundle.ts";
 
 function flag(name: string): string {
   const index = process.argv.indexOf(`--${name}`);
@@ -79,14 +79,14 @@ async function runExtension(): Promise<string[]> {
   ];
   try {
     const source = new URL("../../examples/extension/", import.meta.url);
-    execFileSync(flag("esbuild"), [
-      fileURLToPath(new URL("service_worker.ts", source)),
-      "--bundle",
-      "--format=esm",
-      "--platform=browser",
-      "--log-level=warning",
-      `--outfile=${join(dir, "service_worker.js")}`,
-    ]);
+    writeFileSync(
+      join(dir, "service_worker.js"),
+      bundle(
+        flag("esbuild"),
+        new URL("service_worker.ts", source),
+        "browser",
+      ),
+    );
     const manifest = JSON.parse(
       readFileSync(new URL("manifest.json", source), "utf8"),
     );
@@ -169,13 +169,11 @@ async function runExtension(): Promise<string[]> {
   }
 }
 
-const script = execFileSync(flag("esbuild"), [
-  fileURLToPath(new URL("./page.ts", import.meta.url)),
-  "--bundle",
-  "--format=esm",
-  "--platform=browser",
-  "--log-level=warning",
-], { encoding: "utf8" });
+const script = bundle(
+  flag("esbuild"),
+  new URL("./page.ts", import.meta.url),
+  "browser",
+);
 const server = await startFakeServer({
   keepAliveInterval: 0,
   accounts: [{ email: EMAIL, password: PASSWORD }],

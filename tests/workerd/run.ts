@@ -20,7 +20,6 @@
  */
 
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import { createRequire } from "node:module";
 import process from "node:process";
 import { after, before, test } from "node:test";
@@ -35,6 +34,7 @@ import type {
 import type { DecryptRequest, InProcessReport } from "./in_process_worker.ts";
 import { encryptField } from "../../testing/encrypt.ts";
 import { within as withinMs } from "../_setup.ts";
+import { bundle } from "../_bundle.ts";
 
 /** Waits in workerd are longer: starting workerd takes a while. */
 const within = <T>(promise: Promise<T>, what: string, ms = 10_000) =>
@@ -107,17 +107,14 @@ before(async () => {
     firstMessageId: FIRST_ID,
     accounts: [{ email: EMAIL, password: PASSWORD }],
   });
-  const bundle = execFileSync(esbuild, [
-    fileURLToPath(new URL("./worker.ts", import.meta.url)),
-    "--bundle",
-    "--format=esm",
-    // No node: built-ins to resolve: an import of one fails the bundle.
-    "--platform=neutral",
-    "--log-level=warning",
-  ], { encoding: "utf8" });
+  const script = bundle(
+    esbuild,
+    new URL("./worker.ts", import.meta.url),
+    "neutral",
+  );
   miniflare = new Miniflare({
     modules: true,
-    script: bundle,
+    script,
     compatibilityDate: COMPATIBILITY_DATE,
     // Miniflare's default outbound network allows private and loopback
     // addresses (workerd's own default allows only public ones), so the
@@ -279,20 +276,18 @@ test("deleteThrough in workerd: one delete, through the last id, empties the que
 });
 
 test("the fake server itself runs in workerd in-process, and the whole flow with it: no listener, no network; an end-to-end encrypted message is decrypted there", async () => {
-  const bundle = execFileSync(esbuild, [
-    fileURLToPath(new URL("./in_process_worker.ts", import.meta.url)),
-    "--bundle",
-    "--format=esm",
-    "--platform=neutral",
-    // The loopback listener needs node:http; with listen: false it never loads.
-    "--external:./serve_http.ts",
-    "--log-level=warning",
-  ], { encoding: "utf8" });
+  // The loopback listener needs node:http; with listen: false it never loads.
+  const script = bundle(
+    esbuild,
+    new URL("./in_process_worker.ts", import.meta.url),
+    "neutral",
+    ["./serve_http.ts"],
+  );
   const worker = new Miniflare({
     // The bundle keeps its dynamic import of the listener; a stub stands in
     // for it, and would throw if the fake ever tried to listen.
     modules: [
-      { type: "ESModule", path: "worker.js", contents: bundle },
+      { type: "ESModule", path: "worker.js", contents: script },
       {
         type: "ESModule",
         path: "serve_http.ts",
@@ -361,16 +356,14 @@ test("examples/worker.ts, run by a Cron Trigger in workerd, forwards the queue a
   });
   await new Promise<void>((resolve) => target.listen(0, "127.0.0.1", resolve));
   const port = (target.address() as { port: number }).port;
-  const bundle = execFileSync(esbuild, [
-    fileURLToPath(new URL("../../examples/worker.ts", import.meta.url)),
-    "--bundle",
-    "--format=esm",
-    "--platform=neutral",
-    "--log-level=warning",
-  ], { encoding: "utf8" });
+  const script = bundle(
+    esbuild,
+    new URL("../../examples/worker.ts", import.meta.url),
+    "neutral",
+  );
   const cron = new Miniflare({
     modules: true,
-    script: bundle,
+    script,
     compatibilityDate: COMPATIBILITY_DATE,
     bindings: {
       PUSHOVER_SECRET: secret,
