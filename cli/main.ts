@@ -31,6 +31,7 @@ import { PushoverError } from "../lib/errors.ts";
 import { CliError, EXIT } from "./_fail.ts";
 import { type Io, print, processIo, say } from "./_io.ts";
 import { Interrupted, Prompt } from "./_prompt.ts";
+import { followProcessSignals } from "./_signals.ts";
 
 export type { Input, Io } from "./_io.ts";
 
@@ -171,29 +172,6 @@ function followSignal(signal: AbortSignal, stop: AbortController): () => void {
   if (signal.aborted) onAbort();
   signal.addEventListener("abort", onAbort);
   return () => signal.removeEventListener("abort", onAbort);
-}
-
-/**
- * SIGINT and SIGTERM abort `stop`; returns what undoes that. The first
- * Ctrl-C stops cleanly; another one, if stopping hangs, exits at once. Not
- * within a second: `deno task` forwards the terminal's SIGINT to the
- * process group that already got it, so one Ctrl-C arrives twice.
- */
-function followProcessSignals(stop: AbortController): () => void {
-  let stoppedAt = 0;
-  const onSignal = () => {
-    if (stop.signal.aborted && Date.now() - stoppedAt > 1_000) {
-      process.exit(130);
-    }
-    stoppedAt ||= Date.now();
-    stop.abort();
-  };
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
-  return () => {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
-  };
 }
 
 /** One line for a person: no class name, no stack. */

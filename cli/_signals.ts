@@ -1,0 +1,53 @@
+// How the command line follows the process's SIGINT and SIGTERM.
+
+import process from "node:process";
+
+/** The part of `process` that signal handling uses (a double in tests). */
+export interface SignalTarget {
+  on(signal: "SIGINT" | "SIGTERM", listener: () => void): unknown;
+  off(signal: "SIGINT" | "SIGTERM", listener: () => void): unknown;
+  exit(code: number): void;
+}
+
+/**
+ * How long after the signal that stopped the command another one is the
+ * same keypress: `deno task` forwards the terminal's SIGINT to the process
+ * group that already got it, so one Ctrl-C arrives twice.
+ */
+export const DUPLICATE_WINDOW_MS = 1_000;
+
+/**
+ * SIGINT and SIGTERM abort `stop`; returns what undoes that. The first
+ * signal stops cleanly; a signal while stopping hangs (after
+ * {@linkcode DUPLICATE_WINDOW_MS}, or when something else stopped the
+ * command) exits at once with 130.
+ *
+ * Once a signal has stopped the command, undoing keeps the listener: the
+ * duplicate of that signal may come late (a loaded machine) while the
+ * process is exiting, and with no listener the runtime's default would end
+ * it by the signal (exit 130) after a clean stop.
+ */
+export function followProcessSignals(
+  stop: AbortController,
+  target: SignalTarget = process,
+  now: () => number = Date.now,
+): () => void {
+  let stoppedAt: number | undefined;
+  const onSignal = () => {
+    // Stopped otherwise (end of input) and hanging: a first signal exits.
+    const since = stoppedAt === undefined ? Infinity : now() - stoppedAt;
+    if (stop.signal.aborted && since > DUPLICATE_WINDOW_MS) {
+      target.exit(130);
+      return;
+    }
+    stoppedAt ??= now();
+    stop.abort();
+  };
+  target.on("SIGINT", onSignal);
+  target.on("SIGTERM", onSignal);
+  return () => {
+    if (stoppedAt !== undefined) return;
+    target.off("SIGINT", onSignal);
+    target.off("SIGTERM", onSignal);
+  };
+}
