@@ -52,14 +52,14 @@ const FILE_SECONDS: Record<string, number> = {
   "tests/stream_lifecycle_test.ts": 1.5,
 };
 
-/** The test files split over `count` shards of about equal time. */
-function shardFiles(count: number): string[][] {
+/** `files` split over `count` shards of about equal time. */
+function shardFiles(count: number, files = TEST_FILES): string[][] {
   const shards = Array.from({ length: count }, () => ({
     seconds: 0,
     files: [] as string[],
   }));
   const seconds = (file: string) => FILE_SECONDS[file] ?? 0.5;
-  const longestFirst = [...TEST_FILES].sort((a, b) => seconds(b) - seconds(a));
+  const longestFirst = [...files].sort((a, b) => seconds(b) - seconds(a));
   for (const file of longestFirst) {
     const lightest = shards.reduce((a, b) => b.seconds < a.seconds ? b : a);
     lightest.files.push(file);
@@ -80,6 +80,8 @@ interface Runtime {
    * on timers and sockets.
    */
   shards?: number;
+  /** Environment for its processes, and the processes its tests start. */
+  env?: Record<string, string>;
   /** What the header names; `binary --version` by default. */
   version?(binary: string): Promise<string>;
   /** Passed and failed counts from the runner's output. */
@@ -108,6 +110,16 @@ const node = (major: number): Runtime => ({
     ...files,
   ],
   shards: 3,
+  // Node 22 caches no stripped TypeScript: tests/node22_strip_cache.mjs
+  // keeps what its stripper made, for the shards and every process a test
+  // starts (they inherit NODE_OPTIONS).
+  env: major === 22
+    ? {
+      NODE_OPTIONS: `--import=${
+        new URL("node22_strip_cache.mjs", import.meta.url).href
+      }`,
+    }
+    : undefined,
   count: nodeCount,
 });
 
@@ -246,14 +258,52 @@ function npmPackage(): Runtime {
   };
 }
 
+/** Folders this run made, removed at its end. */
+const temporary: string[] = [];
+
+/** What JSR publishes: the modules whose JSDoc examples `--doc` runs. */
+const DOC_PATHS = ["mod.ts", "lib/", "cli/", "testing/"];
+
+/**
+ * Modules that each import a share of `files`, in a temporary folder: Deno
+ * starts a worker and loads the library again for every test module, which
+ * was a third of its row's CPU with one module per file. The files' tests
+ * run as in their own modules (Node's shards and Bun already run them
+ * side by side in one process); a failure names its test and its file.
+ */
+function groupModules(files: string[], count: number): string[] {
+  const folder = Deno.makeTempDirSync({ prefix: "deno-test-groups-" });
+  temporary.push(folder);
+  return shardFiles(count, files).map((group, i) => {
+    const path = `${folder}/group_${i + 1}_test.ts`;
+    Deno.writeTextFileSync(
+      path,
+      group.map((file) =>
+        `import ${
+          JSON.stringify(new URL(`../${file}`, import.meta.url).href)
+        };\n`
+      ).join(""),
+    );
+    return path;
+  });
+}
+
 const RUNTIMES: Runtime[] = [
   {
     name: "deno",
     binary: () => Promise.resolve(Deno.execPath()),
-    // Type-checked once already, by the static checks.
-    command: (
+    // Type-checked once already, by the static checks. Four groups: as many
+    // as DENO_JOBS runs at once.
+    command: (binary, files) => [
       binary,
-    ) => [binary, "test", "-A", "--doc", "--parallel", "--no-check"],
+      "test",
+      "-A",
+      "--doc",
+      "--parallel",
+      "--no-check",
+      ...DOC_PATHS,
+      ...groupModules(files, 4),
+    ],
     count: (output) => {
       const line = output.match(
         /(\d+) passed(?: \(\d+ steps?\))? \| (\d+) failed/,
@@ -318,6 +368,7 @@ async function run(runtime: Runtime): Promise<RunResult> {
           // Node 24 keeps the stripped, compiled library for the next shard
           // and the next run (Node 22 strips again: it caches no TypeScript).
           NODE_COMPILE_CACHE: `${ROOT}.runtimes/node-compile-cache`,
+          ...runtime.env,
         },
       }).output();
     }),
@@ -457,4 +508,5 @@ console.log(
     seconds(runStarted)
   }`,
 );
+for (const folder of temporary) Deno.removeSync(folder, { recursive: true });
 Deno.exit(totals.failed === 0 ? 0 : 1);
