@@ -17,7 +17,7 @@
 
 import assert from "node:assert/strict";
 import process from "node:process";
-import { test } from "node:test";
+import { after, test } from "node:test";
 import { pathToFileURL } from "node:url";
 import {
   copyFileSync,
@@ -67,37 +67,83 @@ interface Puppeteer {
   }>;
 }
 
+/** What the page reported: one entry per step of the flow. */
+type Report = { name: string; ok: boolean; detail?: string }[];
+
+type Browser = Awaited<ReturnType<Puppeteer["launch"]>>;
+
 /**
- * Builds examples/extension into a folder (the loopback fake added to its
- * hosts), loads it into Chromium, saves a device in its storage, sends a
- * message and resolves with the notifications the service worker made.
+ * Builds examples/extension into a folder with the loopback fake added to
+ * its hosts; resolves with the folder and what removes it.
  */
-async function runExtension(): Promise<string[]> {
+function buildExtension(): { dir: string; remove(): void } {
   const dir = mkdtempSync(join(tmpdir(), "extension-"));
-  const cleanup: (() => Promise<unknown> | void)[] = [
-    () => rmSync(dir, { recursive: true, force: true }),
-  ];
+  const source = new URL("../../examples/extension/", import.meta.url);
+  writeFileSync(
+    join(dir, "service_worker.js"),
+    bundle(flag("esbuild"), new URL("service_worker.ts", source), "browser"),
+  );
+  const manifest = JSON.parse(
+    readFileSync(new URL("manifest.json", source), "utf8"),
+  );
+  manifest.host_permissions.push("http://127.0.0.1/*", "ws://127.0.0.1/*");
+  writeFileSync(join(dir, "manifest.json"), JSON.stringify(manifest));
+  copyFileSync(new URL("icon.png", source), join(dir, "icon.png"));
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * Opens the page the fake serves in `browser`; resolves with its report and
+ * the uncaught errors it had.
+ */
+async function runPage(
+  browser: Browser,
+): Promise<{ report: Report; errors: string[] }> {
+  const script = bundle(
+    flag("esbuild"),
+    new URL("./page.ts", import.meta.url),
+    "browser",
+  );
+  const server = await startFakeServer({
+    keepAliveInterval: 0,
+    accounts: [{ email: EMAIL, password: PASSWORD }],
+    pages: {
+      "/browser/": {
+        type: "text/html; charset=utf-8",
+        body:
+          '<!doctype html><title>browser test</title><script type="module" src="/browser/page.js"></script>',
+      },
+      "/browser/page.js": { type: "text/javascript", body: script },
+    },
+  });
+  const errors: string[] = [];
   try {
-    const source = new URL("../../examples/extension/", import.meta.url);
-    writeFileSync(
-      join(dir, "service_worker.js"),
-      bundle(
-        flag("esbuild"),
-        new URL("service_worker.ts", source),
-        "browser",
-      ),
-    );
-    const manifest = JSON.parse(
-      readFileSync(new URL("manifest.json", source), "utf8"),
-    );
-    manifest.host_permissions.push("http://127.0.0.1/*", "ws://127.0.0.1/*");
-    writeFileSync(join(dir, "manifest.json"), JSON.stringify(manifest));
-    copyFileSync(new URL("icon.png", source), join(dir, "icon.png"));
-    const fake = await startFakeServer({
-      keepAliveInterval: 0,
-      accounts: [{ email: EMAIL, password: PASSWORD }],
+    const page = await browser.newPage();
+    page.on("pageerror", (error) => errors.push(String(error)));
+    const query = new URLSearchParams({ email: EMAIL, password: PASSWORD });
+    await page.goto(`${new URL(server.apiUrl).origin}/browser/?${query}`);
+    await page.waitForFunction("globalThis.report !== undefined", {
+      timeout: 20_000,
     });
-    cleanup.unshift(() => fake.close());
+    return {
+      report: await page.evaluate("globalThis.report") as Report,
+      errors,
+    };
+  } finally {
+    await server.close();
+  }
+}
+
+/**
+ * Saves a device in the extension's storage, sends a message and resolves
+ * with the notifications its service worker made.
+ */
+async function runExtension(browser: Browser): Promise<string[]> {
+  const fake = await startFakeServer({
+    keepAliveInterval: 0,
+    accounts: [{ email: EMAIL, password: PASSWORD }],
+  });
+  try {
     const api = { apiUrl: fake.apiUrl };
     const device = await registerDevice(
       await login({ email: EMAIL, password: PASSWORD }, api),
@@ -105,16 +151,8 @@ async function runExtension(): Promise<string[]> {
       api,
     );
     fake.store.devices.get(device.deviceId)!.queue.length = 0;
-    const withExtension = await puppeteer.launch({
-      executablePath: flag("chromium"),
-      headless: true,
-      enableExtensions: [dir],
-      pipe: true,
-      args: process.getuid?.() === 0 ? ["--no-sandbox"] : [],
-    });
-    cleanup.unshift(() => withExtension.close());
     // Ours, by its script: Chromium may start service workers of its own.
-    const target = await withExtension.waitForTarget(
+    const target = await browser.waitForTarget(
       (t) =>
         t.type() === "service_worker" &&
         t.url().startsWith("chrome-extension://") &&
@@ -165,67 +203,41 @@ async function runExtension(): Promise<string[]> {
         : `unexpected ${JSON.stringify(made ?? shownId)}`;
     });
   } finally {
-    for (const step of cleanup) await step();
+    await fake.close();
   }
 }
 
-const script = bundle(
-  flag("esbuild"),
-  new URL("./page.ts", import.meta.url),
-  "browser",
-);
-const server = await startFakeServer({
-  keepAliveInterval: 0,
-  accounts: [{ email: EMAIL, password: PASSWORD }],
-  pages: {
-    "/browser/": {
-      type: "text/html; charset=utf-8",
-      body:
-        '<!doctype html><title>browser test</title><script type="module" src="/browser/page.js"></script>',
-    },
-    "/browser/page.js": { type: "text/javascript", body: script },
-  },
-});
+// One Chromium for both: the page, and the Manifest V3 example loaded into
+// it (a second browser was a second start-up for nothing).
+const extension = buildExtension();
 const puppeteer = (await import(pathToFileURL(flag("puppeteer")).href))
   .default as Puppeteer;
 const browser = await puppeteer.launch({
   executablePath: flag("chromium"),
   headless: true,
+  enableExtensions: [extension.dir],
+  pipe: true,
   // As root (CI containers) Chromium refuses to start sandboxed.
   args: process.getuid?.() === 0 ? ["--no-sandbox"] : [],
 });
-let report: { name: string; ok: boolean; detail?: string }[];
-const errors: string[] = [];
-try {
-  console.log(`# ${await browser.version()}`);
-  const page = await browser.newPage();
-  page.on("pageerror", (error) => errors.push(String(error)));
-  const query = new URLSearchParams({ email: EMAIL, password: PASSWORD });
-  await page.goto(`${new URL(server.apiUrl).origin}/browser/?${query}`);
-  await page.waitForFunction("globalThis.report !== undefined", {
-    timeout: 20_000,
-  });
-  report = await page.evaluate("globalThis.report") as typeof report;
-} finally {
+console.log(`# ${await browser.version()}`);
+
+after(async () => {
   await browser.close();
-  await server.close();
-}
-
-// The Manifest V3 example, built and loaded into the same Chromium.
-const extension = await runExtension();
-
-test("the extension example's service worker streams and shows chrome.notifications", () => {
-  assert.deepEqual(extension, ["from the extension"]);
+  extension.remove();
 });
 
-test("the page loaded without an uncaught error", () => {
-  assert.deepEqual(errors, []);
-});
-test("the page ran every check", () => {
+test("the page runs the whole flow in Chromium", async (t) => {
+  const { report, errors } = await runPage(browser);
+  for (const check of report) {
+    await t.test(`chromium: ${check.name}`, () => {
+      assert.ok(check.ok, check.detail);
+    });
+  }
+  assert.deepEqual(errors, [], "the page had uncaught errors");
   assert.equal(report.length, 6, JSON.stringify(report));
 });
-for (const check of report) {
-  test(`chromium: ${check.name}`, () => {
-    assert.ok(check.ok, check.detail);
-  });
-}
+
+test("the extension example's service worker streams and shows chrome.notifications", async () => {
+  assert.deepEqual(await runExtension(browser), ["from the extension"]);
+});
