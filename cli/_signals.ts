@@ -20,12 +20,8 @@ export const DUPLICATE_WINDOW_MS = 1_000;
  * SIGINT and SIGTERM abort `stop`; returns what undoes that. The first
  * signal stops cleanly; a signal while stopping hangs (after
  * {@linkcode DUPLICATE_WINDOW_MS}, or when something else stopped the
- * command) exits at once with 130.
- *
- * Once a signal has stopped the command, undoing keeps the listener: the
- * duplicate of that signal may come late (a loaded machine) while the
- * process is exiting, and with no listener the runtime's default would end
- * it by the signal (exit 130) after a clean stop.
+ * command) exits at once with 130. Undoing removes both listeners: a
+ * program embedding `main()` gets its signals back.
  */
 export function followProcessSignals(
   stop: AbortController,
@@ -46,8 +42,20 @@ export function followProcessSignals(
   target.on("SIGINT", onSignal);
   target.on("SIGTERM", onSignal);
   return () => {
-    if (stoppedAt !== undefined) return;
     target.off("SIGINT", onSignal);
     target.off("SIGTERM", onSignal);
   };
+}
+
+/**
+ * For the binary only: from here on SIGINT and SIGTERM no longer end the
+ * process by the runtime's default. The duplicate of the signal that stopped
+ * the command may come late (a loaded machine), after main() let go of its
+ * listeners and before the process exits with main()'s code; by default it
+ * would end a clean stop with 130.
+ */
+export function outliveLateSignals(target: SignalTarget = process): void {
+  const ignore = () => {};
+  target.on("SIGINT", ignore);
+  target.on("SIGTERM", ignore);
 }

@@ -31,7 +31,7 @@ import { PushoverError } from "../lib/errors.ts";
 import { CliError, EXIT } from "./_fail.ts";
 import { type Io, print, processIo, say } from "./_io.ts";
 import { Interrupted, Prompt } from "./_prompt.ts";
-import { followProcessSignals } from "./_signals.ts";
+import { followProcessSignals, outliveLateSignals } from "./_signals.ts";
 
 export type { Input, Io } from "./_io.ts";
 
@@ -205,6 +205,7 @@ function isProgram(): boolean {
 }
 
 if (isProgram()) {
+  outliveLateSignals();
   const code = await main(process.argv.slice(2));
   // Explicitly: stdin and signal handlers must not keep a finished run up.
   process.exit(code);

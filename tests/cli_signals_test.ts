@@ -7,6 +7,7 @@ import { test } from "node:test";
 import {
   DUPLICATE_WINDOW_MS,
   followProcessSignals,
+  outliveLateSignals,
   type SignalTarget,
 } from "../cli/_signals.ts";
 
@@ -39,18 +40,31 @@ test("a signal stops the command; undoing before any signal removes both listene
   assert.deepEqual(target.exits, []);
 });
 
-test("the duplicate of the Ctrl-C that stopped the command is swallowed, even after undo: a late one must not end a clean exit by the signal", () => {
+test("a duplicate of the Ctrl-C that stopped the command, within the window, is swallowed; undo then hands the signals back to an embedding program", () => {
   const target = fakeProcess();
   const stop = new AbortController();
   let now = 5_000;
   const undo = followProcessSignals(stop, target, () => now);
   target.emit("SIGINT");
   assert.equal(stop.signal.aborted, true);
-  undo(); // the command ended cleanly; the process is on its way out
+  now += DUPLICATE_WINDOW_MS; // forwarded by `deno task`
+  target.emit("SIGINT");
+  assert.deepEqual(target.exits, []);
+  undo();
+  assert.equal(target.listenerCount("SIGINT"), 0);
+  assert.equal(target.listenerCount("SIGTERM"), 0);
+});
+
+test("the binary outlives a duplicate that comes after main() let go: a listener that does nothing stays", () => {
+  const target = fakeProcess();
+  outliveLateSignals(target);
+  const undo = followProcessSignals(new AbortController(), target, () => 0);
+  target.emit("SIGINT");
+  undo();
   assert.equal(target.listenerCount("SIGINT"), 1);
   assert.equal(target.listenerCount("SIGTERM"), 1);
-  now += DUPLICATE_WINDOW_MS; // forwarded late by `deno task`
-  target.emit("SIGINT");
+  target.emit("SIGINT"); // late: heard, and nothing happens
+  target.emit("SIGTERM");
   assert.deepEqual(target.exits, []);
 });
 

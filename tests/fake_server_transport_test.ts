@@ -158,7 +158,9 @@ serverTest(
     const { secret, deviceId } = await newDevice(loopback);
     const peer = openPeer(loopback);
     await socketLogin(server, peer, deviceId, secret);
-    // Three answered pings: an unanswered one would have closed it at the next.
+    // Three answered pings: an unanswered one would have closed it at the
+    // next. Each pong has one interval to come back; 200 ms, not less, so a
+    // busy machine's scheduling is not taken for a missing pong.
     let pongs = 0;
     await within(
       server.log.waitFor((e) =>
@@ -170,7 +172,7 @@ serverTest(
     assert.equal(server.connections(deviceId), 1);
     await peer.close();
   },
-  { listen: true, pingInterval: 20 },
+  { listen: true, pingInterval: 200 },
 );
 
 /** A ServerSocket that records pings and never answers them. */

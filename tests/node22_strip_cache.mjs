@@ -3,20 +3,28 @@
 // of the Node 22 row's CPU: the test shards and each `node cli/main.ts` a
 // test starts. Loaded with --import by tests/run_all.ts for that row only,
 // this keeps what Node 22's own stripper (module.stripTypeScriptTypes, the
-// function its loader uses) made of each file, keyed by the file's bytes and
-// the Node version, so a file is stripped once per change, not per process.
-// Resolution, formats other than our own .ts files, and errors for syntax
-// that stripping cannot erase are Node's as before: a file that does not
-// strip fails here exactly as it fails in Node's loader.
+// function its loader uses) made of each ES module written in TypeScript,
+// keyed by the file's bytes and the Node version, so a file is stripped once
+// per change, not per process.
+//
+// Everything else is Node's as before: resolution, the format Node gives a
+// file the first time it is seen (only ES modules are kept: CommonJS
+// TypeScript, JavaScript, JSON pass through untouched; the repository has
+// no package.json whose "type" could change it later), the refusal of .ts
+// under node_modules, a Node without type stripping, and the errors for
+// syntax that stripping cannot erase (the same function throws them). The
+// cache is only a shortcut: when it cannot be written the file loads anyway.
 
+import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { registerHooks, stripTypeScriptTypes } from "node:module";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 
+/** Part of the key: a change to how this file strips starts a new cache. */
+const HOOK_VERSION = 1;
 const CACHE = new URL("../.runtimes/node22-strip-cache/", import.meta.url);
-mkdirSync(CACHE, { recursive: true });
 
 /**
  * Node's own stripper, without the experimental-API warning it prints once
@@ -37,26 +45,49 @@ function strip(source, url) {
   }
 }
 
-registerHooks({
-  load(url, context, nextLoad) {
-    if (!url.startsWith("file:") || !url.endsWith(".ts")) {
-      return nextLoad(url, context);
-    }
-    const source = readFileSync(fileURLToPath(url), "utf8");
-    const key = createHash("sha256")
-      .update(`${process.version}\0${url}\0${source}`)
-      .digest("hex");
-    const cached = new URL(`${key}.js`, CACHE);
-    let code;
-    try {
-      code = readFileSync(cached, "utf8");
-    } catch {
-      code = strip(source, url);
-      // Written aside and renamed: shards running at once never read half.
-      const partial = fileURLToPath(cached) + `.${process.pid}`;
-      writeFileSync(partial, code);
-      renameSync(partial, cached);
-    }
-    return { format: "module", source: code, shortCircuit: true };
-  },
-});
+/** Keeps `code` for the next process; a failure only costs that. */
+function keep(file, code) {
+  try {
+    mkdirSync(CACHE, { recursive: true });
+    // Written aside and renamed: shards running at once never read half.
+    const partial = `${fileURLToPath(file)}.${process.pid}`;
+    writeFileSync(partial, code);
+    renameSync(partial, file);
+  } catch {
+    // A read-only checkout, a full disk: strip again next time.
+  }
+}
+
+// Only where Node 22 itself runs TypeScript (22.18 and later, or a flag).
+if (process.features.typescript) {
+  registerHooks({
+    load(url, context, nextLoad) {
+      // Node refuses TypeScript under node_modules: let it.
+      if (
+        !url.startsWith("file:") || !url.endsWith(".ts") ||
+        url.includes("/node_modules/")
+      ) {
+        return nextLoad(url, context);
+      }
+      const source = readFileSync(fileURLToPath(url), "utf8");
+      const key = createHash("sha256")
+        .update(`${HOOK_VERSION}\0${process.version}\0${url}\0${source}`)
+        .digest("hex");
+      const file = new URL(`${key}.js`, CACHE);
+      try {
+        return {
+          format: "module",
+          source: readFileSync(file, "utf8"),
+          shortCircuit: true,
+        };
+      } catch {
+        // Not seen yet: Node tells the format (which costs it a strip).
+      }
+      const loaded = nextLoad(url, context);
+      if (loaded.format !== "module-typescript") return loaded;
+      const code = strip(Buffer.from(loaded.source).toString("utf8"), url);
+      keep(file, code);
+      return { format: "module", source: code, shortCircuit: true };
+    },
+  });
+}

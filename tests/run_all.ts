@@ -115,9 +115,10 @@ const node = (major: number): Runtime => ({
   // starts (they inherit NODE_OPTIONS).
   env: major === 22
     ? {
-      NODE_OPTIONS: `--import=${
-        new URL("node22_strip_cache.mjs", import.meta.url).href
-      }`,
+      NODE_OPTIONS: [
+        Deno.env.get("NODE_OPTIONS"),
+        `--import=${new URL("node22_strip_cache.mjs", import.meta.url).href}`,
+      ].filter(Boolean).join(" "),
     }
     : undefined,
   count: nodeCount,
@@ -258,11 +259,21 @@ function npmPackage(): Runtime {
   };
 }
 
-/** Folders this run made, removed at its end. */
+/** Folders this run made, removed at its end (or at Ctrl-C). */
 const temporary: string[] = [];
+const removeTemporary = () => {
+  for (const folder of temporary.splice(0)) {
+    Deno.removeSync(folder, { recursive: true });
+  }
+};
+// The runners get the terminal's Ctrl-C too; this leaves no folder behind.
+Deno.addSignalListener("SIGINT", () => {
+  removeTemporary();
+  Deno.exit(130);
+});
 
 /** What JSR publishes: the modules whose JSDoc examples `--doc` runs. */
-const DOC_PATHS = ["mod.ts", "lib/", "cli/", "testing/"];
+const DOC_PATHS = ["README.md", "mod.ts", "lib/", "cli/", "testing/"];
 
 /**
  * Modules that each import a share of `files`, in a temporary folder: Deno
@@ -508,5 +519,5 @@ console.log(
     seconds(runStarted)
   }`,
 );
-for (const folder of temporary) Deno.removeSync(folder, { recursive: true });
+removeTemporary();
 Deno.exit(totals.failed === 0 ? 0 : 1);

@@ -219,6 +219,9 @@ const browser = await puppeteer.launch({
   pipe: true,
   // As root (CI containers) Chromium refuses to start sandboxed.
   args: process.getuid?.() === 0 ? ["--no-sandbox"] : [],
+}).catch((error) => {
+  extension.remove();
+  throw error;
 });
 console.log(`# ${await browser.version()}`);
 
