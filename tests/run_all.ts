@@ -467,6 +467,25 @@ async function staticChecks(): Promise<string[]> {
   return failed;
 }
 
+/**
+ * Node 22's strip cache keeps a file per version of each .ts file it loaded;
+ * once it holds many checkouts' worth, it starts over.
+ */
+function pruneStripCache(limit = 5_000): void {
+  const cache = `${ROOT}.runtimes/node22-strip-cache`;
+  try {
+    let entries = 0;
+    for (const _ of Deno.readDirSync(cache)) {
+      if (++entries > limit) {
+        Deno.removeSync(cache, { recursive: true });
+        return;
+      }
+    }
+  } catch {
+    // No cache yet.
+  }
+}
+
 /** Wall time since `started` (a performance.now()), for the report. */
 function seconds(started: number): string {
   return `${((performance.now() - started) / 1000).toFixed(1)} s`;
@@ -484,6 +503,7 @@ const lines: string[] = [];
 // in the order of RUNTIMES.
 const CONCURRENCY = Number(Deno.env.get("TEST_CONCURRENCY") ?? 4);
 for (const runtime of wanted) await runtime.binary().catch(() => {});
+pruneStripCache();
 // A run of named runtimes is for debugging: it skips the static checks.
 const checked = Deno.args.length > 0 ? Promise.resolve([]) : staticChecks();
 const results: Promise<RunResult>[] = [];
