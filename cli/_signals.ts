@@ -1,4 +1,5 @@
-// How the command line follows the process's SIGINT and SIGTERM.
+// What stops the command line: the process's SIGINT and SIGTERM, or the
+// signal of a program that runs it in-process.
 
 import process from "node:process";
 
@@ -15,6 +16,17 @@ export interface SignalTarget {
  * group that already got it, so one Ctrl-C arrives twice.
  */
 export const DUPLICATE_WINDOW_MS = 1_000;
+
+/** `stop` aborts with `signal`; returns what undoes that. */
+export function followSignal(
+  signal: AbortSignal,
+  stop: AbortController,
+): () => void {
+  const onAbort = () => stop.abort();
+  if (signal.aborted) onAbort();
+  signal.addEventListener("abort", onAbort);
+  return () => signal.removeEventListener("abort", onAbort);
+}
 
 /**
  * SIGINT and SIGTERM abort `stop`; returns what undoes that. The first

@@ -31,7 +31,11 @@ import { PushoverError } from "../lib/errors.ts";
 import { CliError, EXIT } from "./_fail.ts";
 import { type Io, print, processIo, say } from "./_io.ts";
 import { Interrupted, Prompt } from "./_prompt.ts";
-import { followProcessSignals, outliveLateSignals } from "./_signals.ts";
+import {
+  followProcessSignals,
+  followSignal,
+  outliveLateSignals,
+} from "./_signals.ts";
 
 export type { Input, Io } from "./_io.ts";
 
@@ -164,14 +168,6 @@ export async function main(
   } finally {
     stopListening();
   }
-}
-
-/** `stop` aborts with `signal`; returns what undoes that. */
-function followSignal(signal: AbortSignal, stop: AbortController): () => void {
-  const onAbort = () => stop.abort();
-  if (signal.aborted) onAbort();
-  signal.addEventListener("abort", onAbort);
-  return () => signal.removeEventListener("abort", onAbort);
 }
 
 /** One line for a person: no class name, no stack. */

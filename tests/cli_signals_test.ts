@@ -7,6 +7,7 @@ import { test } from "node:test";
 import {
   DUPLICATE_WINDOW_MS,
   followProcessSignals,
+  followSignal,
   outliveLateSignals,
   type SignalTarget,
 } from "../cli/_signals.ts";
@@ -89,4 +90,23 @@ test("a first signal while a stop from elsewhere (end of input) hangs exits at o
   stop.abort();
   target.emit("SIGINT");
   assert.deepEqual(target.exits, [130]);
+});
+
+test("in-process, the caller's signal stops the command, even one aborted before; undo lets go of it", () => {
+  const early = new AbortController();
+  early.abort();
+  const stopped = new AbortController();
+  followSignal(early.signal, stopped);
+  assert.equal(stopped.signal.aborted, true);
+
+  const caller = new AbortController();
+  const stop = new AbortController();
+  followSignal(caller.signal, stop)();
+  caller.abort();
+  assert.equal(stop.signal.aborted, false);
+  const again = new AbortController();
+  const heard = new AbortController();
+  followSignal(again.signal, heard);
+  again.abort();
+  assert.equal(heard.signal.aborted, true);
 });

@@ -1,7 +1,8 @@
 // Node 22 strips the types of every .ts file again in every process (it
 // keeps no TypeScript in its compile cache; Node 24 does), which was a third
 // of the Node 22 row's CPU: the test shards and each `node cli/main.ts` a
-// test starts. Loaded with --import by tests/run_all.ts for that row only,
+// test starts. Loaded with --import by tests/run_all.ts for that row only
+// (NODE_OPTIONS, with the folder in NODE22_STRIP_CACHE),
 // this keeps what Node 22's own stripper (module.stripTypeScriptTypes, the
 // function its loader uses) made of each ES module written in TypeScript,
 // keyed by the file's bytes and the Node version, so a file is stripped once
@@ -20,11 +21,13 @@ import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { registerHooks, stripTypeScriptTypes } from "node:module";
 import process from "node:process";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
 /** Part of the key: a change to how this file strips starts a new cache. */
 const HOOK_VERSION = 1;
-const CACHE = new URL("../.runtimes/node22-strip-cache/", import.meta.url);
+/** The folder, from tests/run_all.ts (which also prunes it); none: no cache. */
+const folder = process.env.NODE22_STRIP_CACHE;
+const CACHE = folder && pathToFileURL(`${folder}/`);
 
 /**
  * Node's own stripper, without the experimental-API warning it prints once
@@ -59,7 +62,7 @@ function keep(file, code) {
 }
 
 // Only where Node 22 itself runs TypeScript (22.18 and later, or a flag).
-if (process.features.typescript) {
+if (CACHE && process.features.typescript) {
   registerHooks({
     load(url, context, nextLoad) {
       // Node refuses TypeScript under node_modules: let it.

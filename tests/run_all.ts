@@ -96,6 +96,9 @@ const nodeCount = (output: string) => {
     : undefined;
 };
 
+/** Where tests/node22_strip_cache.mjs keeps Node 22's stripped files. */
+const STRIP_CACHE = `${ROOT}.runtimes/node22-strip-cache`;
+
 const node = (major: number): Runtime => ({
   name: `node${major}`,
   binary: () => findNode(major),
@@ -119,6 +122,7 @@ const node = (major: number): Runtime => ({
         Deno.env.get("NODE_OPTIONS"),
         `--import=${new URL("node22_strip_cache.mjs", import.meta.url).href}`,
       ].filter(Boolean).join(" "),
+      NODE22_STRIP_CACHE: STRIP_CACHE,
     }
     : undefined,
   count: nodeCount,
@@ -472,12 +476,11 @@ async function staticChecks(): Promise<string[]> {
  * once it holds many checkouts' worth, it starts over.
  */
 function pruneStripCache(limit = 5_000): void {
-  const cache = `${ROOT}.runtimes/node22-strip-cache`;
   try {
     let entries = 0;
-    for (const _ of Deno.readDirSync(cache)) {
+    for (const _ of Deno.readDirSync(STRIP_CACHE)) {
       if (++entries > limit) {
-        Deno.removeSync(cache, { recursive: true });
+        Deno.removeSync(STRIP_CACHE, { recursive: true });
         return;
       }
     }

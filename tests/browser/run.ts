@@ -74,7 +74,7 @@ type Browser = Awaited<ReturnType<Puppeteer["launch"]>>;
 
 /**
  * Builds examples/extension into a folder with the loopback fake added to
- * its hosts; resolves with the folder and what removes it.
+ * its hosts; returns the folder and what removes it.
  */
 function buildExtension(): { dir: string; remove(): void } {
   const dir = mkdtempSync(join(tmpdir(), "extension-"));
