@@ -2,7 +2,7 @@
 // reach for a moment) is reported and retried, never fatal, and never holds
 // up the delivery of later messages.
 
-import { isTransient } from "../lib/_http.ts";
+import { retryOrStop } from "../lib/_failure.ts";
 import type { RetryDelay } from "../lib/_retry.ts";
 import { acknowledge } from "../mod.ts";
 import type { Device, Message, RequestOptions } from "../mod.ts";
@@ -45,9 +45,9 @@ export class Acknowledger {
     const work = async () => {
       try {
         await acknowledge(this.#device, message, this.#api);
-      } catch (error) {
-        if (!isTransient(error)) throw new Final(error as Error);
-        throw error;
+      } catch (thrown) {
+        const { retry, error } = retryOrStop(thrown, "acknowledge");
+        throw retry ? error : new Final(error);
       }
     };
     const run = untilDone(

@@ -3,6 +3,7 @@
 // stop or told off (E, A).
 
 import { Backoff, type RetryDelay } from "./_retry.ts";
+import { processSuspendWatch, type SuspendWatch } from "./_suspend.ts";
 import {
   LoginRequiredError,
   type PushoverError,
@@ -16,8 +17,15 @@ import type {
 
 /** What the connection tells the stream. */
 export interface ConnectionEvents {
-  /** A socket is open and logged in: `!` frames sent meanwhile were lost, so sync. */
+  /** A socket is open and its login sent: `!` frames sent meanwhile were lost, so sync. */
   connected(): void;
+  /**
+   * The socket's first frame: the server has registered the login by now.
+   * Pushover's push host is not its REST host and nothing orders the two: a
+   * message queued after the connect-time download but before the push host
+   * took the login got no `!`, so sync once more.
+   */
+  loginHeard(): void;
   /** A `!` frame: new messages wait on the server. */
   newMessages(): void;
   /** `E` or `A`: the connection will not come back. */
@@ -37,22 +45,11 @@ export interface ConnectionSettings {
   /** How long the opening handshake may take before it counts as failed. */
   connectTimeout: number;
   retryDelay: RetryDelay;
-  /** The wall clock; a test moves it to fake a suspend. */
+  /** The wall clock of the backoff; a test moves it. */
   now?: () => number;
-  /** Milliseconds between checks of the wall clock. */
-  tickInterval?: number;
-  /** A check this late (ms) means the process was suspended meanwhile. */
-  suspendThreshold?: number;
+  /** What tells of a suspend: the process's one watch unless a test brings its own. */
+  suspendWatch?: SuspendWatch;
 }
-
-/**
- * How often the wall clock is compared with the timers: a check that comes
- * SUSPEND_THRESHOLD late means the machine slept or the process was stopped
- * (SIGSTOP), so the socket is most likely dead without a close, and waiting
- * for the keep-alive watchdog would take up to `keepAliveTimeout`.
- */
-const TICK_INTERVAL = 1_000;
-const SUSPEND_THRESHOLD = 4_000;
 
 // '#' (0x23) only proves liveness, which every frame does.
 const BANG = 0x21, RELOAD = 0x52, ERROR = 0x45, ANOTHER = 0x41;
@@ -81,6 +78,8 @@ interface Socket {
   ws: Ws;
   /** Set by detach(); read by work that outlives an event (a Blob frame). */
   left: boolean;
+  /** Whether a frame came on it yet (the proof the login was registered). */
+  heard: boolean;
   detach(): void;
 }
 
@@ -100,16 +99,13 @@ export class Connection {
   readonly #settings: ConnectionSettings;
   readonly #events: ConnectionEvents;
   readonly #backoff: Backoff;
-  readonly #now: () => number;
   #link: Link = { state: "waiting" };
-  #clock: ReturnType<typeof setInterval> | undefined;
-  #lastTick = 0;
+  #unwatch: (() => void) | undefined;
 
   constructor(settings: ConnectionSettings, events: ConnectionEvents) {
     this.#settings = settings;
     this.#events = events;
-    this.#now = settings.now ?? Date.now;
-    this.#backoff = new Backoff(settings.retryDelay, this.#now);
+    this.#backoff = new Backoff(settings.retryDelay, settings.now);
   }
 
   /** What the link is doing now (for tests and diagnostics). */
@@ -117,17 +113,17 @@ export class Connection {
     return this.#link.state;
   }
 
-  /** Opens the first socket and starts watching the clock. */
+  /** Opens the first socket and starts listening for suspends. */
   start(): void {
-    const every = this.#settings.tickInterval ?? TICK_INTERVAL;
-    this.#lastTick = this.#now();
-    this.#clock = setInterval(() => this.#tick(every), every);
+    const watch = this.#settings.suspendWatch ?? processSuspendWatch;
+    this.#unwatch = watch.subscribe((late) => this.#resumed(late));
     this.#connect();
   }
 
   /** Closes the socket and clears every timer; nothing runs afterwards. */
   stop(): void {
-    clearInterval(this.#clock);
+    this.#unwatch?.();
+    this.#unwatch = undefined;
     this.#end(politely);
     this.#link = { state: "stopped" };
   }
@@ -159,6 +155,7 @@ export class Connection {
     const socket: Socket = {
       ws,
       left: false,
+      heard: false,
       detach: () => {
         socket.left = true;
         ws.removeEventListener("open", onOpen);
@@ -234,6 +231,10 @@ export class Connection {
       if (socket.left) return;
       this.#command(byte);
     }
+    if (!socket.heard && !socket.left) {
+      socket.heard = true;
+      this.#events.loginHeard();
+    }
   }
 
   #command(byte: number): void {
@@ -284,16 +285,11 @@ export class Connection {
   }
 
   /**
-   * Compares the wall clock with the interval timer: after a suspend the
-   * timer fires late (or, once the process runs again, at once with the
-   * clock far ahead). The socket is then replaced and a sync follows at once,
-   * instead of waiting out the watchdog or a backoff delay.
+   * The process ran again after a suspend of `late` ms: the socket is most
+   * likely dead without a close, so it is replaced and a sync follows at
+   * once, instead of waiting out the watchdog or a backoff delay.
    */
-  #tick(every: number): void {
-    const now = this.#now();
-    const late = now - this.#lastTick - every;
-    this.#lastTick = now;
-    if (late < (this.#settings.suspendThreshold ?? SUSPEND_THRESHOLD)) return;
+  #resumed(late: number): void {
     this.#backoff.reset();
     this.#reconnect(
       0,

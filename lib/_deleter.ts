@@ -1,8 +1,7 @@
 // The stream's deletes: one request at a time, through the highest id the
-// loop has moved past, retried with backoff when the server fails passingly,
-// and never in the way of a download.
+// loop has moved past, retried with backoff when the server fails passingly.
 
-import { isTransient } from "./_http.ts";
+import { retryOrStop } from "./_failure.ts";
 import { compareIdStrings } from "./_parse_batch.ts";
 import { Backoff, type RetryDelay } from "./_retry.ts";
 import { deleteThrough } from "./delete_through.ts";
@@ -17,12 +16,6 @@ export interface DeleterSettings {
   retryDelay: RetryDelay;
   /** False: never delete (the user deletes). */
   enabled: boolean;
-  /**
-   * True while a download runs or is due: a delete then waits, so it neither
-   * delays the download nor makes the client open a second connection; the
-   * stream calls `flush()` again once the download is done.
-   */
-  downloading(): boolean;
   /** A delete the server refuses for good (e.g. the secret). */
   fatal(error: PushoverError): void;
   status(status: StreamStatus): void;
@@ -58,10 +51,10 @@ export class Deleter {
 
   /**
    * Starts a delete through the handled id, unless one runs, a retry waits,
-   * a download goes first, or nothing is due.
+   * or nothing is due. It runs beside whatever else the stream does: a
+   * download waits for no delete, and no delete waits for a quiet moment.
    */
   flush(): void {
-    if (!this.#stopping && this.#settings.downloading()) return;
     const target = this.#handled;
     if (
       !this.#settings.enabled || this.#inFlight || this.#retryTimer ||
@@ -106,21 +99,20 @@ export class Deleter {
     }
   }
 
-  #failed(error: unknown): void {
+  #failed(thrown: unknown): void {
     if (this.#abort.signal.aborted) return;
-    if (!isTransient(error)) {
-      this.#settings.fatal(error as PushoverError);
+    const { retry, error } = retryOrStop(thrown, "delete messages");
+    if (!retry) {
+      this.#settings.fatal(error);
       return;
     }
     if (this.#stopping) return;
-    const { attempt, delay } = this.#backoff.failed(
-      (error as PushoverError).retryAfter,
-    );
+    const { attempt, delay } = this.#backoff.failed(error.retryAfter);
     this.#settings.status({
       state: "retrying",
       attempt,
       delay,
-      reason: (error as Error).message,
+      reason: error.message,
     });
     this.#retryTimer = setTimeout(() => {
       this.#retryTimer = undefined;

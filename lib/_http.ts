@@ -21,19 +21,6 @@ const QUOTED_LENGTH = 200;
 const KEPT_ERRORS = 100;
 const KEPT_LENGTH = 1_000;
 
-/**
- * The failures worth retrying — no answer, a server error, "later" (408,
- * 429), an answer that cannot be read — as opposed to refusals. Marked where
- * the meaning is known, because the status line alone does not tell: a 200
- * can carry a refusal.
- */
-const passing = new WeakSet<PushoverError>();
-
-function passingFailure(error: PushoverError): PushoverError {
-  passing.add(error);
-  return error;
-}
-
 /** A JSON object the server answered with `status: 1`. */
 export type ApiBody = Record<string, unknown>;
 
@@ -130,20 +117,16 @@ export async function callApi(
   } catch (error) {
     if (signal?.aborted) throw signal.reason;
     if (controller.signal.reason === timeoutError) {
-      throw passingFailure(
-        new PushoverError(
-          `Cannot ${call.action}: no answer from ${url.host} within ${timeout} ms`,
-          { cause: timeoutError },
-        ),
+      throw new PushoverError(
+        `Cannot ${call.action}: no answer from ${url.host} within ${timeout} ms`,
+        { cause: timeoutError, transient: true },
       );
     }
-    throw passingFailure(
-      new PushoverError(
-        `Cannot ${call.action}: the request to ${url.host} failed: ${
-          describeThrown(error, call.secrets)
-        }`,
-        { cause: redactError(error, call.secrets) },
-      ),
+    throw new PushoverError(
+      `Cannot ${call.action}: the request to ${url.host} failed: ${
+        describeThrown(error, call.secrets)
+      }`,
+      { cause: redactError(error, call.secrets), transient: true },
     );
   } finally {
     clearTimeout(timeoutId);
@@ -173,12 +156,11 @@ function errorFor(
   // The status line says "try again later" whatever the body says.
   const later = status >= 500 || status === 408 || status === 429;
   if (!isObject(body)) {
-    const error = new PushoverError(
-      `Cannot ${call.action}: the server answered ${answer} with a body that is not JSON`,
-      { status, retryAfter },
-    );
     // A proxy's or portal's page on a 2xx/3xx is a glitch on the way; a 4xx page is a refusal.
-    return later || status < 400 ? passingFailure(error) : error;
+    return new PushoverError(
+      `Cannot ${call.action}: the server answered ${answer} with a body that is not JSON`,
+      { status, retryAfter, transient: later || status < 400 },
+    );
   }
   const { list, total } = flattenErrors(body.errors, KEPT_ERRORS);
   const errors = list.map((e) => redact(e, call.secrets).slice(0, KEPT_LENGTH));
@@ -209,8 +191,10 @@ function errorFor(
   ) {
     return new LoginRequiredError(message, options);
   }
-  const error = new PushoverError(message, options);
-  return (saysNo || clientError) && !later ? error : passingFailure(error);
+  return new PushoverError(message, {
+    ...options,
+    transient: later || !(saysNo || clientError),
+  });
 }
 
 /** `: a; b; c … and 7 more`, each entry cut to a readable length. */
@@ -295,17 +279,8 @@ export function unexpectedAnswer(
   body: ApiBody,
   what = "is missing expected fields",
 ): PushoverError {
-  return passingFailure(
-    new PushoverError(`Cannot ${action}: the server's answer ${what}`, {
-      requestId: typeof body.request === "string" ? body.request : undefined,
-    }),
-  );
-}
-
-/**
- * A passing failure is retried; a refusal of the request itself is not, nor
- * is anything the library did not raise as a passing failure.
- */
-export function isTransient(error: unknown): boolean {
-  return error instanceof PushoverError && passing.has(error);
+  return new PushoverError(`Cannot ${action}: the server's answer ${what}`, {
+    requestId: typeof body.request === "string" ? body.request : undefined,
+    transient: true,
+  });
 }

@@ -1,7 +1,8 @@
 import { Backoff, MAX_TIMER, type RetryDelay } from "./_retry.ts";
 import { Connection } from "./_connection.ts";
 import { Deleter } from "./_deleter.ts";
-import { isTransient, resolveOptions } from "./_http.ts";
+import { retryOrStop } from "./_failure.ts";
+import { resolveOptions } from "./_http.ts";
 import { compareIdStrings } from "./_parse_batch.ts";
 import { checkSecureUrl } from "./_secure_url.ts";
 import { describe, requireDevice } from "./_validate.ts";
@@ -45,14 +46,16 @@ const DEFAULTS = {
  * a 1 s timer firing more than 4 s late by the wall clock — the socket is
  * replaced and a download made at once. `onStatus` reports each step.
  *
- * **Deletion.** A message is deleted on the server only once the loop has
- * moved past it: asked for the next one, or ended the loop with `break`,
- * `return` — or an exception thrown in the loop body, which `for await` turns
- * into the same `return()`. So the message being handled when the loop body
- * throws counts as handled; to leave it queued for the next start, `await
- * stream.close()` before leaving the loop.
- * Deletes are batched (one request per batch moved past), run in the
- * background after any download that is due, and are retried with backoff
+ * **Deletion.** A message is deleted on the server only once it is handled.
+ * With {@linkcode MessageStream.forEach} that is when the handler resolves:
+ * a handler that throws stops the stream and leaves its message queued. With
+ * `for await`, *leaving the loop counts as handled*: asking for the next
+ * message, `break`, `return` — and an exception thrown in the loop body,
+ * which `for await` turns into the same `return()`; to leave the held
+ * message queued there, `await stream.close()` before leaving the loop.
+ * Deletes are batched — one request through the highest id of each batch the
+ * loop moved past, sent beside the next download, so a crash re-delivers at
+ * most the batch in hand and the one before — and are retried with backoff
  * when the server fails passingly.
  *
  * **Stopping.** `close()`, dispose, the `signal`, or a refusal stop the
@@ -81,22 +84,36 @@ const DEFAULTS = {
  * @throws {TypeError} An option is malformed, or there is no WebSocket (before any I/O).
  * @throws {RangeError} A timing option is out of range (before any I/O).
  *
- * @example Print every notification until Ctrl-C
+ * @example Show every notification until Ctrl-C; one that fails to show stays queued
  * ```ts
  * import { streamMessages } from "@openpush/pushover-open-client";
- * import type { Device } from "@openpush/pushover-open-client";
+ * import type { Device, Message } from "@openpush/pushover-open-client";
  *
- * async function listen(device: Device, signal: AbortSignal): Promise<void> {
+ * async function listen(
+ *   device: Device,
+ *   show: (message: Message) => Promise<void>,
+ *   signal: AbortSignal,
+ * ): Promise<void> {
  *   const stream = streamMessages(device, {
  *     signal,
  *     onStatus: (status) => console.error(status.state),
  *   });
  *   try {
- *     for await (const message of stream) {
- *       console.log(`${message.title ?? message.app}: ${message.message}`);
- *     }
+ *     await stream.forEach(show); // deleted once show() resolves
  *   } catch (error) {
- *     if (!signal.aborted) throw error; // LoginRequiredError, SessionReplacedError
+ *     if (!signal.aborted) throw error; // show()'s error, LoginRequiredError …
+ *   }
+ * }
+ * ```
+ *
+ * @example The same with `for await`: leaving the loop counts as handled
+ * ```ts
+ * import { streamMessages } from "@openpush/pushover-open-client";
+ * import type { Device } from "@openpush/pushover-open-client";
+ *
+ * async function print(device: Device, signal: AbortSignal): Promise<void> {
+ *   for await (const message of streamMessages(device, { signal })) {
+ *     console.log(`${message.title ?? message.app}: ${message.message}`);
  *   }
  * }
  * ```
@@ -252,7 +269,6 @@ class Stream implements MessageStream {
 
   /** A `!`, a (re)connect or a failed download asks for a download. */
   #syncWanted = false;
-  #syncing = false;
   #firstSync = true;
   /** Unix seconds of the first next(): what was queued before is backlog. */
   #startedAt = 0;
@@ -269,7 +285,6 @@ class Stream implements MessageStream {
       request: settings.request,
       retryDelay: settings.retryDelay,
       enabled: settings.autoDelete,
-      downloading: () => this.#syncWanted || this.#syncing,
       fatal: (error) => void this.#stop("failed", error),
       status: (status) => this.#report(status),
     });
@@ -290,6 +305,27 @@ class Stream implements MessageStream {
         return { done: true, value: undefined };
       },
     };
+  }
+
+  async forEach(handler: (message: Message) => unknown): Promise<void> {
+    if (typeof handler !== "function") {
+      throw new TypeError(
+        `Cannot ${ACTION}: forEach() takes a function, called with each message: current value is ${
+          describe(handler)
+        }`,
+      );
+    }
+    const messages = this[Symbol.asyncIterator]();
+    for (let next = await messages.next(); !next.done;) {
+      try {
+        await handler(next.value);
+      } catch (error) {
+        // Stopping first: the message in hand is then not marked handled.
+        await this.close();
+        throw error;
+      }
+      next = await messages.next();
+    }
   }
 
   close(): Promise<void> {
@@ -317,9 +353,14 @@ class Stream implements MessageStream {
       }
       this.#batch = [];
       this.#index = 0;
+      // The loop moved past the whole batch: its delete goes out now, right
+      // after the next download has started (never holding it up), so a
+      // crash re-delivers at most the batch in hand and, while this delete is
+      // on its way, the one before.
       if (this.#syncWanted) {
-        // A download goes before any delete: the delete waits until it is done.
-        await this.#sync();
+        const synced = this.#sync();
+        this.#deleter.flush();
+        await synced;
         continue;
       }
       this.#deleter.flush();
@@ -346,6 +387,7 @@ class Stream implements MessageStream {
       retryDelay: this.#settings.retryDelay,
     }, {
       connected: () => this.#wantSync(),
+      loginHeard: () => this.#wantSync(),
       newMessages: () => this.#wantSync(),
       fatal: (error) => void this.#stop("failed", error),
       status: (status) => this.#report(status),
@@ -374,7 +416,6 @@ class Stream implements MessageStream {
   /** Downloads the queue and keeps what this stream has not handed out yet. */
   async #sync(): Promise<void> {
     this.#syncWanted = false;
-    this.#syncing = true;
     const { device, request, backlog } = this.#settings;
     try {
       const { messages, user } = await downloadMessages(device, {
@@ -401,18 +442,20 @@ class Stream implements MessageStream {
         (message, error) => this.#undecryptable(message, error),
       );
       if (this.#phase.name !== "running") return;
-      if (this.#firstSync && backlog === "skip") this.#skipBacklog();
+      if (this.#firstSync && backlog === "skip") {
+        this.#skipBacklog();
+        this.#deleter.flush();
+      }
       this.#firstSync = false;
-    } catch (error) {
+    } catch (thrown) {
       if (this.#phase.name !== "running") return;
-      if (!isTransient(error)) {
+      const { retry, error } = retryOrStop(thrown, ACTION);
+      if (!retry) {
         void this.#stop("failed", error);
         return;
       }
       this.#syncWanted = true;
-      await this.#backOff(error as PushoverError);
-    } finally {
-      this.#syncing = false;
+      await this.#backOff(error);
     }
   }
 

@@ -223,10 +223,15 @@ export interface StreamOptions extends RequestOptions {
 }
 
 /**
- * The messages of one device as they arrive: use it with `for await`. One
- * consumer per stream. `close()`, `[Symbol.asyncDispose]()`, `break`,
- * `return()` and the `signal` option stop it and release every socket, timer
- * and listener.
+ * The messages of one device as they arrive: hand each to a function with
+ * `forEach()`, or read them with `for await`. One consumer per stream.
+ * `close()`, `[Symbol.asyncDispose]()`, `break`, `return()` and the `signal`
+ * option stop it and release every socket, timer and listener.
+ *
+ * With `for await`, *leaving the loop counts as handled*: `break`, `return`
+ * and an exception thrown in the loop body all mark the message held then as
+ * done, and it is deleted. `forEach()` counts a message as handled only when
+ * its handler resolves.
  *
  * @example Stop from a quit handler, release in `finally`
  * ```ts
@@ -248,6 +253,37 @@ export interface StreamOptions extends RequestOptions {
  * ```
  */
 export interface MessageStream extends AsyncIterable<Message> {
+  /**
+   * Hands every message to `handler`, one at a time, in id order; a message
+   * counts as handled — and is deleted — only once `handler` has resolved.
+   * If it throws or rejects, the stream stops: what was handled before is
+   * deleted, the failed message is not and comes first on the next start,
+   * and `forEach` rejects with the handler's error. Otherwise it resolves
+   * when the stream is closed, and rejects as `for await` would throw (the
+   * signal's reason, {@linkcode LoginRequiredError} …).
+   *
+   * @param handler Called with each message; may be async.
+   * @returns Settles when the stream has stopped and released everything.
+   * @throws {TypeError} The stream is iterated already, or `handler` is not a function.
+   *
+   * @example Forward each message; one that fails stays queued
+   * ```ts
+   * import { streamMessages } from "@openpush/pushover-open-client";
+   * import type { Device } from "@openpush/pushover-open-client";
+   *
+   * async function forward(device: Device, url: string, signal: AbortSignal) {
+   *   await streamMessages(device, { signal }).forEach(async (message) => {
+   *     const response = await fetch(url, {
+   *       method: "POST",
+   *       body: JSON.stringify({ title: message.title, text: message.message }),
+   *     });
+   *     // Throwing stops the stream and leaves this message on the server.
+   *     if (!response.ok) throw new Error(`forwarding failed: ${response.status}`);
+   *   });
+   * }
+   * ```
+   */
+  forEach(handler: (message: Message) => unknown): Promise<void>;
   /**
    * Stops the stream from outside the loop: the waiting loop ends, messages
    * the loop moved past are deleted, and the message the loop holds now is

@@ -140,6 +140,13 @@ export interface FakeServerOptions {
   rateLimit?: number;
   /** Open WebSockets from one address at once before upgrades get 429; unlimited by default (the real service: 2). */
   socketsPerAddress?: number;
+  /**
+   * Milliseconds the push host takes to register a login frame; 0 (default)
+   * registers it at once. Until then the socket gets no `!`, so a message
+   * queued meanwhile is announced to nobody — Pushover's REST and push hosts
+   * are separate services and nothing orders them ([UNKNOWN] how long).
+   */
+  loginDelay?: number;
   /** Mark messages sent with `encryptWith` as `encrypted: 1` (default true); false sends only the encrypted text. */
   encryptedFlag?: boolean;
 }
@@ -212,6 +219,12 @@ export interface FakeServer {
   /** Answers every later WebSocket login with `frame` (undefined: stop). */
   replyToLogins(frame: Frame | undefined): void;
   /**
+   * Holds every later WebSocket login unregistered (true) until called with
+   * false, which registers the held ones: the window in which a client has
+   * sent its login and the push host has not taken it yet.
+   */
+  holdLogins(held: boolean): void;
+  /**
    * Resolves once `count` WebSocket logins (of one device, or any) have
    * happened since the fake started. Default 1.
    */
@@ -259,6 +272,7 @@ export async function startFakeServer(
     frameKind: options.frameKind ?? "binary",
     pingInterval: options.pingInterval ?? 0,
     socketsPerAddress: options.socketsPerAddress ?? Infinity,
+    loginDelay: options.loginDelay ?? 0,
   });
   let markClosed!: () => void;
   const closed = new Promise<void>((resolve) => markClosed = resolve);
@@ -338,6 +352,7 @@ export async function startFakeServer(
     pauseKeepAlive: (paused) => hub.pauseKeepAlive(paused),
     muteSockets: (deviceId) => hub.mute(deviceId),
     replyToLogins: (frame) => hub.replyToLogins(frame),
+    holdLogins: (held) => hub.holdLogins(held),
     waitForLogin: async (deviceId, count = 1) => {
       let seen = 0;
       await log.waitFor((e) =>

@@ -21,6 +21,12 @@ export interface PushConventions {
   pingInterval: number;
   /** Open sockets allowed from one address at once; more get a 429. */
   socketsPerAddress: number;
+  /**
+   * Milliseconds between a login frame's arrival and the moment the push
+   * host has registered it; 0 registers at once. Until then the socket gets
+   * no `!`: Pushover's REST and push hosts are separate services.
+   */
+  loginDelay: number;
 }
 
 interface Session {
@@ -34,6 +40,9 @@ interface Session {
   closed: boolean;
   /** A mute session stays open but sends nothing and ignores what comes. */
   muted: boolean;
+  /** A login frame came and is not registered yet (held or delayed). */
+  loginPending: boolean;
+  loginTimer?: ReturnType<typeof setTimeout>;
 }
 
 const LOGIN = /^login:([^:]+):([^:\r\n]+)(\r?\n)?$/;
@@ -48,6 +57,8 @@ export class PushHub {
   #keepAlivePaused = false;
   #dropNext = 0;
   #loginReply: Frame | undefined;
+  /** Logins waiting for holdLogins(false), oldest first; undefined: not holding. */
+  #heldLogins: (() => void)[] | undefined;
 
   constructor(store: Store, log: Log, conventions: PushConventions) {
     this.#store = store;
@@ -63,6 +74,7 @@ export class PushHub {
       closed: false,
       muted: false,
       awaitingPong: false,
+      loginPending: false,
     };
     this.#sessions.add(session);
     this.#entry(session, "open");
@@ -79,6 +91,7 @@ export class PushHub {
       },
       close: () => {
         session.closed = true;
+        clearTimeout(session.loginTimer);
         clearInterval(session.keepAlive);
         clearInterval(session.pinger);
         this.#sessions.delete(session);
@@ -138,6 +151,21 @@ export class PushHub {
     this.#loginReply = frame;
   }
 
+  /**
+   * Holds every later login unregistered (true) until called with false,
+   * which registers the held ones in arrival order: the window in which the
+   * push host has not yet taken a login the client already sent.
+   */
+  holdLogins(held: boolean): void {
+    if (held) {
+      this.#heldLogins ??= [];
+      return;
+    }
+    const waiting = this.#heldLogins ?? [];
+    this.#heldLogins = undefined;
+    for (const register of waiting) register();
+  }
+
   /** Stops (or resumes) `#` keep-alives, so clients' watchdogs can fire. */
   pauseKeepAlive(paused: boolean): void {
     this.#keepAlivePaused = paused;
@@ -181,11 +209,32 @@ export class PushHub {
       : new TextDecoder().decode(data);
     if (session.muted) return;
     this.#entry(session, "received", text);
-    if (session.deviceId !== undefined) return; // later frames are ignored
+    // Frames after the login are ignored.
+    if (session.deviceId !== undefined || session.loginPending) return;
     const match = text.match(LOGIN);
     const device = match
       ? this.#store.deviceFor(match[2], match[1])
       : undefined;
+    if (!device || device.disabled) {
+      this.#entry(session, "rejected");
+      this.#send(session, "E");
+      session.socket.close(1000);
+      return;
+    }
+    session.loginPending = true;
+    const register = () => {
+      session.loginPending = false;
+      if (!session.closed) this.#register(session, device.id);
+    };
+    const delay = this.#conventions.loginDelay;
+    if (this.#heldLogins) this.#heldLogins.push(register);
+    else if (delay > 0) session.loginTimer = setTimeout(register, delay);
+    else register();
+  }
+
+  /** The push host takes the login: `!` frames reach the session from now on. */
+  #register(session: Session, deviceId: string): void {
+    const device = this.#store.devices.get(deviceId);
     if (!device || device.disabled) {
       this.#entry(session, "rejected");
       this.#send(session, "E");

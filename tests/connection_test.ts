@@ -2,6 +2,7 @@
 // test drives by hand: every way a socket can fail, what each is reported
 // as, and which socket's events still count.
 
+import { SuspendWatch } from "../lib/_suspend.ts";
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Connection, type ConnectionSettings } from "../lib/_connection.ts";
@@ -29,6 +30,7 @@ function connection(
   const statuses: StreamStatus[] = [];
   const fatal: PushoverError[] = [];
   let connected = 0;
+  let heard = 0;
   let bangs = 0;
   const link = new Connection({
     url: "wss://push.example/push",
@@ -41,6 +43,7 @@ function connection(
     ...settings,
   }, {
     connected: () => connected++,
+    loginHeard: () => heard++,
     newMessages: () => bangs++,
     fatal: (error) => fatal.push(error),
     status: (status) => {
@@ -53,6 +56,7 @@ function connection(
     statuses,
     fatal,
     connected: () => connected,
+    heard: () => heard,
     bangs: () => bangs,
     reasons: () =>
       statuses.flatMap((s) => s.state === "reconnecting" ? [s.reason] : []),
@@ -393,8 +397,11 @@ test("Connection starts its retries over after a suspend: attempt 1, no delay", 
   }
   const c = connection(FailingFirst, {
     now: () => now,
-    tickInterval: 5,
-    suspendThreshold: 1_000,
+    suspendWatch: new SuspendWatch({
+      now: () => now,
+      tickInterval: 5,
+      threshold: 1_000,
+    }),
   });
   c.link.start();
   await until(() => c.connected() === 1, "the login after three failures");

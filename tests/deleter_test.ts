@@ -15,9 +15,8 @@ interface Call {
 }
 
 function harness(
-  { enabled = true, downloading = () => false, min = 1 }: {
+  { enabled = true, min = 1 }: {
     enabled?: boolean;
-    downloading?: () => boolean;
     /** The retry delay's floor (and ceiling), ms. */
     min?: number;
   } = {},
@@ -48,7 +47,6 @@ function harness(
     request: { fetch },
     retryDelay: { min, max: min, resetAfter: 60_000 },
     enabled,
-    downloading,
     fatal: (error) => fatal.push(error),
     status: (status) => statuses.push(status),
   });
@@ -93,24 +91,15 @@ test("Deleter runs one request at a time and follows up on what came meanwhile",
   assert.equal(calls.length, 2);
 });
 
-test("Deleter waits while a download runs or is due, and deletes when told after it", async () => {
-  let downloading = true;
-  const { deleter, calls } = harness({ downloading: () => downloading });
+test("Deleter sends the follow-up of a delete as soon as the first is answered, without being told", async () => {
+  const { deleter, calls } = harness();
   deleter.handled("4");
   deleter.flush();
-  await settle();
-  assert.equal(calls.length, 0);
-  downloading = false;
-  deleter.flush();
+  deleter.handled("6"); // the loop moved on while the first request ran
+  deleter.flush(); // one at a time: nothing new yet
   assert.deepEqual(calls.map((c) => c.message), ["4"]);
-  // Its follow-up waits for the download too.
-  deleter.handled("6");
-  downloading = true;
   calls[0].answer();
   await settle();
-  assert.equal(calls.length, 1);
-  downloading = false;
-  deleter.flush();
   assert.deepEqual(calls.map((c) => c.message), ["4", "6"]);
   calls[1].answer();
   await deleter.stop(1_000);
@@ -139,8 +128,8 @@ test("Deleter.stop() freezes the target: what is handled after it is not deleted
   assert.equal(calls.length, 2);
 });
 
-test("Deleter.stop() deletes at once, even while a download is due", async () => {
-  const { deleter, calls } = harness({ downloading: () => true });
+test("Deleter.stop() deletes at once what was handled and not flushed", async () => {
+  const { deleter, calls } = harness();
   deleter.handled("7");
   const stopped = deleter.stop(1_000);
   await settle();

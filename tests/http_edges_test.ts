@@ -11,7 +11,6 @@ import {
   LoginRequiredError,
   PushoverError,
 } from "../mod.ts";
-import { isTransient } from "../lib/_http.ts";
 import { sleep } from "../lib/_wakeup.ts";
 import { newDevice, rejection, serverTest } from "./_setup.ts";
 
@@ -82,7 +81,7 @@ for (
     assert.ok(error instanceof PushoverError, String(error));
     assert.equal(error.status, status);
     assert.equal(error instanceof LoginRequiredError, kind === "login");
-    assert.equal(isTransient(error), kind === "passing");
+    assert.equal(error.transient, kind === "passing");
   });
 }
 
@@ -136,7 +135,7 @@ for (const [name, make] of HOSTILE_THROWS) {
     const error = await rejection(downloadMessages(DEVICE, { fetch: leaky }));
     assert.ok(error instanceof PushoverError, String(error));
     assert.match(error.message, /^Cannot download messages: the request to /);
-    assert.ok(isTransient(error));
+    assert.equal(error.transient, true);
     for (
       const text of [
         error.message,
@@ -337,7 +336,7 @@ for (const [body, byStatus] of CLASSIFY) {
       assert.ok(error instanceof PushoverError, String(error));
       const got = error instanceof LoginRequiredError
         ? "login"
-        : isTransient(error)
+        : error.transient
         ? "passing"
         : "refusal";
       assert.equal(got, kind);

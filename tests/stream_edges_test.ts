@@ -67,7 +67,7 @@ for (const [how, stop] of Object.entries(STOPS)) {
 }
 
 serverTest(
-  "streamMessages() downloads before it deletes when a '!' is pending: one request at a time",
+  "streamMessages() moving past a batch with a '!' pending starts the download first, and the batch's delete beside it",
   async (context) => {
     const { server } = context;
     const device = await newDevice(context);
@@ -76,7 +76,9 @@ serverTest(
     const overlaps: string[] = [];
     const checked: typeof fetch = (input, init) => {
       const busy = rest.calls.filter((c) => !c.answered).map((c) => c.endpoint);
-      if (busy.length > 0) overlaps.push(`${String(input)} during ${busy}`);
+      if (busy.length > 0) {
+        overlaps.push(`${new URL(String(input)).pathname} during ${busy}`);
+      }
       return rest.fetch(input, init);
     };
     const stream = context.stream(device, {
@@ -85,21 +87,27 @@ serverTest(
     });
     const iterator = stream[Symbol.asyncIterator]();
     await iterator.next(); // the welcome
+    rest.hold("download");
     for (let i = 0; i < 5; i++) server.send({ message: `m${i}` });
     await spy.until(() => spy.sockets[0].frames.includes("!"));
     await nextTurn();
-    // Moving past the welcome with a '!' pending: the download goes first.
-    const got: string[] = [];
-    for (let i = 0; i < 5; i++) {
+    // Moving past the welcome with a '!' pending: the download goes out
+    // first, and the welcome's delete right beside it, not after it.
+    const first = iterator.next();
+    await rest.until(() => rest.count("delete", true) === 1);
+    assert.equal(rest.count("download", true), 1, "the download is still held");
+    rest.release();
+    const got = [(await first).value!.message];
+    for (let i = 1; i < 5; i++) {
       got.push((await iterator.next()).value!.message);
     }
     const waiting = iterator.next(); // moves past m4; nothing more comes
-    await rest.until(() => rest.count("delete", true) === 1);
+    await rest.until(() => rest.count("delete", true) === 2);
     assert.deepEqual(got, ["m0", "m1", "m2", "m3", "m4"]);
-    assert.deepEqual(overlaps, []);
     const order = rest.calls.map((c) => c.endpoint);
-    assert.equal(order.filter((e) => e === "delete").length, 1, String(order));
-    assert.equal(order.at(-1), "delete", String(order));
+    assert.deepEqual(order, ["download", "download", "delete", "delete"]);
+    assert.equal(overlaps.length, 1, String(overlaps));
+    assert.match(overlaps[0], /update_highest_message\.json during download$/);
     await stream.close();
     assert.deepEqual(await waiting, { done: true, value: undefined });
     assert.deepEqual(queued(server, device), []);
@@ -365,7 +373,7 @@ serverTest(
 );
 
 serverTest(
-  "streamMessages() sends no delete while a download runs: a delete retry that falls due meanwhile waits for it",
+  "streamMessages() retries a failed delete while a download runs: no delete waits for a quiet moment",
   async (context) => {
     const { server } = context;
     const device = await newDevice(context);
@@ -377,21 +385,17 @@ serverTest(
     server.failNext({ type: "status", status: 503 }, { endpoint: "delete" });
     const second = iterator.next();
     await recording.until(() => recording.count("delete", true) === 1);
-    // Meanwhile a download starts and is held on the way.
+    // Meanwhile a download starts and is held on the way; the retry goes out.
     recording.hold("download");
     server.send({ message: "second" });
     await recording.until(() => recording.count("download") === 2);
-    await new Promise((resolve) => setTimeout(resolve, 40)); // 4× the retry delay
-    assert.equal(
-      recording.count("delete"),
-      1,
-      "a delete went out during the download",
-    );
+    await recording.until(() => recording.count("delete", true) === 2);
+    assert.equal(recording.count("download", true), 1, "the download is held");
+    assert.deepEqual(queued(server, device), ["second"]);
     recording.release();
     assert.equal((await second).value?.message, "second");
-    // The delete goes out when the loop next asks for more, after the download.
     const third = iterator.next();
-    await recording.until(() => recording.count("delete", true) === 2);
+    await recording.until(() => recording.count("delete", true) === 3);
     await stream.close();
     await third;
   },

@@ -87,6 +87,8 @@ test("streamMessages() ignores unknown bytes and empty frames", async () => {
   const server = messageServer();
   const { stream, iterator } = open(server);
   await iterator.next();
+  HandSocket.last!.frame("#"); // the first frame: the login counts, one more sync
+  assert.equal((await iterator.next()).value?.message, "m2");
   const next = iterator.next();
   for (
     const payload of ["Z", "", new Uint8Array([0x00, 0xff]), "#", { odd: true }]
@@ -95,9 +97,27 @@ test("streamMessages() ignores unknown bytes and empty frames", async () => {
   }
   // One macrotask turn lets any sync these frames started reach the fetch double.
   await nextTurn();
-  assert.equal(server.downloads(), 1);
+  assert.equal(server.downloads(), 2);
   HandSocket.last!.frame("!"); // still listening
+  assert.equal((await next).value?.message, "m3");
+  await stream.close();
+});
+
+test("streamMessages() syncs once more on a socket's first frame, and only on its first", async () => {
+  const server = messageServer();
+  const { stream, iterator } = open(server);
+  assert.equal((await iterator.next()).value?.message, "m1"); // sync on connect
+  const next = iterator.next();
+  await nextTurn();
+  assert.equal(server.downloads(), 1, "no frame yet: no second sync");
+  HandSocket.last!.frame("#");
   assert.equal((await next).value?.message, "m2");
+  const third = iterator.next();
+  HandSocket.last!.frame("#"); // a later keep-alive proves nothing new
+  await nextTurn();
+  assert.equal(server.downloads(), 2);
+  HandSocket.last!.frame("!");
+  assert.equal((await third).value?.message, "m3");
   await stream.close();
 });
 

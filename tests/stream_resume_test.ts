@@ -3,6 +3,7 @@
 // reconnects at once instead of waiting out its 90 s watchdog. And sockets
 // given up for dead are dropped, not left open, where the runtime can.
 
+import { SuspendWatch } from "../lib/_suspend.ts";
 import assert from "node:assert/strict";
 import process from "node:process";
 import { Connection, type ConnectionSettings } from "../lib/_connection.ts";
@@ -81,6 +82,7 @@ function connectionTo(
     ...settings,
   }, {
     connected: () => connects++,
+    loginHeard: () => {},
     newMessages: () => {},
     fatal: () => {},
     status: (status) => statuses.push(status),
@@ -96,8 +98,11 @@ function clockedConnection(
   let now = 1_000_000;
   const { connection, statuses, connects } = connectionTo(context, device, {
     now: () => now,
-    tickInterval: 5,
-    suspendThreshold: 1_000,
+    suspendWatch: new SuspendWatch({
+      now: () => now,
+      tickInterval: 5,
+      threshold: 1_000,
+    }),
   });
   return {
     connection,
