@@ -33,7 +33,11 @@ cliTest(
       },
     });
     try {
-      assert.deepEqual(await child.exited, { code: 0, signal: null });
+      assert.deepEqual(await child.exited, { code: 1, signal: null });
+      assert.match(
+        child.output().stderr,
+        /^forward: the other service answered 500; the message stays queued$/m,
+      );
     } finally {
       await child.kill();
       await new Promise((resolve) => target.close(resolve));
