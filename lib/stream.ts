@@ -464,7 +464,7 @@ class Stream implements MessageStream {
    * A run of messages whose HMAC does not verify means the key is wrong.
    */
   #undecryptable(message: Message, error: DecryptionError): void {
-    const mismatch = /HMAC does not verify/.test(error.message);
+    const mismatch = error.reason === "mac";
     this.#mismatches = mismatch ? this.#mismatches + 1 : 0;
     this.#report({
       state: "undecryptable",

@@ -496,6 +496,60 @@ socketTest(
 );
 
 socketTest(
+  "holdLogins: a login sent while held gets no '!' until released; released logins count in arrival order, a closed socket's not at all",
+  async ({ server, connect }) => {
+    const first = await newDevice(server, "first");
+    const second = await newDevice(server, "second");
+    server.holdLogins(true);
+    const [a, b] = [connect(), connect()];
+    await within(Promise.all([a.opened, b.opened]), "the sockets to open");
+    a.send(`login:${first.deviceId}:${first.secret}\n`);
+    b.send(`login:${second.deviceId}:${second.secret}\n`);
+    await within(
+      server.log.waitFor((e) =>
+        e.kind === "socket" && e.event === "received" &&
+        e.data?.startsWith(`login:${second.deviceId}`) === true
+      ),
+      "both login frames to arrive",
+    );
+    const third = await newDevice(server, "third");
+    const gone = connect();
+    await within(gone.opened, "the socket to open");
+    gone.send(`login:${third.deviceId}:${third.secret}\n`);
+    await gone.close();
+    await within(
+      server.log.waitFor((e) => e.kind === "socket" && e.event === "close"),
+      "the fake to see the third socket close",
+    );
+    assert.equal(server.connections(), 0);
+    server.send({ message: "in the window" });
+    server.holdLogins(false); // the closed socket's login is dropped
+    assert.equal(server.connections(), 2);
+    assert.deepEqual(
+      server.log.sockets("login").map((e) => e.deviceId),
+      [first.deviceId, second.deviceId],
+    );
+    assert.deepEqual([a.frames, b.frames], [[], []], "no '!' reached them");
+    server.send({ message: "after" });
+    await within(a.next(), "the '!' after the login counts");
+  },
+);
+
+socketTest(
+  "loginDelay: a login counts that many milliseconds after its frame, not before",
+  async ({ server, connect }) => {
+    const device = await newDevice(server);
+    const peer = connect();
+    await within(peer.opened, "the socket to open");
+    peer.send(`login:${device.deviceId}:${device.secret}\n`);
+    assert.equal(server.connections(device.deviceId), 0, "not yet");
+    await within(server.waitForLogin(device.deviceId), "the delayed login");
+    assert.equal(server.connections(device.deviceId), 1);
+  },
+  { loginDelay: 30 },
+);
+
+socketTest(
   "the fake logs in a socket on a binary login frame",
   async ({ server, connect }) => {
     const { secret, deviceId } = await newDevice(server);

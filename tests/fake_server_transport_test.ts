@@ -199,6 +199,7 @@ function hub(pingInterval: number): PushHub {
     frameKind: "binary",
     pingInterval,
     socketsPerAddress: Infinity,
+    loginDelay: 0,
   });
 }
 
