@@ -21,6 +21,13 @@ export interface DeleterSettings {
   status(status: StreamStatus): void;
 }
 
+/**
+ * Messages moved past within one batch after which a delete goes out without
+ * waiting for the batch's end: a consumer slower than the flow makes each
+ * batch bigger than the last, and a crash must not re-deliver all of one.
+ */
+export const DELETE_EVERY = 16;
+
 /** Deletes on the server what the loop has handled, in the background. */
 export class Deleter {
   readonly #settings: DeleterSettings;
@@ -33,13 +40,18 @@ export class Deleter {
   #inFlight: Promise<void> | undefined;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #stopping = false;
+  /** Messages moved past since the last delete went out. */
+  #sinceLastDelete = 0;
 
   constructor(settings: DeleterSettings) {
     this.#settings = settings;
     this.#backoff = new Backoff(settings.retryDelay);
   }
 
-  /** The loop moved past the message with this id: it may be deleted. */
+  /**
+   * The loop moved past the message with this id: it may be deleted, and is
+   * at once if DELETE_EVERY messages were moved past since the last delete.
+   */
   handled(id: string): void {
     if (this.#stopping) return;
     if (
@@ -47,6 +59,7 @@ export class Deleter {
     ) {
       this.#handled = id;
     }
+    if (++this.#sinceLastDelete >= DELETE_EVERY) this.flush();
   }
 
   /**
@@ -63,6 +76,7 @@ export class Deleter {
         compareIdStrings(target, this.#deleted) <= 0)
     ) return;
     const { device, request } = this.#settings;
+    this.#sinceLastDelete = 0;
     this.#inFlight = deleteThrough(device, target, {
       ...request,
       signal: this.#abort.signal,

@@ -54,9 +54,10 @@ const DEFAULTS = {
  * which `for await` turns into the same `return()`; to leave the held
  * message queued there, `await stream.close()` before leaving the loop.
  * Deletes are batched — one request through the highest id of each batch the
- * loop moved past, sent beside the next download, so a crash re-delivers at
- * most the batch in hand and the one before — and are retried with backoff
- * when the server fails passingly.
+ * loop moved past, sent beside the next download, and one every 16 messages
+ * within a long batch, so a crash re-delivers at most the last 16 messages
+ * and those of the delete on its way — and are retried with backoff when the
+ * server fails passingly.
  *
  * **Stopping.** `close()`, dispose, the `signal`, or a refusal stop the
  * stream. From the moment stopping begins, nothing more is handed out and
@@ -354,9 +355,7 @@ class Stream implements MessageStream {
       this.#batch = [];
       this.#index = 0;
       // The loop moved past the whole batch: its delete goes out now, right
-      // after the next download has started (never holding it up), so a
-      // crash re-delivers at most the batch in hand and, while this delete is
-      // on its way, the one before.
+      // after the next download has started (never holding it up).
       if (this.#syncWanted) {
         const synced = this.#sync();
         this.#deleter.flush();

@@ -3,7 +3,7 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { Deleter } from "../lib/_deleter.ts";
+import { DELETE_EVERY, Deleter } from "../lib/_deleter.ts";
 import type { PushoverError, StreamStatus } from "../mod.ts";
 import { nextTurn, within } from "./_setup.ts";
 
@@ -101,6 +101,30 @@ test("Deleter sends the follow-up of a delete as soon as the first is answered, 
   calls[0].answer();
   await settle();
   assert.deepEqual(calls.map((c) => c.message), ["4", "6"]);
+  calls[1].answer();
+  await deleter.stop(1_000);
+});
+
+test("Deleter sends a delete on its own once DELETE_EVERY messages were moved past since the last", async () => {
+  const { deleter, calls } = harness();
+  for (let id = 1; id < DELETE_EVERY; id++) deleter.handled(String(id));
+  await settle();
+  assert.equal(calls.length, 0, "fewer than DELETE_EVERY: the batch's end decides");
+  deleter.handled(String(DELETE_EVERY));
+  assert.deepEqual(calls.map((c) => c.message), [String(DELETE_EVERY)]);
+  calls[0].answer();
+  await settle();
+  // The count starts again from the delete that went out.
+  for (let id = 1; id < DELETE_EVERY; id++) {
+    deleter.handled(String(DELETE_EVERY + id));
+  }
+  await settle();
+  assert.equal(calls.length, 1);
+  deleter.handled(String(2 * DELETE_EVERY));
+  assert.deepEqual(calls.map((c) => c.message), [
+    String(DELETE_EVERY),
+    String(2 * DELETE_EVERY),
+  ]);
   calls[1].answer();
   await deleter.stop(1_000);
 });

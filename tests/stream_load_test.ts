@@ -4,6 +4,7 @@
 // login still arrives.
 
 import assert from "node:assert/strict";
+import { DELETE_EVERY } from "../lib/_deleter.ts";
 import type { Message, StreamStatus } from "../mod.ts";
 import {
   type Context,
@@ -120,6 +121,31 @@ serverTest(
     // every 150 ms, handled in 30 ms.
     const load = { messages: 25, every: 15, handle: 3, download: 20 };
     assertKeptUp(await underLoad(context, load), load);
+  },
+);
+
+serverTest(
+  "streamMessages() deletes a long batch as it goes: every DELETE_EVERY messages, not only at its end",
+  async (context) => {
+    const { server } = context;
+    const device = await newDevice(context);
+    const backlog = 5 * DELETE_EVERY;
+    for (let i = 0; i < backlog; i++) server.send({ message: `old ${i}` });
+    const handed = new Set<string>();
+    let worst = 0;
+    const stream = context.stream(device);
+    await stream.forEach(async (message) => {
+      handed.add(message.message);
+      const redelivered = queued(server, device).filter((m) => handed.has(m));
+      worst = Math.max(worst, redelivered.length);
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      if (handed.size === backlog + 1) setTimeout(() => void stream.close(), 0);
+    });
+    assert.equal(server.log.requests("download").length, 1, "one batch");
+    // At most the messages since the last delete, and those of the one on its way.
+    assert.ok(worst <= 2 * DELETE_EVERY, `a crash would re-deliver ${worst}`);
+    assert.ok(server.log.requests("delete").length >= 5);
+    assert.deepEqual(queued(server, device), []);
   },
 );
 
