@@ -110,6 +110,7 @@ export { downloadMessages } from "./lib/download_messages.ts";
 export { decryptMessage } from "./lib/e2ee.ts";
 export {
   DecryptionError,
+  type DecryptionFailure,
   LoginRequiredError,
   PushoverError,
   type PushoverErrorOptions,

@@ -24,9 +24,7 @@ export type Verdict =
  */
 export function retryOrStop(error: unknown, action: string): Verdict {
   if (error instanceof PushoverError) {
-    return error.transient
-      ? { retry: true, error }
-      : { retry: false, error };
+    return error.transient ? { retry: true, error } : { retry: false, error };
   }
   return {
     retry: false,

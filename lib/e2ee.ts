@@ -13,8 +13,11 @@ const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 const IV_BYTES = 16, MAC_BYTES = 32, BLOCK = 16;
 /** Messages of a batch decrypted at once. */
 const PARALLEL = 32;
-/** IV + the shortest ciphertext (gzip ≥ 20 bytes → 32) + MAC. */
-const MIN_BYTES = IV_BYTES + 2 * BLOCK + MAC_BYTES;
+/**
+ * The base64 of the shortest field: IV + the shortest ciphertext (gzip is
+ * at least 20 bytes, so 32) + MAC = 80 bytes.
+ */
+const MIN_LENGTH = 108;
 
 /** Decrypts the messages of one key; the key is imported once. */
 export interface Decryptor {
@@ -33,7 +36,7 @@ export interface Decryptor {
 export function createDecryptor(
   key: unknown,
   action: string,
-  name = "key",
+  name: string,
 ): Decryptor {
   const bytes = keyBytes(key, action, name);
   let keys: Promise<{ aes: CryptoKey; mac: CryptoKey }> | undefined;
@@ -61,10 +64,7 @@ export function createDecryptor(
           // Not of the shape: plaintext, unless the server said otherwise
           // for a field that clearly tried to be base64.
           if (flagged && BASE64.test(value) && value.length >= 24) {
-            throw new DecryptionError(
-              field,
-              "it is not a whole encrypted field (truncated or malformed base64)",
-            );
+            throw new DecryptionError(field, "format");
           }
           return;
         }
@@ -74,10 +74,7 @@ export function createDecryptor(
           // A MAC that does not verify on a field that only looks encrypted
           // is plaintext that happens to be base64-shaped.
           if (!flagged) return;
-          throw new DecryptionError(
-            field,
-            "its HMAC does not verify: the key is not the sender's, or the field was altered",
-          );
+          throw new DecryptionError(field, "mac");
         }
         plain[field] = text;
       }));
@@ -85,6 +82,7 @@ export function createDecryptor(
         if (flagged) {
           throw new DecryptionError(
             "message",
+            "format",
             "the server marks it encrypted, but no field holds an encrypted value",
           );
         }
@@ -151,8 +149,10 @@ export function isFlagged(message: Message): boolean {
  * it is.
  * @throws {TypeError} `key` is not a string (before any work).
  * @throws {RangeError} `key` is not 64 hexadecimal characters (before any work).
- * @throws {DecryptionError} A field fails: its HMAC does not verify (wrong key,
- * altered field), or its padding, gzip or UTF-8 is broken.
+ * @throws {DecryptionError} A field fails; its `reason` says why: `"mac"`, the
+ * HMAC does not verify (wrong key, altered field); `"padding"`, `"gzip"` or
+ * `"utf8"`, what the HMAC covers is broken; `"format"`, the server marks the
+ * message encrypted but a field is not a whole encrypted one, or none is.
  *
  * @example Decrypt what a sender encrypted with the user's key
  * ```ts
@@ -183,17 +183,17 @@ export function decryptMessage(
 }
 
 /** The last few keys' decryptors, so repeated calls import each key once. */
-const recent = new Map<string, Decryptor>();
+const recent = new Map<unknown, Decryptor>();
 const RECENT_KEYS = 4;
 
 function cachedDecryptor(key: unknown): Decryptor {
-  const action = "decrypt the message";
-  keyBytes(key, action, "key"); // checked first: a bad key never reaches the cache
-  const normal = (key as string).toLowerCase();
+  // Either case is the same key; anything else fails in createDecryptor.
+  const normal = typeof key === "string" ? key.toLowerCase() : key;
   let decryptor = recent.get(normal);
   if (!decryptor) {
-    if (recent.size >= RECENT_KEYS) recent.delete(recent.keys().next().value!);
-    decryptor = createDecryptor(normal, action);
+    // Throws for a bad key, which thus never reaches the cache.
+    decryptor = createDecryptor(normal, "decrypt the message", "key");
+    if (recent.size >= RECENT_KEYS) recent.delete(recent.keys().next().value);
     recent.set(normal, decryptor);
   }
   return decryptor;
@@ -219,27 +219,23 @@ function keyBytes(
       }`,
     );
   }
-  const bytes = new Uint8Array(32);
-  for (let i = 0; i < 32; i++) {
-    bytes[i] = parseInt(key.slice(2 * i, 2 * i + 2), 16);
-  }
-  return bytes;
+  // 32 pairs of hexadecimal digits, as KEY checked.
+  return Uint8Array.from(key.match(/../g)!, (pair) => parseInt(pair, 16));
 }
 
 /** The field's bytes when it has the exact shape of an encrypted field. */
 function sealedBytes(value: string): Uint8Array<ArrayBuffer> | undefined {
-  if (value.length < 108 || value.length % 4 !== 0 || !BASE64.test(value)) {
+  // Padded base64 of the alphabet alone: atob would take it unpadded or with
+  // spaces too. After these checks atob cannot throw.
+  if (
+    value.length < MIN_LENGTH || value.length % 4 !== 0 || !BASE64.test(value)
+  ) {
     return undefined;
   }
-  let binary: string;
-  try {
-    binary = atob(value);
-  } catch {
-    return undefined;
-  }
-  if (binary.length < MIN_BYTES || (binary.length - 48) % BLOCK !== 0) {
-    return undefined;
-  }
+  const binary = atob(value);
+  // IV and MAC are whole blocks, so the field is whole blocks when the
+  // ciphertext is; then 108 characters are at least 80 bytes.
+  if (binary.length % BLOCK !== 0) return undefined;
   const bytes = new Uint8Array(binary.length);
   for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
   return bytes;
@@ -268,18 +264,18 @@ async function open(
       ciphertext,
     );
   } catch {
-    throw new DecryptionError(field, "its padding is broken");
+    throw new DecryptionError(field, "padding");
   }
   let bytes: Uint8Array;
   try {
     bytes = await gunzip(gzipped);
   } catch {
-    throw new DecryptionError(field, "its content is not gzip");
+    throw new DecryptionError(field, "gzip");
   }
   try {
     return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
   } catch {
-    throw new DecryptionError(field, "its text is not UTF-8");
+    throw new DecryptionError(field, "utf8");
   }
 }
 

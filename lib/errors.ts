@@ -20,8 +20,9 @@
  * // …or no answer came at all.
  * const offline: PushoverErrorOptions = { cause: new TypeError("fetch failed") };
  *
- * const error = new PushoverError("Cannot download messages: 429", refused);
+ * const error = new PushoverError("Cannot download messages: 429", { ...refused, transient: true });
  * assert.equal(error.retryAfter, 60_000);
+ * assert.equal(error.transient, true);
  * assert.equal(new PushoverError("Cannot download messages", offline).status, undefined);
  * ```
  */
@@ -36,6 +37,12 @@ export interface PushoverErrorOptions {
   retryAfter?: number;
   /** The underlying error (network failure, timeout …). */
   cause?: unknown;
+  /**
+   * Whether the failure is passing, so the same call may succeed later (no
+   * answer, a timeout, a 5xx, 408, 429, an answer that cannot be read).
+   * Default false: a refusal.
+   */
+  transient?: boolean;
 }
 
 /**
@@ -54,6 +61,7 @@ export interface PushoverErrorOptions {
  * assert.equal(error.name, "PushoverError");
  * assert.equal(error.status, 400);
  * assert.deepEqual(error.errors, ["secret is invalid"]);
+ * assert.equal(error.transient, false); // a refusal: retrying cannot help
  * ```
  */
 export class PushoverError extends Error {
@@ -69,6 +77,13 @@ export class PushoverError extends Error {
   readonly errors: string[];
   /** Milliseconds the server asked to wait before retrying, if it said. */
   readonly retryAfter: number | undefined;
+  /**
+   * True when the failure is passing and the same call may succeed later: no
+   * answer, a timeout, a server error, 408, 429, an answer that cannot be
+   * read. False for a refusal — a bad secret, a rejected device, a 4xx — that
+   * retrying cannot mend. The stream retries exactly the transient ones.
+   */
+  readonly transient: boolean;
 
   /**
    * Makes an error; the library builds these, users mostly read them.
@@ -86,6 +101,7 @@ export class PushoverError extends Error {
     this.requestId = options.requestId;
     this.errors = options.errors ?? [];
     this.retryAfter = options.retryAfter;
+    this.transient = options.transient === true;
   }
 }
 
@@ -193,34 +209,81 @@ export class SessionReplacedError extends PushoverError {
 }
 
 /**
- * A field of an end-to-end encrypted message could not be decrypted: its
- * HMAC does not verify (the key is not the sender's, or the field was
- * altered), or its padding, gzip or UTF-8 is broken. Names the field; never
- * holds the key or the ciphertext.
+ * Why a field of an end-to-end encrypted message could not be decrypted, the
+ * {@linkcode DecryptionError.reason}:
  *
- * @example Tell the user the key is wrong
+ * - `"mac"`: its HMAC does not verify: the key is not the sender's, or the
+ *   field was altered;
+ * - `"padding"`: the HMAC verifies, but the AES-CBC padding is broken;
+ * - `"gzip"`: the HMAC verifies, but what it decrypts to is not gzip;
+ * - `"utf8"`: the HMAC verifies, but the text is not UTF-8;
+ * - `"format"`: the field is not a whole encrypted field (truncated or
+ *   malformed base64), or the server marks the message encrypted but no field
+ *   holds an encrypted value.
+ *
+ * Only `"mac"` may mean the key is wrong; the others mean the sender's
+ * software or the server made something that is not an encrypted field.
+ */
+export type DecryptionFailure = "mac" | "padding" | "gzip" | "utf8" | "format";
+
+/** What each failure says after "Cannot decrypt the <field>: ". */
+const FAILURES: Record<DecryptionFailure, string> = {
+  mac:
+    "its HMAC does not verify: the key is not the sender's, or the field was altered",
+  padding: "its padding is broken",
+  gzip: "its content is not gzip",
+  utf8: "its text is not UTF-8",
+  format: "it is not a whole encrypted field (truncated or malformed base64)",
+};
+
+/**
+ * A field of an end-to-end encrypted message could not be decrypted;
+ * {@linkcode DecryptionError.reason} says why (see
+ * {@linkcode DecryptionFailure}). Names the field; never holds the key or the
+ * ciphertext.
+ *
+ * @example Tell a wrong key from a damaged message
  * ```ts
  * import { DecryptionError } from "@openpush/pushover-open-client";
  * import assert from "node:assert/strict";
  *
- * const error = new DecryptionError("title", "its HMAC does not verify");
+ * function advice(error: DecryptionError): string {
+ *   return error.reason === "mac"
+ *     ? "Check the encryption key: it is not the sender's."
+ *     : `The ${error.field} arrived damaged (${error.reason}).`;
+ * }
+ *
+ * const error = new DecryptionError("title", "mac");
  * assert.equal(error.field, "title");
- * assert.equal(error.message, "Cannot decrypt the title: its HMAC does not verify");
+ * assert.equal(
+ *   error.message,
+ *   "Cannot decrypt the title: its HMAC does not verify: the key is not the sender's, or the field was altered",
+ * );
+ * assert.equal(advice(error), "Check the encryption key: it is not the sender's.");
+ * assert.equal(
+ *   advice(new DecryptionError("message", "gzip")),
+ *   "The message arrived damaged (gzip).",
+ * );
  * ```
  */
 export class DecryptionError extends Error {
   /** The field that failed: `message`, `title`, `url` or `url_title`. */
   readonly field: string;
+  /** Why, for code to act on; the message says it in words. */
+  readonly reason: DecryptionFailure;
 
   /**
    * Makes the error; {@linkcode decryptMessage} raises it.
    *
    * @param field The field that failed.
-   * @param reason Why, without the key or the ciphertext.
+   * @param reason Why it failed.
+   * @param detail The words for it, when the usual words of `reason` do not
+   * fit; never the key or the ciphertext.
    */
-  constructor(field: string, reason: string) {
-    super(`Cannot decrypt the ${field}: ${reason}`);
+  constructor(field: string, reason: DecryptionFailure, detail?: string) {
+    super(`Cannot decrypt the ${field}: ${detail ?? FAILURES[reason]}`);
     this.name = "DecryptionError";
     this.field = field;
+    this.reason = reason;
   }
 }

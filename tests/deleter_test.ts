@@ -109,7 +109,11 @@ test("Deleter sends a delete on its own once DELETE_EVERY messages were moved pa
   const { deleter, calls } = harness();
   for (let id = 1; id < DELETE_EVERY; id++) deleter.handled(String(id));
   await settle();
-  assert.equal(calls.length, 0, "fewer than DELETE_EVERY: the batch's end decides");
+  assert.equal(
+    calls.length,
+    0,
+    "fewer than DELETE_EVERY: the batch's end decides",
+  );
   deleter.handled(String(DELETE_EVERY));
   assert.deepEqual(calls.map((c) => c.message), [String(DELETE_EVERY)]);
   calls[0].answer();

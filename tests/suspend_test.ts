@@ -73,7 +73,10 @@ test("a thousand streams share the process's one suspend timer, gone once they s
   } finally {
     globalThis.setInterval = original;
   }
-  assert.ok(started.length <= 1, `${started.length} interval timers for 1,000 streams`);
+  assert.ok(
+    started.length <= 1,
+    `${started.length} interval timers for 1,000 streams`,
+  );
   assert.equal(processSuspendWatch.running, true);
   await Promise.all(streams.map((stream) => stream.close()));
   assert.equal(processSuspendWatch.running, false);
