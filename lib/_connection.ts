@@ -101,6 +101,8 @@ export class Connection {
   readonly #backoff: Backoff;
   #link: Link = { state: "waiting" };
   #unwatch: (() => void) | undefined;
+  /** When the open socket's last frame (or its login) came, `performance.now()`. */
+  #lastFrame = 0;
 
   constructor(settings: ConnectionSettings, events: ConnectionEvents) {
     this.#settings = settings;
@@ -187,6 +189,7 @@ export class Connection {
     // Frames count from the login on; none can come before the open.
     socket.ws.addEventListener("message", onMessage);
     clearTimeout(this.#link.timer);
+    this.#lastFrame = performance.now();
     this.#link = { state: "open", socket, timer: this.#watchdog() };
     this.#backoff.succeeded();
     this.#events.status({ state: "connected" });
@@ -205,8 +208,8 @@ export class Connection {
       }, () => {});
       return;
     }
-    clearTimeout(this.#link.timer);
-    this.#link = { state: "open", socket, timer: this.#watchdog() };
+    // The watchdog reads this when it fires: no timer is touched per frame.
+    this.#lastFrame = performance.now();
     // Commands are ASCII: any other character (code above 127) or byte is
     // one no command has.
     const codes: ArrayLike<number> | string = typeof data === "string"
@@ -276,12 +279,20 @@ export class Connection {
     this.#events.fatal(error);
   }
 
-  /** Silence for keepAliveTimeout means the link is dead. */
-  #watchdog(): Timer {
-    return setTimeout(
-      () => this.#retry(`no frame for ${this.#settings.keepAliveTimeout} ms`),
-      this.#settings.keepAliveTimeout,
-    );
+  /**
+   * Silence for keepAliveTimeout means the link is dead. The timer is set
+   * once per socket, not once per frame: when it fires early for the last
+   * frame, it waits out the rest of that frame's timeout.
+   */
+  #watchdog(wait = this.#settings.keepAliveTimeout): Timer {
+    return setTimeout(() => {
+      const timeout = this.#settings.keepAliveTimeout;
+      const silence = performance.now() - this.#lastFrame;
+      if (silence >= timeout) this.#retry(`no frame for ${timeout} ms`);
+      else if (this.#link.state === "open") {
+        this.#link.timer = this.#watchdog(timeout - silence);
+      }
+    }, wait);
   }
 
   /**

@@ -43,6 +43,10 @@ export interface ApiCall {
   parse?: (text: string) => unknown;
 }
 
+/** The last `apiUrl` checked and its checked form: a stream asks every time. */
+let lastApiUrl: unknown;
+let checkedApiUrl = "";
+
 /** Checks the options shared by every primitive, before any I/O. */
 export function resolveOptions(action: string, options: RequestOptions): {
   apiUrl: string;
@@ -65,11 +69,15 @@ export function resolveOptions(action: string, options: RequestOptions): {
       `Cannot ${action}: 'timeout' must be a positive number of milliseconds up to ${MAX_TIMER}, or Infinity: current value is ${timeout}`,
     );
   }
-  const checkedUrl = checkSecureUrl(apiUrl, "apiUrl", action, {
-    secure: "https:",
-    plain: "http:",
-  });
-  return { apiUrl: checkedUrl, fetch: fetchFn, timeout };
+  // A stream calls this for every request with the same apiUrl: parse it once.
+  if (apiUrl !== lastApiUrl) {
+    checkedApiUrl = checkSecureUrl(apiUrl, "apiUrl", action, {
+      secure: "https:",
+      plain: "http:",
+    });
+    lastApiUrl = apiUrl;
+  }
+  return { apiUrl: checkedApiUrl, fetch: fetchFn, timeout };
 }
 
 /**
@@ -88,22 +96,26 @@ export async function callApi(
   const { signal } = options;
   signal?.throwIfAborted();
 
-  const url = new URL(`${apiUrl}/${call.path}`);
+  // A string, not a URL: fetch parses it anyway; errors parse it for the host.
+  const base = `${apiUrl}/${call.path}`;
   const form = new URLSearchParams(call.params);
   const init: RequestInit = { method: call.method };
-  if (call.method === "GET") url.search = form.toString();
-  else init.body = form;
+  const url = call.method === "GET" ? `${base}?${form}` : base;
+  if (call.method !== "GET") init.body = form;
 
   // One controller per request, aborted by the timeout or the user's signal.
   // Linked by hand rather than AbortSignal.any(), whose dependents pile up on
   // a long-lived signal such as a stream's.
   const controller = new AbortController();
-  const timeoutError = new DOMException(
-    `no answer within ${timeout} ms`,
-    "TimeoutError",
-  );
+  // Built only when it fires: a DOMException captures a stack (~40 µs).
+  let timedOut = false;
   const timeoutId = Number.isFinite(timeout)
-    ? setTimeout(() => controller.abort(timeoutError), timeout)
+    ? setTimeout(() => {
+      timedOut = true;
+      controller.abort(
+        new DOMException(`no answer within ${timeout} ms`, "TimeoutError"),
+      );
+    }, timeout)
     : undefined;
   const forward = () => controller.abort(signal?.reason);
   signal?.addEventListener("abort", forward);
@@ -116,14 +128,15 @@ export async function callApi(
     text = await response.text();
   } catch (error) {
     if (signal?.aborted) throw signal.reason;
-    if (controller.signal.reason === timeoutError) {
+    const host = new URL(base).host;
+    if (timedOut) {
       throw new PushoverError(
-        `Cannot ${call.action}: no answer from ${url.host} within ${timeout} ms`,
-        { cause: timeoutError, transient: true },
+        `Cannot ${call.action}: no answer from ${host} within ${timeout} ms`,
+        { cause: controller.signal.reason, transient: true },
       );
     }
     throw new PushoverError(
-      `Cannot ${call.action}: the request to ${url.host} failed: ${
+      `Cannot ${call.action}: the request to ${host} failed: ${
         describeThrown(error, call.secrets)
       }`,
       { cause: redactError(error, call.secrets), transient: true },

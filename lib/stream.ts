@@ -9,8 +9,7 @@ import { describe, requireDevice } from "./_validate.ts";
 import { sleep, Wakeup } from "./_wakeup.ts";
 import { downloadMessages } from "./download_messages.ts";
 import { createDecryptor, decryptAll, type Decryptor } from "./e2ee.ts";
-import type { DecryptionError } from "./errors.ts";
-import type { PushoverError } from "./errors.ts";
+import type { DecryptionError, PushoverError } from "./errors.ts";
 import type {
   MessageStream,
   StreamOptions,
@@ -435,12 +434,18 @@ class Stream implements MessageStream {
         }
       }
       this.#seenId = last;
-      this.#batch = await decryptAll(
-        fresh,
-        this.#settings.decryptor,
-        (message, error) => this.#undecryptable(message, error),
-      );
-      if (this.#phase.name !== "running") return;
+      const { decryptor } = this.#settings;
+      if (!decryptor) {
+        // downloadMessages() marked what is encrypted; nothing more to do.
+        this.#batch = fresh;
+      } else {
+        this.#batch = await decryptAll(
+          fresh,
+          decryptor,
+          (message, error) => this.#undecryptable(message, error),
+        );
+        if (this.#phase.name !== "running") return;
+      }
       if (this.#firstSync && backlog === "skip") {
         this.#skipBacklog();
         this.#deleter.flush();

@@ -81,9 +81,18 @@ const REASONS: Record<number, string> = {
   504: "Gateway Timeout",
 };
 
-/** One macrotask, like a trip over loopback. */
+/**
+ * One macrotask, like a trip over loopback. setImmediate where the runtime
+ * has it (Deno, Bun, Node): a zero-delay timer is clamped to 1–2 ms there,
+ * which made every in-process message cost milliseconds and hid the
+ * client's own cost; a browser or Worker keeps the timer.
+ */
+const nextMacrotask: (callback: () => void) => unknown =
+  (globalThis as { setImmediate?: (callback: () => void) => unknown })
+    .setImmediate ?? ((callback) => setTimeout(callback, 0));
+
 function hop(): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, 0));
+  return new Promise((resolve) => nextMacrotask(resolve));
 }
 
 /** Makes a fetch and a WebSocket class for `endpoints`. */

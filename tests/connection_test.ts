@@ -98,6 +98,44 @@ test("Connection logs in on open, reports connected, and counts '!' frames", asy
   assert.equal(socket.closed, true);
 });
 
+test("Connection tells of a socket's first frame once, and of no later one", async () => {
+  const c = connection(HandSocket);
+  c.link.start();
+  await until(() => c.connected() === 1, "the login");
+  assert.equal(c.heard(), 0, "the login itself proves nothing");
+  HandSocket.last!.frame("#");
+  HandSocket.last!.frame("#");
+  assert.equal(c.heard(), 1);
+  c.link.stop();
+});
+
+test("Connection does not tell of a first frame that ends the link (E)", async () => {
+  const c = connection(HandSocket);
+  c.link.start();
+  await until(() => c.connected() === 1, "the login");
+  HandSocket.last!.frame("E");
+  assert.equal(c.heard(), 0);
+  assert.equal(c.fatal.length, 1);
+});
+
+test("Connection's watchdog counts keepAliveTimeout from the last frame, not from the login", async () => {
+  const c = connection(HandSocket, { keepAliveTimeout: 60 });
+  c.link.start();
+  await until(() => c.connected() === 1, "the login");
+  await new Promise((resolve) => setTimeout(resolve, 30));
+  HandSocket.last!.frame("#");
+  const lastFrame = performance.now();
+  await until(() => c.reasons().length === 1, "the watchdog");
+  const silence = performance.now() - lastFrame;
+  c.link.stop();
+  assert.deepEqual(c.reasons(), ["no frame for 60 ms"]);
+  // Timers never fire early: a watchdog that ignored the frame fires ~30 ms after it.
+  assert.ok(
+    silence >= 59,
+    `replaced ${silence.toFixed(1)} ms after the last frame`,
+  );
+});
+
 test("Connection gives up on a socket that does not open within connectTimeout", async () => {
   const made: HandSocket[] = [];
   class Never extends HandSocket {
