@@ -4,7 +4,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { retryOrStop } from "../lib/_failure.ts";
-import { LoginRequiredError, PushoverError } from "../mod.ts";
+import {
+  LoginRequiredError,
+  PushoverError,
+  SessionReplacedError,
+  TwoFactorRequiredError,
+} from "../mod.ts";
 
 test("retryOrStop() retries a PushoverError marked transient, as it is", () => {
   const error = new PushoverError("Cannot x: 503", {
@@ -65,4 +70,20 @@ test("a PushoverError is a refusal unless marked transient: true", () => {
     false,
   );
   assert.equal(new PushoverError("x", { transient: true }).transient, true);
+});
+
+test("each error the library raises is named after its class, and keeps no cause it was not given", () => {
+  const errors = [
+    [new PushoverError("x"), "PushoverError"],
+    [new LoginRequiredError("x"), "LoginRequiredError"],
+    [new TwoFactorRequiredError("x", false), "TwoFactorRequiredError"],
+    [new SessionReplacedError("x"), "SessionReplacedError"],
+  ] as const;
+  for (const [error, name] of errors) {
+    assert.equal(error.name, name);
+    assert.equal(String(error), `${name}: x`);
+    assert.equal("cause" in error, false, `${name} without a cause`);
+  }
+  const cause = new TypeError("fetch failed");
+  assert.equal(new PushoverError("x", { cause }).cause, cause);
 });
