@@ -19,14 +19,19 @@ export interface DeleterSettings {
   /** A delete the server refuses for good (e.g. the secret). */
   fatal(error: PushoverError): void;
   status(status: StreamStatus): void;
+  /** The clock that paces deletes within a batch; a test moves it. */
+  now?: () => number;
 }
 
 /**
- * Messages moved past within one batch after which a delete goes out without
- * waiting for the batch's end: a consumer slower than the flow makes each
- * batch bigger than the last, and a crash must not re-deliver all of one.
+ * Within one batch, a delete goes out without waiting for the batch's end
+ * once DELETE_EVERY messages were moved past and DELETE_PACE ms passed since
+ * the last delete went out: a consumer slower than the flow makes each batch
+ * bigger than the last, and a crash must not re-deliver all of one — while a
+ * fast consumer's burst still costs one delete a second, not hundreds.
  */
 export const DELETE_EVERY = 16;
+export const DELETE_PACE = 1_000;
 
 /** Deletes on the server what the loop has handled, in the background. */
 export class Deleter {
@@ -42,15 +47,19 @@ export class Deleter {
   #stopping = false;
   /** Messages moved past since the last delete went out. */
   #sinceLastDelete = 0;
+  /** When the last delete went out, by `now()`. */
+  #lastSent = -Infinity;
+  readonly #now: () => number;
 
   constructor(settings: DeleterSettings) {
     this.#settings = settings;
-    this.#backoff = new Backoff(settings.retryDelay);
+    this.#now = settings.now ?? Date.now;
+    this.#backoff = new Backoff(settings.retryDelay, this.#now);
   }
 
   /**
    * The loop moved past the message with this id: it may be deleted, and is
-   * at once if DELETE_EVERY messages were moved past since the last delete.
+   * at once when a long batch is due one (DELETE_EVERY, DELETE_PACE).
    */
   handled(id: string): void {
     if (this.#stopping) return;
@@ -59,7 +68,10 @@ export class Deleter {
     ) {
       this.#handled = id;
     }
-    if (++this.#sinceLastDelete >= DELETE_EVERY) this.flush();
+    if (
+      ++this.#sinceLastDelete >= DELETE_EVERY &&
+      this.#now() - this.#lastSent >= DELETE_PACE
+    ) this.flush();
   }
 
   /**
@@ -77,6 +89,7 @@ export class Deleter {
     ) return;
     const { device, request } = this.#settings;
     this.#sinceLastDelete = 0;
+    this.#lastSent = this.#now();
     this.#inFlight = deleteThrough(device, target, {
       ...request,
       signal: this.#abort.signal,

@@ -53,10 +53,10 @@ const DEFAULTS = {
  * which `for await` turns into the same `return()`; to leave the held
  * message queued there, `await stream.close()` before leaving the loop.
  * Deletes are batched — one request through the highest id of each batch the
- * loop moved past, sent beside the next download, and one every 16 messages
- * within a long batch, so a crash re-delivers at most the last 16 messages
- * and those of the delete on its way — and are retried with backoff when the
- * server fails passingly.
+ * loop moved past, sent beside the next download, and within a long batch one
+ * every 16 messages, at most one a second, so a crash re-delivers at most the
+ * messages moved past since the last delete and those of the one on its way —
+ * and are retried with backoff when the server fails passingly.
  *
  * **Stopping.** `close()`, dispose, the `signal`, or a refusal stop the
  * stream. From the moment stopping begins, nothing more is handed out and

@@ -3,7 +3,7 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { DELETE_EVERY, Deleter } from "../lib/_deleter.ts";
+import { DELETE_EVERY, DELETE_PACE, Deleter } from "../lib/_deleter.ts";
 import type { PushoverError, StreamStatus } from "../mod.ts";
 import { nextTurn, within } from "./_setup.ts";
 
@@ -15,8 +15,10 @@ interface Call {
 }
 
 function harness(
-  { enabled = true, min = 1 }: {
+  { enabled = true, min = 1, now }: {
     enabled?: boolean;
+    /** The clock that paces deletes within a batch. */
+    now?: () => number;
     /** The retry delay's floor (and ceiling), ms. */
     min?: number;
   } = {},
@@ -47,6 +49,7 @@ function harness(
     request: { fetch },
     retryDelay: { min, max: min, resetAfter: 60_000 },
     enabled,
+    now,
     fatal: (error) => fatal.push(error),
     status: (status) => statuses.push(status),
   });
@@ -105,31 +108,44 @@ test("Deleter sends the follow-up of a delete as soon as the first is answered, 
   await deleter.stop(1_000);
 });
 
-test("Deleter sends a delete on its own once DELETE_EVERY messages were moved past since the last", async () => {
-  const { deleter, calls } = harness();
-  for (let id = 1; id < DELETE_EVERY; id++) deleter.handled(String(id));
+test("Deleter sends a delete on its own within a batch once DELETE_EVERY messages and DELETE_PACE ms have passed since the last", async () => {
+  let now = 0;
+  const { deleter, calls } = harness({ now: () => now });
+  const handle = (from: number, count: number) => {
+    for (let id = from; id < from + count; id++) deleter.handled(String(id));
+  };
+  handle(1, DELETE_EVERY - 1);
   await settle();
   assert.equal(
     calls.length,
     0,
     "fewer than DELETE_EVERY: the batch's end decides",
   );
-  deleter.handled(String(DELETE_EVERY));
+  handle(DELETE_EVERY, 1); // none went out before: at once
   assert.deepEqual(calls.map((c) => c.message), [String(DELETE_EVERY)]);
   calls[0].answer();
   await settle();
-  // The count starts again from the delete that went out.
-  for (let id = 1; id < DELETE_EVERY; id++) {
-    deleter.handled(String(DELETE_EVERY + id));
-  }
+  // Many more at once (a fast consumer): paced, one a DELETE_PACE.
+  now += DELETE_PACE - 1;
+  handle(DELETE_EVERY + 1, 3 * DELETE_EVERY);
   await settle();
-  assert.equal(calls.length, 1);
-  deleter.handled(String(2 * DELETE_EVERY));
+  assert.equal(calls.length, 1, "a fast burst waits for the pace");
+  now += 1;
+  handle(4 * DELETE_EVERY + 1, 1);
   assert.deepEqual(calls.map((c) => c.message), [
     String(DELETE_EVERY),
-    String(2 * DELETE_EVERY),
+    String(4 * DELETE_EVERY + 1),
   ]);
   calls[1].answer();
+  await settle();
+  // The count starts again from the delete that went out.
+  now += DELETE_PACE;
+  handle(4 * DELETE_EVERY + 2, DELETE_EVERY - 1);
+  await settle();
+  assert.equal(calls.length, 2);
+  handle(5 * DELETE_EVERY + 1, 1);
+  assert.equal(calls.length, 3);
+  calls[2].answer();
   await deleter.stop(1_000);
 });
 
