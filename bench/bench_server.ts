@@ -1,7 +1,7 @@
 /**
  * The fake server as the benchmarks use it: accounts for each client, queue
- * times exposed for latency, no keep-alives. In a process of its own
- * (bench/server.ts) or in the benchmark's own process.
+ * times exposed for latency, no keep-alives; run in a process of its own by
+ * bench/server.ts.
  *
  * @module
  */
@@ -28,7 +28,7 @@ export interface ServerInfo {
 }
 
 /** The accounts the benchmark clients log in with (password "bench"). */
-const BENCH_ACCOUNTS = ["floor", "library", "burst", "soak"];
+const BENCH_ACCOUNTS = ["floor", "library", "burst", "soak", "many"];
 
 /** Starts the fake for the benchmarks. */
 export async function startBenchServer(): Promise<

@@ -4,28 +4,76 @@
  * bench/results.json.
  *
  * - latency and burst of streamMessages() on Deno, Bun and Node 24, against
- *   the fake server running in a process of its own (bench/stream_bench.ts),
- *   and again with the fake in the client's process;
+ *   the fake server running in a process of its own (bench/stream_bench.ts);
+ * - latency with the fake in the client's own process, over loopback and
+ *   over the fake's in-process transport, messages 10 ms apart and
+ *   back-to-back, against a bare loop (bench/latency_in_process.ts);
+ * - under load: deletes and crash re-delivery with a steady flow and a slow
+ *   consumer, and with slow downloads; the delay of a message queued in the
+ *   login window (bench/load_bench.ts);
  * - an `R` storm: logins per second a server answering every login with `R`
  *   gets, against the retry policy's ceiling (bench/r_storm.ts);
  * - end-to-end decryption: a burst of 1 KB encrypted messages streamed with
- *   the key, against the same burst plain (bench/decrypt_bench.ts);
+ *   the key, against the same burst plain; one field through the library
+ *   against the platform's floor (bench/decrypt_bench.ts);
  * - soak: 10,000 `R` reconnects while messages flow (bench/soak.ts);
- * - footprint: mod.ts bundled and minified by esbuild (from npm), raw and
- *   gzipped; import time of mod.ts against an empty module.
+ * - many streams: 1,000 streams in one process against 1,000 bare WebSockets
+ *   — RSS, heap, idle CPU (bench/many_streams.ts);
+ * - footprint: each entry point bundled and minified by esbuild (from npm),
+ *   gzipped, against its budget (bench/footprint.ts); import time of mod.ts
+ *   against an empty module.
+ *
+ * The run fails (exit code 1) when a bundle is over its budget. Options, for
+ * quick runs while developing (these write no results.json):
+ *
+ *   deno task bench --only many,latency   # sections: stream, latency, load, rstorm, decrypt, soak, many, footprint
+ *   deno task bench --runtimes deno,node24
+ *   deno task bench --quick               # small counts everywhere
+ *   deno task bench --only many --streams 200
  *
  * @module
  */
 
-import {
-  capture,
-  findBun,
-  findNode,
-  fromNpm,
-  ROOT,
-} from "../tests/_runtimes.ts";
+import { findBun, findNode, ROOT } from "../tests/_runtimes.ts";
+import { bundleSizes } from "./footprint.ts";
 
-const IMPORT_RUNS = 15;
+const SECTIONS = [
+  "stream",
+  "latency",
+  "load",
+  "rstorm",
+  "decrypt",
+  "soak",
+  "many",
+  "footprint",
+];
+
+function option(name: string): string | undefined {
+  const index = Deno.args.indexOf(`--${name}`);
+  return index === -1 ? undefined : Deno.args[index + 1];
+}
+
+const QUICK = Deno.args.includes("--quick");
+const only = option("only")?.split(",") ?? SECTIONS;
+for (const name of only) {
+  if (!SECTIONS.includes(name)) {
+    throw new Error(`--only: no section ${name} (${SECTIONS.join(", ")})`);
+  }
+}
+const STREAMS = option("streams") ?? (QUICK ? "100" : "1000");
+const PARTIAL = QUICK || option("only") !== undefined ||
+  option("runtimes") !== undefined || option("streams") !== undefined;
+const IMPORT_RUNS = QUICK ? 3 : 15;
+
+/** A script's arguments in a quick run. */
+const QUICK_ARGS: Record<string, string[]> = {
+  "bench/stream_bench.ts": ["--messages", "200", "--burst", "2000"],
+  "bench/latency_in_process.ts": ["--messages", "60"],
+  "bench/r_storm.ts": ["--seconds", "3"],
+  "bench/decrypt_bench.ts": ["--messages", "300", "--fields", "300"],
+  "bench/soak.ts": ["--reconnects", "500"],
+  "bench/many_streams.ts": ["--idle", "2", "--settle", "6"],
+};
 
 interface Runtime {
   name: string;
@@ -34,19 +82,25 @@ interface Runtime {
   args(gc?: boolean): string[];
 }
 
-const runtimes: Runtime[] = [
-  {
-    name: "deno",
-    binary: Deno.execPath(),
-    args: (gc) => ["run", "-A", ...(gc ? ["--v8-flags=--expose-gc"] : [])],
-  },
-  { name: "bun", binary: await findBun(), args: () => [] },
-  {
+const allRuntimes: Record<string, () => Promise<Runtime>> = {
+  deno: () =>
+    Promise.resolve({
+      name: "deno",
+      binary: Deno.execPath(),
+      args: (gc) => ["run", "-A", ...(gc ? ["--v8-flags=--expose-gc"] : [])],
+    }),
+  bun: async () => ({ name: "bun", binary: await findBun(), args: () => [] }),
+  node24: async () => ({
     name: "node24",
     binary: await findNode(24),
     args: (gc) => gc ? ["--expose-gc"] : [],
-  },
-];
+  }),
+};
+const runtimes: Runtime[] = [];
+for (const name of option("runtimes")?.split(",") ?? Object.keys(allRuntimes)) {
+  if (!allRuntimes[name]) throw new Error(`--runtimes: no runtime ${name}`);
+  runtimes.push(await allRuntimes[name]());
+}
 
 /** Runs a script, returns the JSON object its stdout's last line holds. */
 async function runJson(
@@ -56,7 +110,12 @@ async function runJson(
   gc = false,
 ): Promise<Record<string, unknown>> {
   const result = await new Deno.Command(runtime.binary, {
-    args: [...runtime.args(gc), script, ...args],
+    args: [
+      ...runtime.args(gc),
+      script,
+      ...args,
+      ...(QUICK ? QUICK_ARGS[script] ?? [] : []),
+    ],
     cwd: ROOT,
     stdout: "piped",
     stderr: "piped",
@@ -102,34 +161,8 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)];
 }
 
-/** Bytes of `entry` bundled and minified by esbuild, raw and gzipped. */
-async function bundleSize(esbuild: string, entry: string) {
-  const bundle = await capture([
-    esbuild,
-    entry,
-    "--bundle",
-    "--minify",
-    "--format=esm",
-    "--log-level=error",
-  ]);
-  const bytes = new TextEncoder().encode(bundle);
-  const gzipped = await new Response(
-    new Blob([bytes]).stream().pipeThrough(new CompressionStream("gzip")),
-  ).arrayBuffer();
-  return { bytes: bytes.length, gzipBytes: gzipped.byteLength };
-}
-
 async function footprint() {
-  const esbuild = await fromNpm("esbuild", "esbuild@0", ".bin/esbuild");
-  const whole = await bundleSize(esbuild, `${ROOT}mod.ts`);
-  // What a receiver that only streams pays, after tree shaking.
-  const entry = await Deno.makeTempFile({ suffix: ".ts" });
-  await Deno.writeTextFile(
-    entry,
-    `export { streamMessages } from "${ROOT}mod.ts";\n`,
-  );
-  const streamOnly = await bundleSize(esbuild, entry);
-  await Deno.remove(entry);
+  const sizes = await bundleSizes();
   const importTimes: Record<string, unknown> = {};
   for (const runtime of runtimes) {
     const times = { mod: [] as number[], empty: [] as number[] };
@@ -150,13 +183,7 @@ async function footprint() {
       ratio: median(times.mod) / median(times.empty),
     };
   }
-  return {
-    bundleBytes: whole.bytes,
-    gzipBytes: whole.gzipBytes,
-    streamOnly,
-    esbuild: (await capture([esbuild, "--version"])).trim(),
-    importTimes,
-  };
+  return { ...sizes, importTimes };
 }
 
 const results: Record<string, unknown> = {
@@ -166,52 +193,106 @@ const results: Record<string, unknown> = {
       Math.round(Deno.systemMemoryInfo().total / 2 ** 30)
     } GiB`,
   stream: {},
-  streamInProcess: {},
+  latencyInProcess: {},
+  load: {},
   rStorm: {},
   decrypt: {},
   soak: {},
+  manyStreams: {},
 };
-const server = await startServer();
+const wanted = (section: string) => only.includes(section);
+/** Stores one runtime's figures of a section. */
+const put = (section: string, runtime: Runtime, value: unknown) =>
+  (results[section] as Record<string, unknown>)[runtime.name] = value;
+
+// The sections that need it get the fake in a process of its own.
+const server = ["stream", "soak", "many"].some(wanted)
+  ? await startServer()
+  : { info: "", stop: () => Promise.resolve() };
 try {
   for (const runtime of runtimes) {
-    console.log(`stream bench on ${runtime.name} …`);
-    (results.stream as Record<string, unknown>)[runtime.name] = await runJson(
-      runtime,
-      "bench/stream_bench.ts",
-      [server.info],
-    );
-    console.log(`stream bench, fake in-process, on ${runtime.name} …`);
-    (results.streamInProcess as Record<string, unknown>)[runtime.name] =
-      await runJson(runtime, "bench/stream_bench.ts", ["--in-process"]);
-    console.log(`R storm on ${runtime.name} …`);
-    (results.rStorm as Record<string, unknown>)[runtime.name] = await runJson(
-      runtime,
-      "bench/r_storm.ts",
-      [],
-    );
-    console.log(`decryption on ${runtime.name} …`);
-    (results.decrypt as Record<string, unknown>)[runtime.name] = await runJson(
-      runtime,
-      "bench/decrypt_bench.ts",
-      [],
-    );
-    console.log(`soak on ${runtime.name} …`);
-    (results.soak as Record<string, unknown>)[runtime.name] = await runJson(
-      runtime,
-      "bench/soak.ts",
-      [server.info],
-      true,
-    );
+    if (wanted("stream")) {
+      console.log(`stream bench on ${runtime.name} …`);
+      put(
+        "stream",
+        runtime,
+        await runJson(runtime, "bench/stream_bench.ts", [server.info]),
+      );
+    }
+    if (wanted("latency")) {
+      const byTransport: Record<string, unknown> = {};
+      for (const transport of ["loopback", "memory"]) {
+        console.log(
+          `latency, fake in-process (${transport}), on ${runtime.name} …`,
+        );
+        byTransport[transport] = await runJson(
+          runtime,
+          "bench/latency_in_process.ts",
+          ["--transport", transport],
+        );
+      }
+      put("latencyInProcess", runtime, byTransport);
+    }
+    if (wanted("load")) {
+      console.log(`load and the login window on ${runtime.name} …`);
+      put(
+        "load",
+        runtime,
+        await runJson(
+          runtime,
+          "bench/load_bench.ts",
+          QUICK ? ["--quick"] : [],
+        ),
+      );
+    }
+    if (wanted("rstorm")) {
+      console.log(`R storm on ${runtime.name} …`);
+      put("rStorm", runtime, await runJson(runtime, "bench/r_storm.ts", []));
+    }
+    if (wanted("decrypt")) {
+      console.log(`decryption on ${runtime.name} …`);
+      put(
+        "decrypt",
+        runtime,
+        await runJson(runtime, "bench/decrypt_bench.ts", []),
+      );
+    }
+    if (wanted("soak")) {
+      console.log(`soak on ${runtime.name} …`);
+      put(
+        "soak",
+        runtime,
+        await runJson(runtime, "bench/soak.ts", [server.info], true),
+      );
+    }
+    if (wanted("many")) {
+      const modes: Record<string, Record<string, number>> = {};
+      for (const mode of ["library", "bare", "protocol"]) {
+        console.log(`${STREAMS} ${mode} streams on ${runtime.name} …`);
+        modes[mode] = await runJson(runtime, "bench/many_streams.ts", [
+          server.info,
+          "--mode",
+          mode,
+          "--streams",
+          STREAMS,
+        ], true) as Record<string, number>;
+      }
+      put("manyStreams", runtime, modes);
+    }
   }
 } finally {
   await server.stop();
 }
-console.log("footprint …");
-results.footprint = await footprint();
-await Deno.writeTextFile(
-  `${ROOT}bench/results.json`,
-  `${JSON.stringify(results, null, 2)}\n`,
-);
+if (wanted("footprint")) {
+  console.log("footprint …");
+  results.footprint = await footprint();
+}
+if (!PARTIAL) {
+  await Deno.writeTextFile(
+    `${ROOT}bench/results.json`,
+    `${JSON.stringify(results, null, 2)}\n`,
+  );
+}
 
 // ---- the table ----
 // The results are plain JSON, read back untyped for printing.
@@ -257,21 +338,41 @@ for (const name of Object.keys(r.stream)) {
     burst.requests <= 2 ? "yes" : "no",
   ]);
 }
-for (const name of Object.keys(r.streamInProcess)) {
-  const { latency, burst } = r.streamInProcess[name];
+for (const [name, transports] of Object.entries(r.latencyInProcess as Any)) {
+  for (const [transport, t] of Object.entries(transports as Any)) {
+    for (
+      const [spacing, target, label] of [
+        [t.spaced, 1.3, `${t.spaced.spacingMs} ms apart`],
+        [t.backToBack, 2, "back-to-back"],
+      ] as const
+    ) {
+      rows.push([
+        `${name} in-process (${transport}) latency, ${label}`,
+        `${f(spacing.clientMs.median, 3)} ms`,
+        `bare ${f(spacing.bareMs.median, 3)} ms / ≤ ${target}×`,
+        `${f(spacing.ratio.median)}×`,
+        spacing.ratio.median <= target ? "yes" : "no",
+      ]);
+    }
+  }
+}
+for (const [name, l] of Object.entries(r.load as Any)) {
+  for (const [label, load] of [["A", l.loadA], ["B", l.loadB]] as const) {
+    rows.push([
+      `${name} load ${label}: deletes, crash re-delivery (max)`,
+      `${load.deletes} for ${load.handled} handled`,
+      "re-delivery ≤ 2 × 16 + 1",
+      String(load.maxCrashRedelivery),
+      load.deletes > 0 && load.maxCrashRedelivery <= 33 ? "yes" : "no",
+    ]);
+  }
+  const window = l.loginWindow;
   rows.push([
-    `${name} latency median, fake in-process`,
-    `${f(latency.libraryMs.median, 3)} ms`,
-    `floor ${f(latency.floorMs.median, 3)} ms`,
-    `${f(latency.ratio.median)}×`,
+    `${name} message queued in the login window`,
+    window.maxMs === null ? "never" : `${window.maxMs} ms (max)`,
+    "≤ login delay + one keep-alive (1.3 s)",
     "",
-  ]);
-  rows.push([
-    `${name} burst requests, fake in-process`,
-    String(burst.requests),
-    "≤ 2",
-    "",
-    burst.requests <= 2 ? "yes" : "no",
+    window.missed === 0 && window.maxMs <= 1_500 ? "yes" : "no",
   ]);
 }
 for (const name of Object.keys(r.rStorm)) {
@@ -300,6 +401,13 @@ for (const name of Object.keys(r.decrypt)) {
     "",
     d.addedMsPerMessage <= 0.1 ? "yes" : "no",
   ]);
+  rows.push([
+    `${name} decrypt one 1 KB field`,
+    `${f(d.perField.libraryMs, 3)} ms`,
+    `platform by hand ${f(d.perField.floorMs, 3)} ms / ≤ 1.2×`,
+    `${f(d.perField.ratio)}×`,
+    d.perField.ratio <= 1.2 ? "yes" : "no",
+  ]);
 }
 for (const name of Object.keys(r.soak)) {
   const soak = r.soak[name];
@@ -320,22 +428,61 @@ for (const name of Object.keys(r.soak)) {
     left === 0 ? "yes" : "no",
   ]);
 }
-const fp = r.footprint;
-rows.push([
-  "mod.ts bundled + minified",
-  `${fp.bundleBytes} B`,
-  `gzip ${fp.gzipBytes} B / ≤ 4096 B`,
-  "",
-  fp.gzipBytes <= 4096 ? "yes" : "no",
-]);
-rows.push([
-  "streamMessages only (tree-shaken)",
-  `${fp.streamOnly.bytes} B`,
-  `gzip ${fp.streamOnly.gzipBytes} B / ≤ 5120 B`,
-  "",
-  // Issue 13's target: a streaming receiver ships at most 5 KB gzipped.
-  fp.streamOnly.gzipBytes <= 5120 ? "yes" : "no",
-]);
+const mib = (bytes: number) => `${f(bytes / 2 ** 20, 1)} MiB`;
+const kib = (bytes: number) => `${f(bytes / 1024, 1)} KiB`;
+for (const [name, m] of Object.entries(r.manyStreams as Any)) {
+  const { library: l, bare: b } = m;
+  const rss = l.after.rss / b.after.rss;
+  const cpu = l.idleCpuMs / b.idleCpuMs;
+  rows.push([
+    `${name} ${l.streams} streams: process RSS`,
+    mib(l.after.rss),
+    `${b.streams} bare sockets ${mib(b.after.rss)} / ≤ 1.15×`,
+    `${f(rss)}×`,
+    rss <= 1.15 ? "yes" : "no",
+  ]);
+  const p = m.protocol;
+  rows.push([
+    `${name} ${p.streams} sockets + their 2 requests: RSS`,
+    mib(p.after.rss),
+    "the platform's fetch after 2 requests a socket",
+    `${f(l.after.rss / p.after.rss)}×`,
+    "",
+  ]);
+  rows.push([
+    `${name} per stream: RSS, heap`,
+    `${kib(l.perStream.rssBytes)}, ${kib(l.perStream.heapBytes)}`,
+    `bare ${kib(b.perStream.rssBytes)}, ${kib(b.perStream.heapBytes)}`,
+    `${f(l.perStream.rssBytes / b.perStream.rssBytes)}×`,
+    "",
+  ]);
+  rows.push([
+    `${name} ${l.streams} streams: idle CPU`,
+    `${f(l.idleCpuPercent, 3)} % of a core`,
+    `bare ${f(b.idleCpuPercent, 3)} % / ≤ 2×`,
+    `${f(cpu)}×`,
+    cpu <= 2 ? "yes" : "no",
+  ]);
+}
+const fp = r.footprint ?? { entries: {}, importTimes: {}, overBudget: [] };
+for (const [entry, size] of Object.entries(fp.entries as Any)) {
+  rows.push([
+    `${entry} bundled + minified`,
+    `${size.bytes} B`,
+    `gzip ${size.gzipBytes} B / ≤ ${size.gzipBudget} B`,
+    "",
+    size.gzipBytes <= size.gzipBudget ? "yes" : "OVER BUDGET",
+  ]);
+}
+if (fp.decryptionShakenOut !== undefined) {
+  rows.push([
+    "streamMessages without encryptionKey: decryption left out",
+    fp.decryptionShakenOut ? "yes" : "no",
+    "not without an API change (bench/footprint.ts)",
+    "",
+    "",
+  ]);
+}
 for (const [name, t] of Object.entries(fp.importTimes as Any)) {
   rows.push([
     `${name} import mod.ts`,
@@ -352,4 +499,16 @@ console.log(`\n${r.machine}`);
 for (const row of rows) {
   console.log(row.map((cell, i) => cell.padEnd(widths[i])).join("  "));
 }
-console.log(`\nwritten to bench/results.json`);
+console.log(
+  PARTIAL
+    ? "\na partial run: bench/results.json left as it was"
+    : "\nwritten to bench/results.json",
+);
+if (fp.overBudget.length > 0) {
+  console.error(
+    `\nFAILED: over its gzipped budget: ${
+      fp.overBudget.join(", ")
+    } (budgets in bench/footprint.ts)`,
+  );
+  Deno.exit(1);
+}

@@ -1,11 +1,11 @@
 /**
- * Latency and burst of streamMessages() against the fake server (running in
- * its own process, see bench/server.ts, or with `--in-process` in this one),
- * each figure a ratio to a baseline measured in the same run. Runs on Deno,
- * Bun and Node; prints one JSON line.
+ * Latency and burst of streamMessages() against the fake server running in
+ * its own process (see bench/server.ts), each figure a ratio to a baseline
+ * measured in the same run; bench/latency_in_process.ts measures latency
+ * with the fake in the client's own process. Runs on Deno, Bun and Node;
+ * prints one JSON line.
  *
  *   <runtime> bench/stream_bench.ts '<bench/server.ts JSON line>' [--messages 1000] [--burst 10000]
- *   <runtime> bench/stream_bench.ts --in-process
  *
  * Latency: from the fake queueing a message (its clock, offset-corrected) to
  * the consumer having it. The floor is the protocol with no library: a raw
@@ -19,15 +19,11 @@
 import process from "node:process";
 import { login, registerDevice, streamMessages } from "../mod.ts";
 import type { Device, Message } from "../mod.ts";
-import {
-  runtimeName,
-  type ServerInfo,
-  startBenchServer,
-} from "./bench_server.ts";
+import { runtimeName, type ServerInfo } from "./bench_server.ts";
 
-const given = process.argv.find((a) => a.startsWith("{"));
-const inProcess = given === undefined ? await startBenchServer() : undefined;
-const server: ServerInfo = inProcess ?? JSON.parse(given!);
+const server: ServerInfo = JSON.parse(
+  process.argv.find((a) => a.startsWith("{"))!,
+);
 
 function option(name: string, fallback: number): number {
   const index = process.argv.indexOf(`--${name}`);
@@ -230,4 +226,3 @@ const runtime = runtimeName();
 console.log(
   JSON.stringify({ runtime, latency: await latency(), burst: await burst() }),
 );
-await inProcess?.close();
