@@ -39,6 +39,7 @@ import type * as Library from "../mod.ts";
 import type { Device, MessageStream } from "../mod.ts";
 import type * as Testing from "../testing/mod.ts";
 import type { FakeServer, FakeServerOptions } from "../testing/mod.ts";
+import { runtimeName } from "./bench_server.ts";
 
 function option(name: string): string | undefined {
   const index = process.argv.indexOf(`--${name}`);
@@ -69,16 +70,6 @@ const watchdog = setTimeout(() => {
 }, 180_000);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function runtimeName(): string {
-  const g = globalThis as {
-    Deno?: { version: { deno: string } };
-    Bun?: { version: string };
-  };
-  if (g.Deno) return `deno ${g.Deno.version.deno}`;
-  if (g.Bun) return `bun ${g.Bun.version}`;
-  return `node ${process.versions.node}`;
-}
 
 /** A fake on loopback with one fresh device registered through the library. */
 async function fakeWithDevice(options: FakeServerOptions) {
