@@ -361,6 +361,9 @@ serverTest(
     });
     const iterator = stream[Symbol.asyncIterator]();
     await iterator.next(); // the welcome, after one failed download
+    // Downloads have worked for resetAfter (1 ms) once this much has passed:
+    // the in-process fake answers fast enough to fail again within it.
+    await new Promise((resolve) => setTimeout(resolve, 5));
     server.failNext({ type: "status", status: 503 }, { endpoint: "download" });
     server.send({ message: "after a second failure" });
     assert.equal(
