@@ -2,6 +2,7 @@
 // stopping for good. The stream's downloads, its deletes and the CLI's
 // acknowledgements all ask it; none reads an error's message text.
 
+import { describeThrown } from "./_redact.ts";
 import { PushoverError } from "./errors.ts";
 
 /** What to do after a failure. */
@@ -29,14 +30,9 @@ export function retryOrStop(error: unknown, action: string): Verdict {
   return {
     retry: false,
     error: new PushoverError(
-      `Cannot ${action}: unexpected failure: ${describe(error)}`,
+      // No secrets are known here; describeThrown survives a hostile value.
+      `Cannot ${action}: unexpected failure: ${describeThrown(error, [])}`,
       { cause: error },
     ),
   };
-}
-
-/** A thrown value as one short line: its name and message, or its type. */
-function describe(error: unknown): string {
-  if (error instanceof Error) return `${error.name}: ${error.message}`;
-  return error === null ? "null" : typeof error;
 }

@@ -42,16 +42,26 @@ test("retryOrStop() stops on anything else, wrapped in a PushoverError naming th
   assert.ok(verdict.error instanceof PushoverError);
   assert.equal(
     verdict.error.message,
-    "Cannot stream messages: unexpected failure: TypeError: undefined is not a function",
+    "Cannot stream messages: unexpected failure: undefined is not a function",
   );
   assert.equal(verdict.error.cause, bug);
   assert.equal(verdict.error.transient, false);
   for (
     const [thrown, named] of [
-      ["text", "string"],
+      ["text", "text"],
       [null, "null"],
       [undefined, "undefined"],
-      [Symbol("odd"), "symbol"],
+      [Symbol("odd"), "Symbol(odd)"],
+      [
+        Object.create(Error.prototype, {
+          message: {
+            get() {
+              throw new Error("a hostile getter");
+            },
+          },
+        }),
+        "an error that cannot be read",
+      ],
     ] as const
   ) {
     const { error } = retryOrStop(thrown, "x");

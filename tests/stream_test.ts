@@ -68,6 +68,31 @@ serverTest(
 );
 
 serverTest(
+  "streamMessages() deletes the skipped backlog at once, while the first live message is still in hand",
+  async (context) => {
+    const { server } = context;
+    const device = await newDevice(context);
+    server.send({ message: "old 1" });
+    server.send({ message: "old 2" });
+    const record = server.store.devices.get(device.deviceId)!;
+    for (const message of record.queue) message.queuedDate -= 10;
+    server.send({ message: "new" }); // queued in the start's own second
+    const stream = context.stream(device, { backlog: "skip" });
+    const iterator = stream[Symbol.asyncIterator]();
+    assert.equal((await iterator.next()).value?.message, "new"); // held
+    await within(
+      server.log.waitFor((e) =>
+        e.kind === "http" && e.endpoint === "delete" && e.status === 200
+      ),
+      "the backlog's delete while 'new' is held",
+    );
+    assert.deepEqual(queued(server, device), ["new"]);
+    await stream.close();
+    assert.deepEqual(queued(server, device), ["new"], "held: not deleted");
+  },
+);
+
+serverTest(
   "streamMessages() skips only the backlog when the first downloads fail: what came during the outage is delivered",
   async (context) => {
     const { server } = context;
