@@ -119,21 +119,32 @@ test("Connection does not tell of a first frame that ends the link (E)", async (
 });
 
 test("Connection's watchdog counts keepAliveTimeout from the last frame, not from the login", async () => {
-  const c = connection(HandSocket, { keepAliveTimeout: 60 });
-  c.link.start();
-  await until(() => c.connected() === 1, "the login");
-  await new Promise((resolve) => setTimeout(resolve, 30));
-  HandSocket.last!.frame("#");
-  const lastFrame = performance.now();
-  await until(() => c.reasons().length === 1, "the watchdog");
-  const silence = performance.now() - lastFrame;
-  c.link.stop();
-  assert.deepEqual(c.reasons(), ["no frame for 60 ms"]);
-  // Timers never fire early: a watchdog that ignored the frame fires ~30 ms after it.
-  assert.ok(
-    silence >= 59,
-    `replaced ${silence.toFixed(1)} ms after the last frame`,
-  );
+  // The frame must come halfway to the deadline; a machine too busy to send
+  // it in time makes an attempt that proves nothing, so it is tried again.
+  for (let attempt = 1;; attempt++) {
+    const c = connection(HandSocket, { keepAliveTimeout: 200 });
+    c.link.start();
+    await until(() => c.connected() === 1, "the login");
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    if (c.reasons().length > 0) {
+      c.link.stop();
+      assert.ok(attempt < 5, "the machine never sent the frame in time");
+      continue;
+    }
+    HandSocket.last!.frame("#");
+    const lastFrame = performance.now();
+    await until(() => c.reasons().length === 1, "the watchdog");
+    const silence = performance.now() - lastFrame;
+    c.link.stop();
+    assert.deepEqual(c.reasons(), ["no frame for 200 ms"]);
+    // Timers never fire early: a watchdog that ignored the frame fires
+    // about 100 ms after it.
+    assert.ok(
+      silence >= 199,
+      `replaced ${silence.toFixed(1)} ms after the last frame`,
+    );
+    return;
+  }
 });
 
 test("Connection gives up on a socket that does not open within connectTimeout", async () => {
