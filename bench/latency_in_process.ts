@@ -12,7 +12,7 @@
  * one arrived). Bare and library alternate in rounds, to share the machine's
  * drift. Prints one JSON line.
  *
- *   <runtime> bench/latency_in_process.ts [--messages 300] [--spacing 10] [--transport loopback|memory]
+ *   <runtime> bench/latency_in_process.ts [--messages 600] [--spacing 10] [--transport loopback|memory]
  *
  * `loopback` (default): the fake listens on 127.0.0.1 in this process and
  * both clients use the platform's fetch and WebSocket; `memory`: both use the
@@ -32,7 +32,7 @@ function option(name: string, fallback: string): string {
   return index === -1 ? fallback : process.argv[index + 1];
 }
 
-const MESSAGES = Number(option("messages", "300"));
+const MESSAGES = Number(option("messages", "600"));
 const SPACING = Number(option("spacing", "10"));
 const TRANSPORT = option("transport", "loopback");
 if (TRANSPORT !== "loopback" && TRANSPORT !== "memory") {

@@ -8,6 +8,7 @@ import {
 } from "./errors.ts";
 import { describeThrown, redact, redactError } from "./_redact.ts";
 import { MAX_TIMER } from "./_retry.ts";
+import { RequestTimeouts } from "./_timeouts.ts";
 import { checkSecureUrl } from "./_secure_url.ts";
 import { isObject } from "./_validate.ts";
 import type { RequestOptions } from "./types.ts";
@@ -89,18 +90,72 @@ export async function callApi(
   call: ApiCall,
   options: RequestOptions,
 ): Promise<ApiBody> {
+  const prepared = prepareCall(call, options);
+  try {
+    return await prepared.send(options.signal);
+  } finally {
+    prepared.dispose();
+  }
+}
+
+/** One call checked and built once, to be sent any number of times. */
+export interface PreparedCall {
+  /** Sends the call; `signal` aborts this one request. */
+  send(signal?: AbortSignal): Promise<ApiBody>;
+  /** Drops the timeouts' timer: the call is not sent again. */
+  dispose(): void;
+}
+
+/**
+ * Checks the options and builds the URL and body once, and times the sends
+ * out on one timer: a stream downloads on every `!`, and on its critical path
+ * the checks, the form encoding and a fresh timer cost more than the rest of
+ * the client's work together.
+ */
+export function prepareCall(
+  call: ApiCall,
+  options: RequestOptions,
+): PreparedCall {
   const { apiUrl, fetch: fetchFn, timeout } = resolveOptions(
     call.action,
     options,
   );
-  const { signal } = options;
-  signal?.throwIfAborted();
-
   // A string, not a URL: fetch parses it anyway; errors parse it for the host.
   const base = `${apiUrl}/${call.path}`;
   const form = new URLSearchParams(call.params);
+  const request: PreparedRequest = {
+    url: call.method === "GET" ? `${base}?${form}` : base,
+    base,
+    form,
+    fetchFn,
+    timeout,
+    timeouts: new RequestTimeouts(timeout),
+  };
+  return {
+    send: (signal) => send(call, request, signal),
+    dispose: () => request.timeouts.dispose(),
+  };
+}
+
+/** What every send of a prepared call shares. */
+interface PreparedRequest {
+  url: string;
+  /** The URL without the query: errors name its host. */
+  base: string;
+  form: URLSearchParams;
+  fetchFn: typeof fetch;
+  timeout: number;
+  timeouts: RequestTimeouts;
+}
+
+async function send(
+  call: ApiCall,
+  { url, base, form, fetchFn, timeout, timeouts }: PreparedRequest,
+  signal: AbortSignal | undefined,
+): Promise<ApiBody> {
+  signal?.throwIfAborted();
   const init: RequestInit = { method: call.method };
-  const url = call.method === "GET" ? `${base}?${form}` : base;
+  // A body is read when fetch() is called, so one form serves every send.
   if (call.method !== "GET") init.body = form;
 
   // One controller per request, aborted by the timeout or the user's signal.
@@ -109,14 +164,12 @@ export async function callApi(
   const controller = new AbortController();
   // Built only when it fires: a DOMException captures a stack (~40 µs).
   let timedOut = false;
-  const timeoutId = Number.isFinite(timeout)
-    ? setTimeout(() => {
-      timedOut = true;
-      controller.abort(
-        new DOMException(`no answer within ${timeout} ms`, "TimeoutError"),
-      );
-    }, timeout)
-    : undefined;
+  const settled = timeouts.start(() => {
+    timedOut = true;
+    controller.abort(
+      new DOMException(`no answer within ${timeout} ms`, "TimeoutError"),
+    );
+  });
   const forward = () => controller.abort(signal?.reason);
   signal?.addEventListener("abort", forward);
   init.signal = controller.signal;
@@ -142,7 +195,7 @@ export async function callApi(
       { cause: redactError(error, call.secrets), transient: true },
     );
   } finally {
-    clearTimeout(timeoutId);
+    settled();
     signal?.removeEventListener("abort", forward);
   }
 

@@ -39,7 +39,8 @@ export function parseBatchText(text: string): unknown {
 export function toBatch(body: Record<string, unknown>): MessageBatch | string {
   if (!Array.isArray(body.messages)) return "has no 'messages' list";
   const messages = body.messages as Message[];
-  for (const [index, message] of messages.entries()) {
+  for (let index = 0; index < messages.length; index++) {
+    const message = messages[index];
     if (!isObject(message)) {
       return `has a message (at ${index}) that is not an object`;
     }
@@ -56,10 +57,15 @@ export function toBatch(body: Record<string, unknown>): MessageBatch | string {
 
 /** Compares two decimal id strings as numbers, without BigInt or doubles. */
 export function compareIdStrings(a: string, b: string): number {
-  const x = a.replace(/^0+(?=\d)/, "");
-  const y = b.replace(/^0+(?=\d)/, "");
+  const x = withoutLeadingZeros(a);
+  const y = withoutLeadingZeros(b);
   if (x.length !== y.length) return x.length - y.length;
   return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/** Ids seldom start with 0: the regular expression runs only for those. */
+function withoutLeadingZeros(id: string): string {
+  return id.charCodeAt(0) === 48 ? id.replace(/^0+(?=\d)/, "") : id;
 }
 
 function compareIds(a: Message, b: Message): number {
@@ -79,9 +85,10 @@ function hasMessages(
   return isObject(body) && Array.isArray(body.messages);
 }
 
+/** Spelled out, not looped over BIG_FIELDS: it runs on every download. */
 function hasAllTwins(message: unknown): boolean {
   if (!isObject(message)) return true;
-  return BIG_FIELDS.every((f) =>
-    !(f in message) || typeof message[`${f}_str`] === "string"
-  );
+  return (!("id" in message) || typeof message.id_str === "string") &&
+    (!("umid" in message) || typeof message.umid_str === "string") &&
+    (!("aid" in message) || typeof message.aid_str === "string");
 }

@@ -1,8 +1,15 @@
-import { callApi, unexpectedAnswer } from "./_http.ts";
-import { createDecryptor, decryptAll } from "./e2ee.ts";
+import { prepareCall, unexpectedAnswer } from "./_http.ts";
+import { createDecryptor, decryptAll, markEncrypted } from "./e2ee.ts";
 import { parseBatchText, toBatch } from "./_parse_batch.ts";
 import { requireDevice } from "./_validate.ts";
-import type { Device, DownloadOptions, MessageBatch } from "./types.ts";
+import type {
+  Device,
+  DownloadOptions,
+  MessageBatch,
+  RequestOptions,
+} from "./types.ts";
+
+const ACTION = "download messages";
 
 /**
  * Downloads every message queued for the device (`GET messages.json`), in
@@ -44,13 +51,32 @@ export async function downloadMessages(
   device: Device,
   options: DownloadOptions = {},
 ): Promise<MessageBatch> {
-  const action = "download messages";
-  const { secret, deviceId } = requireDevice(device, action);
   const decryptor = options.encryptionKey === undefined
     ? undefined
-    : createDecryptor(options.encryptionKey, action, "encryptionKey");
-  const body = await callApi({
-    action,
+    : createDecryptor(options.encryptionKey, ACTION, "encryptionKey");
+  const download = prepareDownload(device, options);
+  let batch: MessageBatch;
+  try {
+    batch = await download.send(options.signal);
+  } finally {
+    download.dispose();
+  }
+  if (decryptor) batch.messages = await decryptAll(batch.messages, decryptor);
+  return batch;
+}
+
+/**
+ * The download checked and built once, for a caller that downloads the same
+ * device's queue again and again (the stream, on every `!`); encrypted
+ * messages come marked `e2ee: "encrypted"`, none decrypted.
+ */
+export function prepareDownload(
+  device: Device,
+  options: RequestOptions,
+): PreparedDownload {
+  const { secret, deviceId } = requireDevice(device, ACTION);
+  const call = prepareCall({
+    action: ACTION,
     method: "GET",
     path: "messages.json",
     params: { secret, device_id: deviceId },
@@ -58,8 +84,24 @@ export async function downloadMessages(
     authParams: ["secret", "device", "device_id"],
     parse: parseBatchText,
   }, options);
-  const batch = toBatch(body);
-  if (typeof batch === "string") throw unexpectedAnswer(action, body, batch);
-  batch.messages = await decryptAll(batch.messages, decryptor);
-  return batch;
+  return {
+    async send(signal) {
+      const body = await call.send(signal);
+      const batch = toBatch(body);
+      if (typeof batch === "string") {
+        throw unexpectedAnswer(ACTION, body, batch);
+      }
+      batch.messages = markEncrypted(batch.messages);
+      return batch;
+    },
+    dispose: () => call.dispose(),
+  };
+}
+
+/** A download prepared once and sent again and again. */
+export interface PreparedDownload {
+  /** Downloads the queue; `signal` aborts this one request. */
+  send(signal?: AbortSignal): Promise<MessageBatch>;
+  /** Drops the timeouts' timer: the download is not sent again. */
+  dispose(): void;
 }

@@ -104,9 +104,7 @@ export async function decryptAll(
   decryptor: Decryptor | undefined,
   failed: (message: Message, error: DecryptionError) => void = () => {},
 ): Promise<Message[]> {
-  if (!decryptor) {
-    return messages.map((m) => isFlagged(m) ? { ...m, e2ee: "encrypted" } : m);
-  }
+  if (!decryptor) return markEncrypted(messages);
   const one = async (
     message: Message,
   ): Promise<{ message: Message; error?: DecryptionError }> => {
@@ -129,6 +127,11 @@ export async function decryptAll(
     });
   }
   return out;
+}
+
+/** Marks the messages the server marks encrypted `e2ee: "encrypted"`. */
+export function markEncrypted(messages: Message[]): Message[] {
+  return messages.map((m) => isFlagged(m) ? { ...m, e2ee: "encrypted" } : m);
 }
 
 /** Whether the server marks the message as end-to-end encrypted. */

@@ -7,7 +7,7 @@ import { compareIdStrings } from "./_parse_batch.ts";
 import { checkSecureUrl } from "./_secure_url.ts";
 import { describe, requireDevice } from "./_validate.ts";
 import { sleep, Wakeup } from "./_wakeup.ts";
-import { downloadMessages } from "./download_messages.ts";
+import { type PreparedDownload, prepareDownload } from "./download_messages.ts";
 import { createDecryptor, decryptAll, type Decryptor } from "./e2ee.ts";
 import type { DecryptionError, PushoverError } from "./errors.ts";
 import type {
@@ -129,6 +129,8 @@ export function streamMessages(
 interface Settings {
   device: Device;
   request: DownloadOptions;
+  /** The download, checked and built once: it runs on every `!`. */
+  download: PreparedDownload;
   websocketUrl: string;
   WebSocket: WebSocketConstructor;
   keepAliveTimeout: number;
@@ -174,11 +176,13 @@ function checkOptions(device: Device, options: StreamOptions): Settings {
   const decryptor = options.encryptionKey === undefined
     ? undefined
     : createDecryptor(options.encryptionKey, ACTION, "encryptionKey");
+  // The user's signal stops the whole stream, not single requests; the
+  // stream decrypts itself, to report what fails.
+  const request = { ...options, signal: undefined, encryptionKey: undefined };
   return {
     device: { secret, deviceId },
-    // The user's signal stops the whole stream, not single requests; the
-    // stream decrypts itself, to report what fails.
-    request: { ...options, signal: undefined, encryptionKey: undefined },
+    request,
+    download: prepareDownload({ secret, deviceId }, request),
     websocketUrl: checkSecureUrl(websocketUrl, "websocketUrl", ACTION, {
       secure: "wss:",
       plain: "ws:",
@@ -258,6 +262,8 @@ class Stream implements MessageStream {
   #phase: Phase = { name: "idle" };
   #iterated = false;
   #queue: Promise<unknown> = Promise.resolve();
+  /** Calls to next() not yet answered. */
+  #running = 0;
 
   /** The batch being handed out; only one download's worth is ever held. */
   #batch: Message[] = [];
@@ -336,10 +342,16 @@ class Stream implements MessageStream {
     return this.close();
   }
 
-  /** Calls to next() run one after another, as for-await makes them. */
+  /**
+   * Calls to next() run one after another, as for-await makes them. One
+   * called while none runs (always, under for-await) starts at once and
+   * answers with its own promise: a message reaches the loop sooner.
+   */
   #serialised<T>(step: () => Promise<T>): Promise<T> {
-    const result = this.#queue.then(step);
-    this.#queue = result.catch(() => {});
+    const result = this.#running === 0 ? step() : this.#queue.then(step);
+    this.#running++;
+    const settled = () => void this.#running--;
+    this.#queue = result.then(settled, settled);
     return result;
   }
 
@@ -414,12 +426,9 @@ class Stream implements MessageStream {
   /** Downloads the queue and keeps what this stream has not handed out yet. */
   async #sync(): Promise<void> {
     this.#syncWanted = false;
-    const { device, request, backlog } = this.#settings;
+    const { download, backlog } = this.#settings;
     try {
-      const { messages, user } = await downloadMessages(device, {
-        ...request,
-        signal: this.#stopSignal.signal,
-      });
+      const { messages, user } = await download.send(this.#stopSignal.signal);
       this.#syncBackoff.succeeded();
       if (this.#phase.name !== "running") return;
       this.#report({ state: "synced", queued: messages.length, user });
@@ -436,7 +445,7 @@ class Stream implements MessageStream {
       this.#seenId = last;
       const { decryptor } = this.#settings;
       if (!decryptor) {
-        // downloadMessages() marked what is encrypted; nothing more to do.
+        // The download marked what is encrypted; nothing more to do.
         this.#batch = fresh;
       } else {
         this.#batch = await decryptAll(
@@ -510,6 +519,7 @@ class Stream implements MessageStream {
     if (phase.name === "stopping") return phase.released;
     phase.name === "running" && phase.connection.stop();
     this.#stopSignal.abort();
+    this.#settings.download.dispose();
     this.#settings.signal?.removeEventListener("abort", this.#onAbort);
     const thrown = reason === "failed" || reason === "aborted";
     const released = (async () => {
@@ -544,9 +554,13 @@ class Stream implements MessageStream {
     try {
       const result: unknown = this.#settings.onStatus(status);
       // An async callback's rejection must not become an unhandled one.
-      Promise.resolve(result).catch(() => {});
+      if (isThenable(result)) Promise.resolve(result).catch(() => {});
     } catch {
       // A faulty status callback must not break delivery.
     }
   }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as { then?: unknown } | null)?.then === "function";
 }
