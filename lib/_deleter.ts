@@ -4,7 +4,7 @@
 import { retryOrStop } from "./_failure.ts";
 import { compareIdStrings } from "./_parse_batch.ts";
 import { Backoff, type RetryDelay } from "./_retry.ts";
-import { deleteThrough } from "./delete_through.ts";
+import { type PreparedDelete, prepareDelete } from "./delete_through.ts";
 import type { PushoverError } from "./errors.ts";
 import type { StreamStatus } from "./stream_types.ts";
 import type { Device, RequestOptions } from "./types.ts";
@@ -36,6 +36,7 @@ export const DELETE_PACE = 1_000;
 /** Deletes on the server what the loop has handled, in the background. */
 export class Deleter {
   readonly #settings: DeleterSettings;
+  readonly #delete: PreparedDelete;
   readonly #backoff: Backoff;
   /** Cuts in-flight requests when stopping takes too long. */
   readonly #abort = new AbortController();
@@ -53,6 +54,7 @@ export class Deleter {
 
   constructor(settings: DeleterSettings) {
     this.#settings = settings;
+    this.#delete = prepareDelete(settings.device, settings.request);
     this.#now = settings.now ?? Date.now;
     this.#backoff = new Backoff(settings.retryDelay, this.#now);
   }
@@ -87,13 +89,9 @@ export class Deleter {
       (this.#deleted !== undefined &&
         compareIdStrings(target, this.#deleted) <= 0)
     ) return;
-    const { device, request } = this.#settings;
     this.#sinceLastDelete = 0;
     this.#lastSent = this.#now();
-    this.#inFlight = deleteThrough(device, target, {
-      ...request,
-      signal: this.#abort.signal,
-    }).then(
+    this.#inFlight = this.#delete.send(target, this.#abort.signal).then(
       () => {
         this.#deleted = target;
         this.#backoff.succeeded();
@@ -123,6 +121,7 @@ export class Deleter {
       await this.#inFlight;
     } finally {
       clearTimeout(timer);
+      this.#delete.dispose();
     }
   }
 

@@ -1,13 +1,10 @@
 // One REST call: URL and body building, the timeout, and turning every
 // failure into a PushoverError that names what failed and shows no secret.
 
-import {
-  LoginRequiredError,
-  PushoverError,
-  TwoFactorRequiredError,
-} from "./errors.ts";
+import { LoginRequiredError, PushoverError } from "./errors.ts";
+import type { PushoverErrorOptions } from "./errors.ts";
 import { describeThrown, redact, redactError } from "./_redact.ts";
-import { MAX_TIMER } from "./_retry.ts";
+import { requireDelay } from "./_retry.ts";
 import { RequestTimeouts } from "./_timeouts.ts";
 import { checkSecureUrl } from "./_secure_url.ts";
 import { isObject } from "./_validate.ts";
@@ -42,6 +39,16 @@ export interface ApiCall {
   authParams: string[];
   /** Turns the body text into a value; JSON.parse by default. */
   parse?: (text: string) => unknown;
+  /**
+   * Reads a refusal with a JSON body the call's own way, before the rules
+   * every call shares (a login's 412 asks for the 2FA code); undefined
+   * leaves it to them.
+   */
+  refusal?: (
+    status: number,
+    message: string,
+    options: PushoverErrorOptions,
+  ) => PushoverError | undefined;
 }
 
 /** The last `apiUrl` checked and its checked form: a stream asks every time. */
@@ -61,15 +68,7 @@ export function resolveOptions(action: string, options: RequestOptions): {
       `Cannot ${action}: this runtime has no global fetch, pass one as the 'fetch' option`,
     );
   }
-  // Beyond MAX_TIMER a timer fires at once; Infinity means no timeout.
-  if (
-    typeof timeout !== "number" || !(timeout > 0) ||
-    (timeout > MAX_TIMER && timeout !== Infinity)
-  ) {
-    throw new RangeError(
-      `Cannot ${action}: 'timeout' must be a positive number of milliseconds up to ${MAX_TIMER}, or Infinity: current value is ${timeout}`,
-    );
-  }
+  requireDelay(timeout, "timeout", action, true);
   // A stream calls this for every request with the same apiUrl: parse it once.
   if (apiUrl !== lastApiUrl) {
     checkedApiUrl = checkSecureUrl(apiUrl, "apiUrl", action, {
@@ -100,8 +99,14 @@ export async function callApi(
 
 /** One call checked and built once, to be sent any number of times. */
 export interface PreparedCall {
-  /** Sends the call; `signal` aborts this one request. */
-  send(signal?: AbortSignal): Promise<ApiBody>;
+  /**
+   * Sends the call; `signal` aborts this one request, `params` join the
+   * call's own in this request's body (a POST's: a delete's message id).
+   */
+  send(
+    signal?: AbortSignal,
+    params?: Record<string, string>,
+  ): Promise<ApiBody>;
   /** Drops the timeouts' timer: the call is not sent again. */
   dispose(): void;
 }
@@ -123,90 +128,71 @@ export function prepareCall(
   // A string, not a URL: fetch parses it anyway; errors parse it for the host.
   const base = `${apiUrl}/${call.path}`;
   const form = new URLSearchParams(call.params);
-  const request: PreparedRequest = {
-    url: call.method === "GET" ? `${base}?${form}` : base,
-    base,
-    form,
-    fetchFn,
-    timeout,
-    timeouts: new RequestTimeouts(timeout),
-  };
-  return {
-    send: (signal) => send(call, request, signal),
-    dispose: () => request.timeouts.dispose(),
-  };
-}
+  const url = call.method === "GET" ? `${base}?${form}` : base;
+  const timeouts = new RequestTimeouts(timeout);
+  return { send, dispose: () => timeouts.dispose() };
 
-/** What every send of a prepared call shares. */
-interface PreparedRequest {
-  url: string;
-  /** The URL without the query: errors name its host. */
-  base: string;
-  form: URLSearchParams;
-  fetchFn: typeof fetch;
-  timeout: number;
-  timeouts: RequestTimeouts;
-}
-
-async function send(
-  call: ApiCall,
-  { url, base, form, fetchFn, timeout, timeouts }: PreparedRequest,
-  signal: AbortSignal | undefined,
-): Promise<ApiBody> {
-  signal?.throwIfAborted();
-  const init: RequestInit = { method: call.method };
-  // A body is read when fetch() is called, so one form serves every send.
-  if (call.method !== "GET") init.body = form;
-
-  // One controller per request, aborted by the timeout or the user's signal.
-  // Linked by hand rather than AbortSignal.any(), whose dependents pile up on
-  // a long-lived signal such as a stream's.
-  const controller = new AbortController();
-  // Built only when it fires: a DOMException captures a stack (~40 µs).
-  let timedOut = false;
-  const settled = timeouts.start(() => {
-    timedOut = true;
-    controller.abort(
-      new DOMException(`no answer within ${timeout} ms`, "TimeoutError"),
-    );
-  });
-  const forward = () => controller.abort(signal?.reason);
-  signal?.addEventListener("abort", forward);
-  init.signal = controller.signal;
-
-  let response: Response;
-  let text: string;
-  try {
-    response = await fetchFn(url, init);
-    text = await response.text();
-  } catch (error) {
-    if (signal?.aborted) throw signal.reason;
-    const host = new URL(base).host;
-    if (timedOut) {
-      throw new PushoverError(
-        `Cannot ${call.action}: no answer from ${host} within ${timeout} ms`,
-        { cause: controller.signal.reason, transient: true },
+  async function send(
+    signal?: AbortSignal,
+    params?: Record<string, string>,
+  ): Promise<ApiBody> {
+    signal?.throwIfAborted();
+    // One controller per request, aborted by the timeout or the user's
+    // signal. Linked by hand rather than AbortSignal.any(), whose dependents
+    // pile up on a long-lived signal such as a stream's.
+    const controller = new AbortController();
+    const init: RequestInit = {
+      method: call.method,
+      signal: controller.signal,
+    };
+    // A body is read when fetch() is called, so one form serves every send.
+    if (params) init.body = new URLSearchParams({ ...call.params, ...params });
+    else if (call.method !== "GET") init.body = form;
+    // Built only when it fires: a DOMException captures a stack (~40 µs).
+    let timedOut = false;
+    const settled = timeouts.start(() => {
+      timedOut = true;
+      controller.abort(
+        new DOMException(`no answer within ${timeout} ms`, "TimeoutError"),
       );
-    }
-    throw new PushoverError(
-      `Cannot ${call.action}: the request to ${host} failed: ${
-        describeThrown(error, call.secrets)
-      }`,
-      { cause: redactError(error, call.secrets), transient: true },
-    );
-  } finally {
-    settled();
-    signal?.removeEventListener("abort", forward);
-  }
+    });
+    const forward = () => controller.abort(signal?.reason);
+    signal?.addEventListener("abort", forward);
 
-  let body: unknown;
-  try {
-    body = (call.parse ?? JSON.parse)(text);
-  } catch {
-    body = undefined;
+    let response: Response;
+    let text: string;
+    try {
+      response = await fetchFn(url, init);
+      text = await response.text();
+    } catch (error) {
+      if (signal?.aborted) throw signal.reason;
+      const host = new URL(base).host;
+      if (timedOut) {
+        throw new PushoverError(
+          `Cannot ${call.action}: no answer from ${host} within ${timeout} ms`,
+          { cause: controller.signal.reason, transient: true },
+        );
+      }
+      throw new PushoverError(
+        `Cannot ${call.action}: the request to ${host} failed: ${
+          describeThrown(error, call.secrets)
+        }`,
+        { cause: redactError(error, call.secrets), transient: true },
+      );
+    } finally {
+      settled();
+      signal?.removeEventListener("abort", forward);
+    }
+
+    let body: unknown;
+    try {
+      body = (call.parse ?? JSON.parse)(text);
+    } catch {
+      body = undefined;
+    }
+    if (response.ok && isObject(body) && body.status === 1) return body;
+    throw errorFor(call, response, body);
   }
-  if (response.ok && isObject(body) && body.status === 1) return body;
-  throw errorFor(call, response, body);
 }
 
 function errorFor(
@@ -241,9 +227,8 @@ function errorFor(
   const message = `Cannot ${call.action}: the server answered ${answer}${
     quoteErrors(errors, total)
   }`;
-  if (status === 412 && call.path === "users/login.json") {
-    return new TwoFactorRequiredError(message, "twofa" in call.params, options);
-  }
+  const own = call.refusal?.(status, message, options);
+  if (own) return own;
   // A body that says no (a `status` of 0, or any number but 1) is a refusal
   // whatever the status line says; so is a 4xx without one. A `status` that
   // is no number at all ("1" as a string) is a garbled answer, not a no.

@@ -57,15 +57,10 @@ export function toBatch(body: Record<string, unknown>): MessageBatch | string {
 
 /** Compares two decimal id strings as numbers, without BigInt or doubles. */
 export function compareIdStrings(a: string, b: string): number {
-  const x = withoutLeadingZeros(a);
-  const y = withoutLeadingZeros(b);
+  const x = a.replace(/^0+(?=\d)/, "");
+  const y = b.replace(/^0+(?=\d)/, "");
   if (x.length !== y.length) return x.length - y.length;
   return x < y ? -1 : x > y ? 1 : 0;
-}
-
-/** Ids seldom start with 0: the regular expression runs only for those. */
-function withoutLeadingZeros(id: string): string {
-  return id.charCodeAt(0) === 48 ? id.replace(/^0+(?=\d)/, "") : id;
 }
 
 function compareIds(a: Message, b: Message): number {
@@ -85,10 +80,9 @@ function hasMessages(
   return isObject(body) && Array.isArray(body.messages);
 }
 
-/** Spelled out, not looped over BIG_FIELDS: it runs on every download. */
 function hasAllTwins(message: unknown): boolean {
   if (!isObject(message)) return true;
-  return (!("id" in message) || typeof message.id_str === "string") &&
-    (!("umid" in message) || typeof message.umid_str === "string") &&
-    (!("aid" in message) || typeof message.aid_str === "string");
+  return BIG_FIELDS.every((f) =>
+    !(f in message) || typeof message[`${f}_str`] === "string"
+  );
 }

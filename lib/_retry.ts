@@ -5,6 +5,29 @@
 /** The longest delay a timer takes: beyond it, runtimes fire at once. */
 export const MAX_TIMER = 2 ** 31 - 1;
 
+/**
+ * Checks a number of milliseconds to wait: positive, and no more than a timer
+ * can wait (beyond MAX_TIMER it fires at once, turning a long wait into a
+ * loop) — or Infinity, "never", where `infinite` allows it.
+ */
+export function requireDelay(
+  value: unknown,
+  name: string,
+  action: string,
+  infinite = false,
+): void {
+  if (
+    typeof value !== "number" || !(value > 0) ||
+    (value > MAX_TIMER && !(infinite && value === Infinity))
+  ) {
+    throw new RangeError(
+      `Cannot ${action}: '${name}' must be a positive number of milliseconds up to ${MAX_TIMER}${
+        infinite ? ", or Infinity" : ""
+      }: current value is ${value}`,
+    );
+  }
+}
+
 /** Bounds of the delay between attempts, in milliseconds, checked already. */
 export interface RetryDelay {
   /** The floor of every delay. */

@@ -51,15 +51,16 @@ export class RequestTimeouts {
   #fire = (): void => {
     this.#timer = undefined;
     const now = this.#now();
-    let next = Infinity;
+    // Deadlines grow in the order requests start, which is the Set's order:
+    // the first one not yet due is the earliest left.
     for (const entry of this.#pending) {
-      if (entry.deadline <= now) {
-        this.#pending.delete(entry);
-        entry.expire();
-      } else {
-        next = Math.min(next, entry.deadline);
+      const left = entry.deadline - now;
+      if (left > 0) {
+        this.#timer = setTimeout(this.#fire, left);
+        return;
       }
+      this.#pending.delete(entry);
+      entry.expire();
     }
-    if (next !== Infinity) this.#timer = setTimeout(this.#fire, next - now);
   };
 }

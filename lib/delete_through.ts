@@ -1,6 +1,9 @@
-import { callApi } from "./_http.ts";
+import { prepareCall } from "./_http.ts";
+
 import { describe, requireDevice } from "./_validate.ts";
 import type { Device, Message, RequestOptions } from "./types.ts";
+
+const ACTION = "delete messages";
 
 /**
  * Deletes from the server every queued message whose id is less than or equal
@@ -35,17 +38,42 @@ export async function deleteThrough(
   through: Message | string | number,
   options: RequestOptions = {},
 ): Promise<void> {
-  const action = "delete messages";
-  const { secret, deviceId } = requireDevice(device, action);
-  const message = messageIdOf(through, action);
-  await callApi({
-    action,
+  const checked = requireDevice(device, ACTION);
+  const id = messageIdOf(through, ACTION);
+  const remove = prepareDelete(checked, options);
+  try {
+    await remove.send(id, options.signal);
+  } finally {
+    remove.dispose();
+  }
+}
+
+/** Deletes of one device's messages, prepared once and sent again and again. */
+export interface PreparedDelete {
+  /** Deletes through the message with this id (decimal digits). */
+  send(id: string, signal?: AbortSignal): Promise<void>;
+  /** Drops the timeouts' timer: no delete is sent again. */
+  dispose(): void;
+}
+
+/** The deletes the stream makes, checked and built once. */
+export function prepareDelete(
+  device: Device,
+  options: RequestOptions,
+): PreparedDelete {
+  const { secret, deviceId } = requireDevice(device, ACTION);
+  const call = prepareCall({
+    action: ACTION,
     method: "POST",
     path: `devices/${encodeURIComponent(deviceId)}/update_highest_message.json`,
-    params: { secret, message },
+    params: { secret },
     secrets: [secret],
     authParams: ["secret", "device", "device_id"],
   }, options);
+  return {
+    send: async (id, signal) => void await call.send(signal, { message: id }),
+    dispose: () => call.dispose(),
+  };
 }
 
 /** The exact decimal id of a message, an id string or a safe integer. */

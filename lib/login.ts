@@ -1,5 +1,6 @@
 import { callApi, unexpectedAnswer } from "./_http.ts";
 import { requireObject, requireString } from "./_validate.ts";
+import { TwoFactorRequiredError } from "./errors.ts";
 import type { RequestOptions, Session } from "./types.ts";
 
 /**
@@ -91,6 +92,10 @@ export async function login(
     params,
     secrets: [password, twofa ?? ""],
     authParams: [],
+    refusal: (status, message, errorOptions) =>
+      status === 412
+        ? new TwoFactorRequiredError(message, twofa !== undefined, errorOptions)
+        : undefined,
   }, options);
   if (
     typeof body.id !== "string" || body.id === "" ||

@@ -1,4 +1,4 @@
-import { Backoff, MAX_TIMER, type RetryDelay } from "./_retry.ts";
+import { Backoff, requireDelay, type RetryDelay } from "./_retry.ts";
 import { Connection } from "./_connection.ts";
 import { Deleter } from "./_deleter.ts";
 import { retryOrStop } from "./_failure.ts";
@@ -161,7 +161,7 @@ function checkOptions(device: Device, options: StreamOptions): Settings {
       `Cannot ${ACTION}: this runtime has no global WebSocket, pass one as the 'WebSocket' option`,
     );
   }
-  positive(keepAliveTimeout, "keepAliveTimeout");
+  requireDelay(keepAliveTimeout, "keepAliveTimeout", ACTION);
   const retryDelay = checkRetryDelay(options.retryDelay);
   if (backlog !== "deliver" && backlog !== "skip") {
     throw new TypeError(
@@ -215,24 +215,15 @@ function checkRetryDelay(given: StreamOptions["retryDelay"]): RetryDelay {
     max = DEFAULTS.retryDelay.max,
     resetAfter = DEFAULTS.retryDelay.resetAfter,
   } = given ?? {};
-  positive(min, "retryDelay.min");
-  positive(max, "retryDelay.max");
+  requireDelay(min, "retryDelay.min", ACTION);
+  requireDelay(max, "retryDelay.max", ACTION);
   if (max < min) {
     throw new RangeError(
       `Cannot ${ACTION}: 'retryDelay.max' must not be below 'retryDelay.min': current values are ${min} and ${max}`,
     );
   }
-  positive(resetAfter, "retryDelay.resetAfter");
+  requireDelay(resetAfter, "retryDelay.resetAfter", ACTION);
   return { min, max, resetAfter };
-}
-
-function positive(value: unknown, name: string): void {
-  // Timers fire at once beyond MAX_TIMER, which would turn a long wait into a loop.
-  if (typeof value !== "number" || !(value > 0) || !(value <= MAX_TIMER)) {
-    throw new RangeError(
-      `Cannot ${ACTION}: '${name}' must be a positive number of milliseconds up to ${MAX_TIMER}: current value is ${value}`,
-    );
-  }
 }
 
 type StopReason = "closed" | "ended" | "aborted" | "failed";
@@ -262,8 +253,6 @@ class Stream implements MessageStream {
   #phase: Phase = { name: "idle" };
   #iterated = false;
   #queue: Promise<unknown> = Promise.resolve();
-  /** Calls to next() not yet answered. */
-  #running = 0;
 
   /** The batch being handed out; only one download's worth is ever held. */
   #batch: Message[] = [];
@@ -342,16 +331,10 @@ class Stream implements MessageStream {
     return this.close();
   }
 
-  /**
-   * Calls to next() run one after another, as for-await makes them. One
-   * called while none runs (always, under for-await) starts at once and
-   * answers with its own promise: a message reaches the loop sooner.
-   */
+  /** Calls to next() run one after another, as for-await makes them. */
   #serialised<T>(step: () => Promise<T>): Promise<T> {
-    const result = this.#running === 0 ? step() : this.#queue.then(step);
-    this.#running++;
-    const settled = () => void this.#running--;
-    this.#queue = result.then(settled, settled);
+    const result = this.#queue.then(step);
+    this.#queue = result.catch(() => {});
     return result;
   }
 
@@ -554,13 +537,9 @@ class Stream implements MessageStream {
     try {
       const result: unknown = this.#settings.onStatus(status);
       // An async callback's rejection must not become an unhandled one.
-      if (isThenable(result)) Promise.resolve(result).catch(() => {});
+      Promise.resolve(result).catch(() => {});
     } catch {
       // A faulty status callback must not break delivery.
     }
   }
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return typeof (value as { then?: unknown } | null)?.then === "function";
 }
