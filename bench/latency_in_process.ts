@@ -39,7 +39,8 @@ if (TRANSPORT !== "loopback" && TRANSPORT !== "memory") {
   throw new Error(`--transport must be loopback or memory: ${TRANSPORT}`);
 }
 const WARM_UP = Math.min(50, MESSAGES);
-const ROUNDS = 10;
+/** Messages per turn: bare and library alternate often, to share drift. */
+const PER_ROUND = 10;
 
 const server = await startFakeServer({
   listen: TRANSPORT === "loopback",
@@ -174,10 +175,9 @@ async function compare(spacing: number) {
   await client.measure(WARM_UP, spacing);
   const bareTimes: number[] = [];
   const clientTimes: number[] = [];
-  const perRound = Math.ceil(MESSAGES / ROUNDS);
-  for (let round = 0; round < ROUNDS; round++) {
-    bareTimes.push(...await bare.measure(perRound, spacing));
-    clientTimes.push(...await client.measure(perRound, spacing));
+  for (let sent = 0; sent < MESSAGES; sent += PER_ROUND) {
+    bareTimes.push(...await bare.measure(PER_ROUND, spacing));
+    clientTimes.push(...await client.measure(PER_ROUND, spacing));
   }
   await bare.close();
   await client.close();
