@@ -12,6 +12,8 @@ export const EXIT = {
   loginRequired: 3,
   /** Another client logged in as this device and took it over. */
   sessionReplaced: 4,
+  /** Interrupted before it was done (Ctrl-C at a question): 128 + SIGINT. */
+  interrupted: 130,
 } as const;
 
 /** An exit code from {@linkcode EXIT}. */

@@ -23,28 +23,34 @@ export function formatLine(message: Message): string {
       ? "set the key with --e2ee-key-file"
       : "the key does not decrypt it";
     return `${time} ${emergency}[${
-      oneLine(String(message.app))
+      oneLine(message.app)
     }] (end-to-end encrypted: ${why})`;
   }
   const title = message.title ? ` ${oneLine(message.title)}:` : "";
   const text = oneLine(toPlainText(message));
   const url = message.url ? `  <${oneLine(message.url)}>` : "";
-  return `${time} ${emergency}[${
-    oneLine(String(message.app))
-  }]${title} ${text}${url}`;
+  return `${time} ${emergency}[${oneLine(message.app)}]${title} ${text}${url}`;
 }
 
 /**
- * Text on one line: line breaks and other control characters (a sender's
- * escape sequences) become spaces.
+ * Text on one line, safe for a terminal, a file or a unit: line breaks and
+ * every other control character (a sender's or a server's escape sequences,
+ * C1's CSI included) become spaces. Anything not a string — a server's
+ * number where a title belongs — is shown as its JSON, never thrown on.
  */
-export function oneLine(text: string): string {
+export function oneLine(text: unknown): string {
+  const string = typeof text === "string"
+    ? text
+    : text === undefined || text === null
+    ? ""
+    : JSON.stringify(text) ?? String(text);
   // Control characters would move the cursor or ring a bell on a terminal.
-  return text.replace(/\s*[\n\r]\s*/g, " ").replace(CONTROL, " ");
+  return string.replace(LINE_BREAKS, " ").replace(CONTROL, " ");
 }
 
+const LINE_BREAKS = /\s*[\n\r\u2028\u2029]\s*/g;
 // deno-lint-ignore no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f]/g;
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
 
 /** Fields whose numbers lose digits beyond 2^53: only their exact strings. */
 const EXACT = ["id", "umid", "aid", "subscription"] as const;

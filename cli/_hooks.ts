@@ -8,14 +8,25 @@ import type { Message } from "../mod.ts";
 import { toJson } from "./_format.ts";
 import { childStderr, type Io, write } from "./_io.ts";
 
-/** A hook that did not succeed this time; `retryAfter` in ms, if told. */
+/**
+ * A hook that did not succeed this time; `retryAfter` in ms, if told.
+ * `final`: trying again cannot help (the system refuses to start it).
+ */
 export class HookFailed extends Error {
   readonly retryAfter: number | undefined;
-  constructor(message: string, retryAfter?: number) {
+  readonly final: boolean;
+  constructor(message: string, retryAfter?: number, final = false) {
     super(message);
     this.retryAfter = retryAfter;
+    this.final = final;
   }
 }
+
+/**
+ * Errors starting a process that the same start would meet again: an
+ * environment or argument list too big, a command that is not executable.
+ */
+const FINAL_SPAWN_ERRORS = new Set(["E2BIG", "ENAMETOOLONG"]);
 
 /** Hands one message on; resolves when it was taken, throws HookFailed. */
 export type Hook = (message: Message, signal: AbortSignal) => Promise<void>;
@@ -26,14 +37,35 @@ export function withoutNul(text: string): string {
 }
 
 /**
+ * The most of one variable a hook's environment carries, in UTF-16 units.
+ * Linux refuses to start a process with any one variable over 128 KiB
+ * (E2BIG), and an end-to-end encrypted body of 512 characters can unpack to
+ * 300 KB: each copy is cut here, ten of them stay far below the total limit,
+ * and the whole message is always on stdin.
+ */
+export const ENV_VALUE_LIMIT = 16 * 1024;
+
+/**
  * The message in environment variables, for `sh -c`: the message text goes
- * there and on stdin, never into the command line.
+ * there and on stdin, never into the command line. A value over
+ * ENV_VALUE_LIMIT is cut (PUSHOVER_JSON, which a cut would break, is left
+ * empty) and named in PUSHOVER_TRUNCATED.
  */
 export function hookEnvironment(message: Message): Record<string, string> {
-  const json = JSON.stringify(toJson(message));
+  const cut: string[] = [];
+  const limited = (name: string, value: string) => {
+    if (value.length <= ENV_VALUE_LIMIT) return value;
+    cut.push(name);
+    if (name === "PUSHOVER_JSON") return "";
+    // Not between the two halves of a surrogate pair.
+    const end = /[\ud800-\udbff]/.test(value[ENV_VALUE_LIMIT - 1])
+      ? ENV_VALUE_LIMIT - 1
+      : ENV_VALUE_LIMIT;
+    return value.slice(0, end);
+  };
   const text = (value: unknown) =>
     value === undefined ? "" : withoutNul(String(value));
-  return {
+  const values: Record<string, string> = {
     PUSHOVER_ID: message.id_str,
     PUSHOVER_TITLE: text(message.title ?? message.app),
     PUSHOVER_MESSAGE: text(message.message),
@@ -43,8 +75,14 @@ export function hookEnvironment(message: Message): Record<string, string> {
     PUSHOVER_URL_TITLE: text(message.url_title),
     PUSHOVER_RECEIPT: text(message.receipt),
     PUSHOVER_DATE: text(message.date),
-    PUSHOVER_JSON: json, // JSON escapes NUL as \u0000
+    PUSHOVER_JSON: JSON.stringify(toJson(message)), // JSON escapes NUL
   };
+  const env: Record<string, string> = {};
+  for (const [name, value] of Object.entries(values)) {
+    env[name] = limited(name, value);
+  }
+  env.PUSHOVER_TRUNCATED = cut.join(",");
+  return env;
 }
 
 /** The login's answers never reach a hook, whatever their names suggest. */
@@ -73,8 +111,13 @@ export function childEnvironment(
 export function execHook(command: string, timeout: number, io: Io): Hook {
   return (message, signal) =>
     new Promise((resolve, reject) => {
-      const failed = (why: string) =>
-        reject(new HookFailed(`--exec: the command ${why}`));
+      const failed = (why: string, final = false) =>
+        reject(new HookFailed(`--exec: the command ${why}`, undefined, final));
+      const couldNotStart = (error: unknown) =>
+        failed(
+          `could not start: ${(error as Error).message}`,
+          FINAL_SPAWN_ERRORS.has(String((error as { code?: unknown }).code)),
+        );
       let child: ReturnType<typeof spawn>;
       try {
         // A process group of its own, so a stop or a timeout ends everything
@@ -85,7 +128,7 @@ export function execHook(command: string, timeout: number, io: Io): Hook {
           detached: true,
         });
       } catch (error) {
-        failed(`could not start: ${(error as Error).message}`);
+        couldNotStart(error);
         return;
       }
       const signalGroup = (name: "SIGTERM" | "SIGKILL") => {
@@ -122,7 +165,7 @@ export function execHook(command: string, timeout: number, io: Io): Hook {
       // A shell that cannot start (ENOENT, EAGAIN) has an error and no exit.
       child.on("error", (error) => {
         settle();
-        failed(`could not start: ${(error as Error).message}`);
+        couldNotStart(error);
       });
       child.on("exit", (code, killedBy) => {
         settle();
@@ -144,18 +187,20 @@ export function execHook(command: string, timeout: number, io: Io): Hook {
  * `user:password@` in the URL becomes a Basic `Authorization` header (some
  * runtimes refuse such URLs), and never shows in a report.
  */
-export function webhookHook(url: string, timeout: number): Hook {
+export function webhookHook(url: URL, timeout: number): Hook {
   const target = new URL(url);
   const headers: Record<string, string> = {
     "content-type": "application/json",
   };
   if (target.username || target.password) {
+    // UTF-8, then base64 (RFC 7617): btoa alone refuses non-Latin-1 text.
+    const credentials = new TextEncoder().encode(
+      `${decodeURIComponent(target.username)}:${
+        decodeURIComponent(target.password)
+      }`,
+    );
     headers.authorization = `Basic ${
-      btoa(
-        `${decodeURIComponent(target.username)}:${
-          decodeURIComponent(target.password)
-        }`,
-      )
+      btoa(String.fromCharCode(...credentials))
     }`;
     target.username = "";
     target.password = "";

@@ -4,6 +4,7 @@
 
 import process from "node:process";
 import type { Readable, Writable } from "node:stream";
+import { oneLine } from "./_format.ts";
 
 /** Standard input; a terminal has `isTTY` and raw mode. */
 export interface Input extends Readable {
@@ -66,9 +67,13 @@ export function print(io: Io, text: string): void {
   write(io.stdout, `${text}\n`);
 }
 
-/** Writes `text` and a newline to stderr (progress, questions' context). */
+/**
+ * Writes `text` as one line to stderr (progress, errors, questions'
+ * context): whatever a server or a sender put in it, no escape sequence or
+ * line break reaches the terminal.
+ */
 export function say(io: Io, text: string): void {
-  write(io.stderr, `${text}\n`);
+  write(io.stderr, `${oneLine(text)}\n`);
 }
 
 /**

@@ -6,6 +6,7 @@ import { spawn } from "node:child_process";
 import { mkdir, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { iconUrl, isQuiet, isSilent, toPlainText } from "../mod.ts";
+import { oneLine } from "./_format.ts";
 import { childEnvironment, withoutNul } from "./_hooks.ts";
 import type { Message, UserInfo } from "../mod.ts";
 import type { Io } from "./_io.ts";
@@ -41,13 +42,32 @@ export function notifyArguments(
     : message.priority >= 2
     ? "critical"
     : "normal";
-  const args = [`--app-name=${message.app}`, `--urgency=${urgency}`];
+  const args = [`--app-name=${oneLine(message.app)}`, `--urgency=${urgency}`];
   if (icon) args.push(`--icon=${icon}`);
   if (withAction) args.push("--action=ack=Acknowledge", "--wait");
   // `--`: a title like "-u" is text, not an option.
-  args.push("--", message.title ?? message.app, toPlainText(message));
+  args.push(
+    "--",
+    oneLine(message.title ?? message.app),
+    escapeMarkup(toPlainText(message)),
+  );
   return args.map((arg) => withoutNul(String(arg)));
 }
+
+/**
+ * A body as text, not markup: notification servers that advertise
+ * `body-markup` read `<a href>`, `<img>` and `&…;` in the body, and the
+ * Desktop Notifications spec asks clients to escape `&`, `<` and `>`.
+ */
+export function escapeMarkup(text: string): string {
+  return text.replace(/[&<>]/g, (c) => MARKUP_ESCAPES[c]);
+}
+
+const MARKUP_ESCAPES: Record<string, string> = {
+  "&": "&amp;",
+  "<": "&lt;",
+  ">": "&gt;",
+};
 
 /** Shows messages with notify-send. */
 export class DesktopNotifier {

@@ -6,6 +6,7 @@ import { parseArgs } from "node:util";
 import { LOOPBACK_HOSTS } from "../lib/_secure_url.ts";
 import type { SavedCredentials } from "../mod.ts";
 import { usage } from "./_fail.ts";
+import { oneLine } from "./_format.ts";
 import { defaultConfigPath } from "./_paths.ts";
 
 /** parseArgs option specs: the shared ones and a subcommand's own. */
@@ -40,12 +41,26 @@ export function parse<const O extends Specs>(
   if (parsed.positionals.length > positionals) {
     throw usage(
       `${command}: unexpected argument '${
-        parsed.positionals[positionals]
+        oneLine(parsed.positionals[positionals])
       }'; see ${command} --help`,
     );
   }
+  // A line break or an escape in a value ends a unit file's line, forges a
+  // log line or moves a terminal's cursor: none is wanted in any flag.
+  for (const [name, value] of Object.entries(parsed.values)) {
+    const values = Array.isArray(value) ? value : [value];
+    if (values.some((v) => typeof v === "string" && CONTROL.test(v))) {
+      throw usage(
+        `${command}: --${name} holds a control character (a line break, a carriage return or an escape); remove it`,
+      );
+    }
+  }
   return parsed;
 }
+
+/** Control characters but tab (C0, DEL, C1). */
+// deno-lint-ignore no-control-regex
+const CONTROL = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f]/;
 
 /** Checks a URL flag: a URL, secure unless it points at this machine. */
 function checkUrl(value: string, flag: string, secure: string): string {
@@ -53,7 +68,7 @@ function checkUrl(value: string, flag: string, secure: string): string {
   try {
     url = new URL(value);
   } catch {
-    throw usage(`${flag}: '${value}' is not a URL`);
+    throw usage(`${flag}: '${oneLine(value)}' is not a URL`);
   }
   const plain = secure === "https:" ? "http:" : "ws:";
   if (

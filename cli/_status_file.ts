@@ -4,6 +4,7 @@
 import process from "node:process";
 import { readFile } from "node:fs/promises";
 import { writePrivate } from "./_files.ts";
+import { oneLine } from "./_format.ts";
 
 /** What the status file holds. */
 export interface ListenerStatus {
@@ -45,6 +46,10 @@ export class StatusFile {
     change: Partial<Omit<ListenerStatus, "since" | "pid">>,
   ): Promise<void> {
     const next = { ...this.#status, ...change };
+    // A server's error text: no escape sequence or line break in the file.
+    if (change.lastError !== undefined) {
+      next.lastError = oneLine(change.lastError);
+    }
     if (change.state && change.state !== this.#status.state) {
       next.since = new Date().toISOString();
     }

@@ -13,7 +13,7 @@ import { CliError, EXIT, usage } from "./_fail.ts";
 import { type Io, print, say } from "./_io.ts";
 import { loadKey, readCredentials } from "./_files.ts";
 import { formatLine, oneLine, toJson } from "./_format.ts";
-import { execHook, type Hook, webhookHook } from "./_hooks.ts";
+import { execHook, type Hook, HookFailed, webhookHook } from "./_hooks.ts";
 import { DesktopNotifier, probeNotifySend } from "./_notify.ts";
 import {
   COMMON,
@@ -118,16 +118,7 @@ function settingsFrom(
     hooks.push(execHook(values.exec, timeout, io));
   }
   if (values.webhook !== undefined) {
-    let url: URL;
-    try {
-      url = new URL(values.webhook);
-    } catch {
-      throw usage(`--webhook: '${values.webhook}' is not a URL`);
-    }
-    if (url.protocol !== "https:" && url.protocol !== "http:") {
-      throw usage(`--webhook: '${values.webhook}' is not an http(s) URL`);
-    }
-    hooks.push(webhookHook(values.webhook, timeout));
+    hooks.push(webhookHook(checkWebhook(values.webhook), timeout));
   }
   let retry = HOOK_RETRY;
   if (values["retry-delay"] !== undefined) {
@@ -139,7 +130,9 @@ function settingsFrom(
   }
   let minPriority = -2;
   if (values["min-priority"] !== undefined) {
-    minPriority = Number(values["min-priority"]);
+    // Decimal digits only: Number() reads "" as 0 and "0x1" as 1.
+    const given = values["min-priority"].trim();
+    minPriority = /^[+-]?\d$/.test(given) ? Number(given) : NaN;
     if (!Number.isInteger(minPriority) || minPriority < -2 || minPriority > 2) {
       throw usage(
         `--min-priority: '${
@@ -147,6 +140,13 @@ function settingsFrom(
         }' is not a priority; use -2, -1, 0, 1 or 2`,
       );
     }
+  }
+  // `--app "$APP"` with APP unset gives "": no app has that name, and every
+  // message would be deleted unseen.
+  if (values.app?.some((name) => name.trim() === "")) {
+    throw usage(
+      "--app: the name is empty; give an application's name as it shows in messages",
+    );
   }
   const backlog = values.backlog ?? "deliver";
   let maxAge: number | undefined;
@@ -169,6 +169,35 @@ function settingsFrom(
     backlog: backlog === "skip" ? "skip" : "deliver",
     maxAge,
   };
+}
+
+/**
+ * `--webhook`'s URL, checked: http(s), and user info that decodes. A URL
+ * that does not parse is not shown (it may hold a password).
+ */
+function checkWebhook(given: string): URL {
+  let url: URL;
+  try {
+    url = new URL(given);
+  } catch {
+    throw usage(
+      "--webhook: the value is not a URL (not shown: it may hold a password)",
+    );
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") {
+    throw usage(
+      `--webhook: ${url.protocol}// is not http(s); give an http:// or https:// URL`,
+    );
+  }
+  try {
+    decodeURIComponent(url.username);
+    decodeURIComponent(url.password);
+  } catch {
+    throw usage(
+      "--webhook: the user name or password in the URL has a broken %-escape",
+    );
+  }
+  return url;
 }
 
 function parseValues(args: string[]) {
@@ -227,10 +256,23 @@ export async function run(
     }
   }
   let user: UserInfo | undefined;
-  const onStatus = statusReporter(tell, (change) => {
+  // Ends a hook's retries when the user stops the listener or the stream
+  // stops for good (the device refused: E, or taken over: A); the message
+  // then stays queued, and the stream's own error says why.
+  const handling = new AbortController();
+  stop.signal.addEventListener("abort", () => handling.abort(), { once: true });
+  let streamFailure: { error: unknown } | undefined;
+  const reportStatus = statusReporter(tell, (change) => {
     if (change.user) user = change.user;
     void status.update(change.update);
   });
+  const onStatus = (change: StreamStatus) => {
+    if (change.state === "stopped" && change.reason === "failed") {
+      streamFailure = { error: change.error };
+      handling.abort();
+    }
+    reportStatus(change);
+  };
 
   const output = new Output(io.stdout);
   const wanted = (message: Message) =>
@@ -260,17 +302,27 @@ export async function run(
       );
     }
     for (const hook of settings.hooks) {
-      const done = await untilDone(
-        () => hook(message, stop.signal),
-        stop.signal,
-        ({ delay, reason }) =>
-          tell(
-            `message ${message.id_str}: ${reason}; trying again in ${
-              Math.ceil(delay / 1000)
-            } s`,
-          ),
-        settings.retry,
-      );
+      let done: boolean;
+      try {
+        done = await untilDone(
+          () => hook(message, handling.signal),
+          handling.signal,
+          ({ delay, reason }) =>
+            tell(
+              `message ${message.id_str}: ${reason}; trying again in ${
+                Math.ceil(delay / 1000)
+              } s`,
+            ),
+          settings.retry,
+          (error) => error instanceof HookFailed && error.final,
+        );
+      } catch (error) {
+        throw new CliError(
+          `message ${message.id_str}: ${
+            (error as Error).message
+          }; trying again cannot help: it stays on the server`,
+        );
+      }
       if (!done) return false;
     }
     void status.update({ lastMessageAt: new Date().toISOString() });
@@ -305,26 +357,30 @@ export async function run(
       // Stopped while a hook retried: the message stays on the server.
       if (!delivered) {
         await stream.close();
+        if (streamFailure) throw streamFailure.error;
         return EXIT.ok;
       }
     }
   } catch (error) {
     if (error instanceof OutputClosed || stop.signal.aborted) return EXIT.ok;
-    if (error instanceof LoginRequiredError) {
-      throw new CliError(
+    const failure = error instanceof LoginRequiredError
+      ? new CliError(
         `the server refused this device${
-          saved.deviceName ? ` ("${saved.deviceName}")` : ""
+          saved.deviceName ? ` ("${oneLine(saved.deviceName)}")` : ""
         }: it was deleted or disabled; run "pushover-open-client login" again`,
         EXIT.loginRequired,
-      );
-    }
-    if (error instanceof SessionReplacedError) {
-      throw new CliError(
+      )
+      : error instanceof SessionReplacedError
+      ? new CliError(
         "another client logged in as this device and took it over; not reconnecting",
         EXIT.sessionReplaced,
-      );
-    }
-    throw error;
+      )
+      : error;
+    // The status file says why it stopped, not only that it did.
+    await status.update({
+      lastError: failure instanceof Error ? failure.message : String(failure),
+    });
+    throw failure;
   } finally {
     await status.update({ state: "stopped" });
   }

@@ -27,9 +27,14 @@
 import { realpathSync } from "node:fs";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
-import { PushoverError } from "../lib/errors.ts";
+import {
+  LoginRequiredError,
+  PushoverError,
+  SessionReplacedError,
+} from "../lib/errors.ts";
 import { CliError, EXIT } from "./_fail.ts";
 import { type Io, print, processIo, say } from "./_io.ts";
+import { VERSION } from "./_version.ts";
 import { Interrupted, Prompt } from "./_prompt.ts";
 import {
   followProcessSignals,
@@ -101,9 +106,11 @@ ${
   ).join("\n")
 }
 
-Without a command: listen. Each command has --help.
-Exit codes: 0 done or stopped (Ctrl-C), 1 unexpected failure, 2 bad usage,
-3 the device was refused (log in again), 4 another client took it over.`;
+Without a command: listen. Each command has --help (or: help COMMAND);
+--version prints the version.
+Exit codes: 0 done, or the listener stopped (Ctrl-C, SIGTERM); 1 unexpected
+failure; 2 bad usage; 3 the device was refused (log in again); 4 another
+client took it over; 130 interrupted at a question (Ctrl-C).`;
 
 /**
  * Runs the command line with `args` (without the runtime and script);
@@ -135,6 +142,13 @@ export async function main(
   io: Io = processIo(),
 ): Promise<number> {
   const first = args[0];
+  if (first === "--version" || first === "-V") {
+    print(io, `pushover-open-client ${VERSION}`);
+    return EXIT.ok;
+  }
+  if (first === "help" && args[1] !== undefined) {
+    return await main([args[1], "--help"], io);
+  }
   if (first === "--help" || first === "-h" || first === "help") {
     print(io, HELP);
     return EXIT.ok;
@@ -155,19 +169,35 @@ export async function main(
   const stopListening = io.signal
     ? followSignal(io.signal, stop)
     : followProcessSignals(stop);
+  const rest = named ? args.slice(1) : args;
+  // -h or --help anywhere (before a lone --) wins over any other flag: the
+  // user asks how, whatever else the line says.
+  const end = rest.indexOf("--");
+  const asked = (end === -1 ? rest : rest.slice(0, end)).some((arg) =>
+    arg === "-h" || arg === "--help"
+  );
   try {
-    return await command.run(named ? args.slice(1) : args, {
+    return await command.run(asked ? ["--help"] : rest, {
       io,
       prompt: new Prompt(stop, io),
       stop,
     });
   } catch (error) {
-    if (error instanceof Interrupted || stop.signal.aborted) return EXIT.ok;
+    if (error instanceof Interrupted) return EXIT.interrupted;
+    if (stop.signal.aborted) return EXIT.ok;
     say(io, describe(error));
-    return error instanceof CliError ? error.code : EXIT.error;
+    return exitCode(error);
   } finally {
     stopListening();
   }
+}
+
+/** The one map from a failure to the exit code every command promises. */
+function exitCode(error: unknown): number {
+  if (error instanceof CliError) return error.code;
+  if (error instanceof LoginRequiredError) return EXIT.loginRequired;
+  if (error instanceof SessionReplacedError) return EXIT.sessionReplaced;
+  return EXIT.error;
 }
 
 /** One line for a person: no class name, no stack. */

@@ -2,6 +2,7 @@
 // whether a listener is connected (0) or not (1), for scripts and monitors.
 
 import { EXIT } from "./_fail.ts";
+import { oneLine } from "./_format.ts";
 import { type Io, print } from "./_io.ts";
 import { parse } from "./_options.ts";
 import { defaultStatusPath } from "./_paths.ts";
@@ -51,9 +52,12 @@ export async function run(args: string[], io: Io): Promise<number> {
       ? `stopped since ${status.since}`
       : `not running (the listener, pid ${status.pid}, ended without saying so)`,
   ];
-  if (status.device) lines.push(`device: ${status.device}`);
+  if (status.device) lines.push(`device: ${oneLine(status.device)}`);
   if (status.lastMessageAt) lines.push(`last message: ${status.lastMessageAt}`);
-  if (status.lastError) lines.push(`last problem: ${status.lastError}`);
+  // The file may come from another version, or another hand: cleaned again.
+  if (status.lastError) {
+    lines.push(`last problem: ${oneLine(status.lastError)}`);
+  }
   if (status.desktopLicensed === false) {
     lines.push(
       "the account has no Desktop licence: Open Client devices stop after their 30-day trial",

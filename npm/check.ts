@@ -4,21 +4,28 @@
  * imports it from plain JavaScript (the whole flow against the fake it
  * exports), type-checks a TypeScript file against it with
  * `--moduleResolution nodenext` and `bundler`, and runs the CLI with npx.
- * Prints `ok`/`not ok` per check, then `# pass N` and `# fail N`.
+ * Prints `ok`/`not ok` per check, then `# pass N` and `# fail N`; with
+ * `--junit FILE`, writes the same as a JUnit XML report (the test command
+ * reads that).
  *
- *   deno run -A npm/check.ts [npm/dist/<name>-<version>.tgz]
+ *   deno run -A npm/check.ts [npm/dist/<name>-<version>.tgz] [--junit FILE]
  *
  * @module
  */
 
 import { resolve } from "node:path";
+import { toJUnit } from "../tests/_junit.ts";
+import type { TestResult } from "../tests/_junit.ts";
 import { findNode, fromNpm, ROOT } from "../tests/_runtimes.ts";
 import { buildNpmPackage } from "./build.ts";
 
 /** Each check's time limit: an npm install takes seconds, not minutes. */
 const CHECK_TIMEOUT = 180_000;
 
-const tarball = resolve(Deno.args[0] ?? await buildNpmPackage());
+const junitAt = Deno.args.indexOf("--junit");
+const junit = junitAt === -1 ? undefined : Deno.args[junitAt + 1];
+const given = Deno.args.filter((_, i) => i !== junitAt && i !== junitAt + 1);
+const tarball = resolve(given[0] ?? await buildNpmPackage());
 const node = await findNode(24);
 const nodeDir = node.includes("/") ? node.slice(0, node.lastIndexOf("/")) : "";
 const env = {
@@ -39,8 +46,16 @@ const typesNode = await fromNpm(
   "@types/node/package.json",
 );
 
-let passed = 0;
-let failed = 0;
+/** Every check's outcome, for the counts and the JUnit report. */
+const results: TestResult[] = [];
+
+function record(name: string, ok: boolean, message = ""): void {
+  results.push(
+    ok
+      ? { file: "npm/check.ts", name, outcome: "passed" }
+      : { file: "npm/check.ts", name, outcome: "failed", message },
+  );
+}
 
 /** A check's result line and what its tool printed. */
 interface Outcome {
@@ -84,8 +99,7 @@ async function checkQuietly(
 /** Prints a check's line once it is done, counts it; its tool's output. */
 async function show(outcome: Promise<Outcome>): Promise<string> {
   const { ok, line, output } = await outcome;
-  if (ok) passed++;
-  else failed++;
+  record(line.replace(/^(?:not )?ok - /, "").split("\n")[0], ok, output);
   console.log(line);
   return output;
 }
@@ -227,17 +241,19 @@ void code;
   );
   const printed = await show(flow);
   if (!printed.includes("from npm")) {
-    failed++;
+    record("the flow's output", false, printed);
     console.log(`not ok - the flow printed: ${printed}`);
   }
   for (const typeCheck of typeChecks) await show(typeCheck);
   const help = await show(npx);
   if (!help.startsWith("Usage: pushover-open-client listen")) {
-    failed++;
+    record("the CLI's help", false, help.slice(0, 200));
     console.log(`not ok - the CLI printed: ${help.slice(0, 200)}`);
   }
 } finally {
   await Deno.remove(project, { recursive: true }).catch(() => {});
 }
-console.log(`# pass ${passed}\n# fail ${failed}`);
+const failed = results.filter((r) => r.outcome === "failed").length;
+console.log(`# pass ${results.length - failed}\n# fail ${failed}`);
+if (junit) await Deno.writeTextFile(junit, toJUnit("npm package", results));
 Deno.exit(failed === 0 ? 0 : 1);

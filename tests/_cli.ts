@@ -127,7 +127,7 @@ export function startCli(
 /** Runs the CLI in-process to its end, `stdin` given and then ended. */
 export async function runCli(
   args: string[],
-  { stdin = "", env, limit = 10_000 }: RunOptions = {},
+  { stdin = "", env, limit = 60_000 }: RunOptions = {},
 ): Promise<ScriptResult> {
   const started = Date.now();
   const cli = startCli(args, env);
@@ -162,7 +162,7 @@ export function cliTest(
   body: (context: CliContext) => Promise<void>,
   { skip }: { skip?: string | false } = {},
 ): void {
-  test(name, { timeout: 30_000, skip }, async () => {
+  test(name, { timeout: 120_000, skip }, async () => {
     const server = await startFakeServer({
       keepAliveInterval: 0,
       accounts: [

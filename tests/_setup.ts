@@ -49,7 +49,7 @@ export interface Context {
 export function serverTest(
   name: string,
   body: (context: Context) => Promise<void>,
-  { timeout = 15_000, skip = false, ...options }: ServerTestOptions = {},
+  { timeout = 120_000, skip = false, ...options }: ServerTestOptions = {},
 ): void {
   test(name, { timeout, skip }, async () => {
     const server = await startFakeServer({
@@ -144,7 +144,7 @@ export function queued(server: FakeServer, device: Device): string[] {
 export async function within<T>(
   promise: Promise<T>,
   what: string,
-  ms = 3000,
+  ms = 30_000,
 ): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {

@@ -43,7 +43,7 @@ export function runtimeCommand(script: string, args: string[] = []): string[] {
  */
 export function runScript(
   script: string,
-  { args = [], stdin = "", limit = 10_000, env = {} }: {
+  { args = [], stdin = "", limit = 60_000, env = {} }: {
     args?: string[];
     stdin?: string;
     limit?: number;
@@ -132,7 +132,7 @@ export class Transcript {
   waitFor(
     stream: "stdout" | "stderr",
     pattern: string | RegExp,
-    ms = 5_000,
+    ms = 30_000,
   ): Promise<string> {
     const text = this.#text;
     const read = this.#read;

@@ -11,6 +11,7 @@ import { join } from "node:path";
 import process from "node:process";
 import { type CliContext, cliTest, interrupt } from "./_cli.ts";
 import { queued } from "./_setup.ts";
+import { ENV_VALUE_LIMIT } from "../cli/_hooks.ts";
 import type { Device } from "../mod.ts";
 
 /** Resolves once the server has deleted through the message with `id`. */
@@ -30,8 +31,9 @@ async function statusFileSays(
     try {
       if (test(JSON.parse(text))) return;
     } catch { /* being rewritten, or not there yet */ }
-    if (tries > 500) assert.fail(`the status file never said so: ${text}`);
-    await new Promise((resolve) => setTimeout(resolve, 2));
+    // A safety net of a minute, not a claim on how soon.
+    if (tries > 6_000) assert.fail(`the status file never said so: ${text}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
 
@@ -103,15 +105,19 @@ const HOSTILE = [
 ].join(" | ");
 
 cliTest(
-  "listen --exec hands the message over in the environment and on stdin, never in the command line: hostile text is not executed and arrives intact, 100 KB too",
+  "listen --exec hands the message over in the environment and on stdin, never in the command line: hostile text is not executed and arrives intact; 300 KB whole on stdin, cut in the environment",
   async (context) => {
     await context.seed();
     const out = join(context.dir, "hook");
     await mkdir(out);
     const hook =
       `printf '%s' "$PUSHOVER_MESSAGE" > "${out}/message.$PUSHOVER_ID"; ` +
+      `printf '%s' "$PUSHOVER_TRUNCATED" > "${out}/cut.$PUSHOVER_ID"; ` +
+      `printf '%s' "$PUSHOVER_JSON" > "${out}/json.$PUSHOVER_ID"; ` +
       `printf '%s' "$PUSHOVER_TITLE" > "${out}/title.$PUSHOVER_ID"; cat > "${out}/stdin.$PUSHOVER_ID"`;
-    const big = "x".repeat(100_000);
+    // Twice over Linux's 128 KiB limit for one variable (E2BIG): what an
+    // end-to-end encrypted body of 512 characters can unpack to.
+    const big = "x".repeat(300_000);
     const child = context.start(["listen", "--exec", hook]);
     try {
       await context.server.waitForLogin(); // the server knows the socket
@@ -137,8 +143,19 @@ cliTest(
       assert.equal(json.message, HOSTILE);
       assert.equal(
         (await readFile(join(out, `message.${id(large)}`), "utf8")).length,
-        big.length,
+        ENV_VALUE_LIMIT,
       );
+      assert.equal(
+        await readFile(join(out, `cut.${id(large)}`), "utf8"),
+        "PUSHOVER_MESSAGE,PUSHOVER_JSON",
+      );
+      assert.equal(await readFile(join(out, `json.${id(large)}`), "utf8"), "");
+      assert.equal(
+        JSON.parse(await readFile(join(out, `stdin.${id(large)}`), "utf8"))
+          .message,
+        big,
+      );
+      assert.equal(await readFile(join(out, `cut.${id(hostile)}`), "utf8"), "");
       await assert.rejects(stat(join(process.cwd(), "PWNED")));
       await assert.rejects(stat(join(context.dir, "PWNED")));
       assert.equal(await interrupt(child), 0);
@@ -150,7 +167,8 @@ cliTest(
 
 /** Waits until `path` holds `length` bytes (a hook writes it in pieces). */
 async function waitForFile(path: string, length: number): Promise<void> {
-  for (let i = 0; i < 500; i++) {
+  // A safety net of a minute, not a claim: a busy machine runs hooks late.
+  for (let i = 0; i < 6_000; i++) {
     try {
       if ((await stat(path)).size >= length) return;
     } catch {
@@ -413,8 +431,20 @@ case "$*" in *--wait*) echo ack ;; esac
       context.server.store.accounts[0].quietHours = true;
       context.server.send({ message: "quiet normal", priority: 0, app: "Q" });
       context.server.send({ message: "loud high", priority: 1, app: "Q" });
-      await child.waitFor("stdout", "loud high");
-      await waitForLines(log, 4);
+      // A sender's markup, and an html=1 message whose entities decode to a
+      // tag: notify-send gets text, escaped, never live markup.
+      context.server.send({
+        message:
+          'Charged: <a href="https://evil.example/login">bank</a> & <img src="https://tracker.example/p.png">',
+        app: "Q",
+      });
+      context.server.send({
+        message: "&lt;a href=&quot;https://evil.example&quot;&gt;x&lt;/a&gt;",
+        html: true,
+        app: "Q",
+      });
+      await child.waitFor("stdout", "evil.example");
+      await waitForLines(log, 6);
       assert.equal(await interrupt(child), 0);
     } finally {
       await child.kill();
@@ -431,12 +461,15 @@ case "$*" in *--wait*) echo ack ;; esac
       `--app-name=High|--urgency=critical|--icon=${icon}|--action=ack=Acknowledge|--wait|--|Alarm|fire|`,
       `--app-name=Q|--urgency=low|--icon=${icon}|--|Q|quiet normal|`,
       `--app-name=Q|--urgency=normal|--icon=${icon}|--|Q|loud high|`,
+      `--app-name=Q|--urgency=low|--icon=${icon}|--|Q|Charged: &lt;a href="https://evil.example/login"&gt;bank&lt;/a&gt; &amp; &lt;img src="https://tracker.example/p.png"&gt;|`,
+      `--app-name=Q|--urgency=low|--icon=${icon}|--|Q|&lt;a href="https://evil.example"&gt;x&lt;/a&gt;|`,
     ]);
   },
 );
 
 async function waitForLines(path: string, count: number): Promise<void> {
-  for (let i = 0; i < 500; i++) {
+  // A safety net of a minute, not a claim: a busy machine runs hooks late.
+  for (let i = 0; i < 6_000; i++) {
     const text = await readFile(path, "utf8").catch(() => "");
     if (text.trim().split("\n").filter(Boolean).length >= count) return;
     await new Promise((resolve) => setTimeout(resolve, 10));

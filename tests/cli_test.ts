@@ -362,7 +362,7 @@ test("every subcommand has --help, and bad usage is exit 2 with one line", async
 });
 
 cliTest(
-  "login asks again for a refused password typed at the prompt, and stops at once on SIGTERM during a question (exit 0)",
+  "login asks again for a refused password typed at the prompt, and stops at once on SIGTERM during a question (exit 130: not logged in, so `login && listen` stops)",
   async ({ server, run, urls, startProcess }) => {
     const again = await run(["login", "--name", "retry", ...urls], {
       stdin: `${PLAIN.email}\nwrong\n${PLAIN.password}\n`,
@@ -377,7 +377,7 @@ cliTest(
     try {
       await waiting.waitFor("stderr", "E-mail: ");
       waiting.signal("SIGTERM");
-      assert.equal((await waiting.exited).code, 0);
+      assert.equal((await waiting.exited).code, 130);
     } finally {
       await waiting.kill();
     }

@@ -497,7 +497,7 @@ serverTest(
     );
     const { messages } = await measured(
       "50 MB JSON download",
-      () => downloadMessages(device, { ...context.api, timeout: 12_000 }),
+      () => downloadMessages(device, { ...context.api, timeout: 90_000 }),
     );
     assert.equal(messages[0].id_str, "7");
     assert.equal(messages[0].message.length, FIFTY_MB);
@@ -517,7 +517,7 @@ serverTest(
       "50 MB HTML download",
       () =>
         rejection(
-          downloadMessages(device, { ...context.api, timeout: 12_000 }),
+          downloadMessages(device, { ...context.api, timeout: 90_000 }),
         ),
     );
     assert.ok(error instanceof PushoverError, String(error));

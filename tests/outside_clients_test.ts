@@ -251,7 +251,7 @@ function curlTest(
   name: string,
   body: (server: FakeServer) => Promise<void>,
 ): void {
-  test(name, { skip: curlSkip, timeout: 30_000 }, async () => {
+  test(name, { skip: curlSkip, timeout: 120_000 }, async () => {
     const server = await startFakeServer({
       listen: true,
       keepAliveInterval: 0,
@@ -425,7 +425,7 @@ curlTest(
 
 test(
   "py-pushover-open-client (jonogreenz): logs in, registers, flushes the backlog, then gets 2 live messages over the WebSocket",
-  { skip: pySkip, timeout: 30_000 },
+  { skip: pySkip, timeout: 120_000 },
   async () => {
     const clientDir = resolve(PY_CLIENT!);
     const module = join(

@@ -12,10 +12,14 @@
  * The static checks a JSR release needs (fmt, lint, type check, doc lint,
  * publish dry run) run beside the runtimes (four at a time;
  * TEST_CONCURRENCY=1 runs one). Bun and Node, whose runners take a
- * process's files one after another, get them split over three processes.
- * Printed: each check's line, each runner's own output, then one line per
- * runtime with its wall time and a total. Exits non-zero if a check or a
- * test failed, or a runtime ran none.
+ * process's files one after another, get them split over three processes
+ * (tests/_shards.ts). Counts and failures come from each runner's JUnit XML
+ * report (tests/_junit.ts), not from its human output, which is kept whole
+ * in `.runtimes/test-output/`. Printed: each check's line; a line when each
+ * runtime starts and when it ends; the summary; then every failing test by
+ * file and name with its message, and a runner that ended without a report
+ * with the end of its output. Exits non-zero if a check or a test failed,
+ * or a runtime ran none.
  *
  * @module
  */
@@ -28,6 +32,8 @@ import {
   fromNpm,
   ROOT,
 } from "./_runtimes.ts";
+import { failureLine, parseJUnit, summarise } from "./_junit.ts";
+import { shardFiles as splitFiles } from "./_shards.ts";
 
 const TEST_FILES = [...Deno.readDirSync(`${ROOT}tests`)]
   .map((entry) => entry.name)
@@ -35,45 +41,19 @@ const TEST_FILES = [...Deno.readDirSync(`${ROOT}tests`)]
   .sort()
   .map((name) => `tests/${name}`);
 
-/**
- * About how long (s) a file takes on its own, where that is far from the
- * half second most take: tests that wait on real time by design (an 8 s
- * SIGSTOP, a 2 s stop grace, child processes, 50 MB bodies). Only for
- * balancing shards: a wrong figure costs time, never a result.
- */
-const FILE_SECONDS: Record<string, number> = {
-  "tests/stream_resume_test.ts": 9,
-  "tests/stream_edges_test.ts": 3.5,
-  "tests/stream_reconnect_test.ts": 3.5,
-  "tests/hostile_input_test.ts": 3,
-  "tests/cli_listen_test.ts": 2,
-  "tests/cli_test.ts": 1.5,
-  "tests/deleter_test.ts": 1.5,
-  "tests/stream_lifecycle_test.ts": 1.5,
-};
-
-/** `files` split over `count` shards of about equal time. */
-function shardFiles(count: number, files = TEST_FILES): string[][] {
-  const shards = Array.from({ length: count }, () => ({
-    seconds: 0,
-    files: [] as string[],
-  }));
-  const seconds = (file: string) => FILE_SECONDS[file] ?? 0.5;
-  const longestFirst = [...files].sort((a, b) => seconds(b) - seconds(a));
-  for (const file of longestFirst) {
-    const lightest = shards.reduce((a, b) => b.seconds < a.seconds ? b : a);
-    lightest.files.push(file);
-    lightest.seconds += seconds(file);
-  }
-  return shards.map((shard) => shard.files.sort());
-}
+/** TEST_FILES split over `count` shards. */
+const shardFiles = (count: number, files = TEST_FILES) =>
+  splitFiles(count, files);
 
 interface Runtime {
   name: string;
   /** Finds or installs the binary; returns its path. */
   binary(): Promise<string>;
-  /** The test command, given the binary and the test files to run. */
-  command(binary: string, files: string[]): string[];
+  /**
+   * The test command, given the binary, the test files to run and the path
+   * its runner writes its JUnit XML report to.
+   */
+  command(binary: string, files: string[], report: string): string[];
   /**
    * Processes to split the files over, for a runner that runs its files
    * one after another (Bun; Node without isolation): much of a test waits
@@ -84,17 +64,15 @@ interface Runtime {
   env?: Record<string, string>;
   /** What the header names; `binary --version` by default. */
   version?(binary: string): Promise<string>;
-  /** Passed and failed counts from the runner's output. */
-  count(output: string): { passed: number; failed: number } | undefined;
 }
 
-const nodeCount = (output: string) => {
-  const pass = output.match(/^(?:#|ℹ) pass (\d+)$/m);
-  const fail = output.match(/^(?:#|ℹ) fail (\d+)$/m);
-  return pass && fail
-    ? { passed: Number(pass[1]), failed: Number(fail[1]) }
-    : undefined;
-};
+/** Node's reporters: its readable one for the log, JUnit for the counts. */
+const nodeReporters = (report: string) => [
+  "--test-reporter=spec",
+  "--test-reporter-destination=stdout",
+  "--test-reporter=junit",
+  `--test-reporter-destination=${report}`,
+];
 
 /** Where tests/node22_strip_cache.mjs keeps Node 22's stripped files. */
 const STRIP_CACHE = `${ROOT}.runtimes/node22-strip-cache`;
@@ -105,10 +83,10 @@ const node = (major: number): Runtime => ({
   // All of a shard's files in one process, as Deno and Bun run theirs: a
   // process per file (Node's default) strips and compiles the library
   // again for each, more than half the CPU of a run on Node 22.
-  command: (binary, files) => [
+  command: (binary, files, report) => [
     binary,
     "--test",
-    "--test-reporter=spec",
+    ...nodeReporters(report),
     "--experimental-test-isolation=none",
     ...files,
   ],
@@ -125,7 +103,6 @@ const node = (major: number): Runtime => ({
       NODE22_STRIP_CACHE: STRIP_CACHE,
     }
     : undefined,
-  count: nodeCount,
 });
 
 /**
@@ -152,9 +129,9 @@ function workerd(): Runtime {
       tools = ["--esbuild", esbuild, "--miniflare", miniflare];
       return await findNode(24);
     },
-    command: (binary) => [
+    command: (binary, _files, report) => [
       binary,
-      "--test-reporter=spec",
+      ...nodeReporters(report),
       "tests/workerd/run.ts",
       ...tools,
     ],
@@ -165,7 +142,6 @@ function workerd(): Runtime {
       );
       return `workerd ${workerd}, miniflare ${miniflare}, node ${node}`;
     },
-    count: nodeCount,
   };
 }
 
@@ -230,14 +206,13 @@ function chromium(): Runtime {
       ];
       return await findNode(24);
     },
-    command: (binary) => [
+    command: (binary, _files, report) => [
       binary,
-      "--test-reporter=spec",
+      ...nodeReporters(report),
       "tests/browser/run.ts",
       ...tools,
     ],
     version: async () => (await capture([path, "--version"])).trim(),
-    count: nodeCount,
   };
 }
 
@@ -252,14 +227,20 @@ function npmPackage(): Runtime {
     binary: () => Promise.resolve(Deno.execPath()),
     // check.ts builds the tarball first: in the run, beside the runtimes,
     // not in the install pass that everything waits for.
-    command: (binary) => [binary, "run", "-A", "npm/check.ts"],
+    command: (binary, _files, report) => [
+      binary,
+      "run",
+      "-A",
+      "npm/check.ts",
+      "--junit",
+      report,
+    ],
     version: async () => {
       const { name, version } = JSON.parse(
         await Deno.readTextFile(`${ROOT}deno.json`),
       );
       return `package ${name}@${version}`;
     },
-    count: nodeCount,
   };
 }
 
@@ -309,37 +290,29 @@ const RUNTIMES: Runtime[] = [
     binary: () => Promise.resolve(Deno.execPath()),
     // Type-checked once already, by the static checks. Four groups: as many
     // as DENO_JOBS runs at once.
-    command: (binary, files) => [
+    command: (binary, files, report) => [
       binary,
       "test",
       "-A",
       "--doc",
       "--parallel",
       "--no-check",
+      `--junit-path=${report}`,
       ...DOC_PATHS,
       ...groupModules(files, 4),
     ],
-    count: (output) => {
-      const line = output.match(
-        /(\d+) passed(?: \(\d+ steps?\))? \| (\d+) failed/,
-      );
-      return line
-        ? { passed: Number(line[1]), failed: Number(line[2]) }
-        : undefined;
-    },
   },
   {
     name: "bun",
     binary: findBun,
-    command: (binary, files) => [binary, "test", ...files.map((f) => `./${f}`)],
+    command: (binary, files, report) => [
+      binary,
+      "test",
+      "--reporter=junit",
+      `--reporter-outfile=${report}`,
+      ...files.map((f) => `./${f}`),
+    ],
     shards: 3,
-    count: (output) => {
-      const pass = output.match(/^\s*(\d+) pass$/m);
-      const fail = output.match(/^\s*(\d+) fail$/m);
-      return pass && fail
-        ? { passed: Number(pass[1]), failed: Number(fail[1]) }
-        : undefined;
-    },
   },
   node(22),
   node(24),
@@ -348,11 +321,24 @@ const RUNTIMES: Runtime[] = [
   npmPackage(),
 ];
 
-/** What one runtime's run printed, and its summary line. */
+/** What one runtime's run came to. */
 interface RunResult {
-  output: string;
+  /** Its line in the summary. */
   line: string;
+  /** What failed: each failing test, and a runner that ended without report. */
+  failures: Failure[];
 }
+
+/** One thing that failed, with what to show of it. */
+interface Failure {
+  line: string;
+  details: string;
+}
+
+/** Where each run keeps every runner's whole output, to read after. */
+const OUTPUT_DIR = `${ROOT}.runtimes/test-output`;
+/** How much of a failure's message, or of a runner's output, is shown. */
+const DETAIL_LINES = 25;
 
 async function run(runtime: Runtime): Promise<RunResult> {
   let binary: string;
@@ -360,17 +346,30 @@ async function run(runtime: Runtime): Promise<RunResult> {
     binary = await runtime.binary();
   } catch (error) {
     if (!(error instanceof Skip)) throw error;
-    return { output: "", line: `${runtime.name}: skipped — ${error.message}` };
+    return {
+      line: `${runtime.name}: skipped — ${error.message}`,
+      failures: [],
+    };
   }
-  const version = await (runtime.version?.(binary) ??
-    capture([binary, "--version"]));
+  const version = (await (runtime.version?.(binary) ??
+    capture([binary, "--version"]))).split("\n")[0].trim();
+  const shards = shardFiles(runtime.shards ?? 1);
+  console.log(
+    `${runtime.name} (${version}): running${
+      shards.length > 1 ? ` in ${shards.length} processes` : ""
+    } …`,
+  );
   const started = performance.now();
-  const header = `\n=== ${runtime.name} (${version.split("\n")[0].trim()}) ===`;
-  const shards = runtime.shards ?? 1;
-  const results = await Promise.all(
-    shardFiles(shards).map((files) => {
-      const [program, ...args] = runtime.command(binary, files);
-      return new Deno.Command(program, {
+  const reports = Deno.makeTempDirSync({ prefix: "test-reports-" });
+  temporary.push(reports);
+  const shardRuns = await Promise.all(
+    shards.map(async (files, i) => {
+      const name = shards.length > 1
+        ? `${runtime.name}-${i + 1}`
+        : runtime.name;
+      const report = `${reports}/${name}.xml`;
+      const [program, ...args] = runtime.command(binary, files, report);
+      const result = await new Deno.Command(program, {
         args,
         cwd: ROOT,
         stdout: "piped",
@@ -386,43 +385,53 @@ async function run(runtime: Runtime): Promise<RunResult> {
           ...runtime.env,
         },
       }).output();
+      const output = (new TextDecoder().decode(result.stdout) +
+        new TextDecoder().decode(result.stderr)).trimEnd();
+      const log = `${OUTPUT_DIR}/${name}.txt`;
+      await Deno.writeTextFile(log, `${output}\n`);
+      const xml = await Deno.readTextFile(report).catch(() => "");
+      return { result, output, log, tests: parseJUnit(xml, ROOT) };
     }),
   );
   const took = seconds(started);
-  const outputs = results.map((result) =>
-    (new TextDecoder().decode(result.stdout) +
-      new TextDecoder().decode(result.stderr)).trimEnd()
+  const { passed, failed, failures } = summarise(
+    shardRuns.flatMap((shard) => shard.tests),
   );
-  const output = `${header}\n${outputs.join("\n")}`;
-  let counts: { passed: number; failed: number } | undefined = {
-    passed: 0,
-    failed: 0,
-  };
-  for (const text of outputs) {
-    const shard = runtime.count(text);
-    counts = shard && counts && {
-      passed: counts.passed + shard.passed,
-      failed: counts.failed + shard.failed,
-    };
+  const found: Failure[] = failures.map((test) => ({
+    line: `${runtime.name}: ${failureLine(test)}`,
+    details: lastLines(test.message ?? "", DETAIL_LINES, "head"),
+  }));
+  // A runner that failed with no failing test in its report crashed, timed
+  // out or could not start: its own output says why.
+  for (const { result, output, log, tests } of shardRuns) {
+    const testFailed = tests.some((test) => test.outcome === "failed");
+    if ((result.success && tests.length > 0) || testFailed) continue;
+    found.push({
+      line: `${runtime.name}: ${
+        tests.length === 0 ? "no test report" : "no failing test reported"
+      }, exit ${result.code} (whole output: ${log.slice(ROOT.length)})`,
+      details: lastLines(output, DETAIL_LINES, "tail"),
+    });
   }
-  const result = results.find((r) => !r.success) ?? results[0];
-  if (!counts) {
-    totals.failed++;
-    return {
-      output,
-      line:
-        `${runtime.name}: no test count found (exit ${result.code}, ${took})`,
-    };
-  }
-  const ok = result.success && counts.failed === 0 && counts.passed > 0;
-  totals.passed += counts.passed;
-  totals.failed += counts.failed + (ok ? 0 : counts.failed === 0 ? 1 : 0);
-  return {
-    output,
-    line: `${runtime.name}: ${counts.passed} passed, ${counts.failed} failed${
-      ok ? "" : ` (exit ${result.code})`
-    } in ${took}`,
-  };
+  totals.passed += passed;
+  totals.failed += failed + (found.length - failures.length);
+  const line = `${runtime.name}: ${passed} passed, ${failed} failed${
+    found.length > failures.length
+      ? `, ${found.length - failures.length} runner failures`
+      : ""
+  } in ${took}`;
+  console.log(line);
+  return { line, failures: found };
+}
+
+/** The first or last `count` lines of `text`, indented, noting what is left out. */
+function lastLines(text: string, count: number, end: "head" | "tail"): string {
+  const lines = text.trimEnd().split("\n");
+  const kept = end === "head" ? lines.slice(0, count) : lines.slice(-count);
+  const left = lines.length - kept.length;
+  const note = left > 0 ? [`… ${left} more lines`] : [];
+  return (end === "head" ? [...kept, ...note] : [...note, ...kept])
+    .map((line) => `    ${line}`).join("\n");
 }
 
 const CHECKS: [string, string[]][] = [
@@ -499,14 +508,14 @@ const runStarted = performance.now();
 const wanted = Deno.args.length > 0
   ? RUNTIMES.filter((r) => Deno.args.includes(r.name))
   : RUNTIMES;
-const lines: string[] = [];
 // Runtimes are installed one after another, then run CONCURRENCY at a time
 // (4: measured best on 2 cores; much of a test run waits on timers and
-// sockets), beside the static checks. Each one's output is printed whole,
-// in the order of RUNTIMES.
+// sockets), beside the static checks. Each prints a line when it starts and
+// when it ends; the summary and every failure come at the end.
 const CONCURRENCY = Number(Deno.env.get("TEST_CONCURRENCY") ?? 4);
 for (const runtime of wanted) await runtime.binary().catch(() => {});
 pruneStripCache();
+Deno.mkdirSync(OUTPUT_DIR, { recursive: true });
 // A run of named runtimes is for debugging: it skips the static checks.
 const checked = Deno.args.length > 0 ? Promise.resolve([]) : staticChecks();
 const results: Promise<RunResult>[] = [];
@@ -515,10 +524,9 @@ for (const runtime of wanted) {
   while (slots.length >= CONCURRENCY) await Promise.race(slots);
   const result = run(runtime).catch((error): RunResult => {
     totals.failed++;
-    return {
-      output: "",
-      line: `${runtime.name}: could not run: ${(error as Error).message}`,
-    };
+    const line = `${runtime.name}: could not run: ${(error as Error).message}`;
+    console.log(line);
+    return { line, failures: [{ line, details: "" }] };
   });
   const slot: Promise<unknown> = result.then((): void => {
     slots.splice(slots.indexOf(slot), 1);
@@ -526,17 +534,22 @@ for (const runtime of wanted) {
   slots.push(slot);
   results.push(result);
 }
-for (const result of results) {
-  const { output, line } = await result;
-  if (output) console.log(output);
-  lines.push(line);
-}
+const finished = await Promise.all(results);
 const failedChecks = await checked;
 totals.failed += failedChecks.length;
+const lines = finished.map((result) => result.line);
 if (failedChecks.length > 0) {
   lines.push(`checks: ${failedChecks.join(", ")} failed`);
 }
 console.log(`\n=== summary ===\n${lines.join("\n")}`);
+const failures = finished.flatMap((result) => result.failures);
+if (failures.length > 0) {
+  console.log(`\n=== failed (${failures.length}) ===`);
+  for (const { line, details } of failures) {
+    console.log(details ? `${line}\n${details}` : line);
+  }
+  console.log(failures.map((failure) => `✗ ${failure.line}`).join("\n"));
+}
 console.log(
   `total: ${totals.passed} passed, ${totals.failed} failed in ${
     seconds(runStarted)

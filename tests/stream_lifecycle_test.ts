@@ -29,7 +29,7 @@ const MODES: [mode: string, expected: string][] = [
 
 for (const [mode, expected] of MODES) {
   serverTest(
-    `streamMessages() stopped by ${mode} leaves nothing running: the process exits at once`,
+    `streamMessages() stopped by ${mode} leaves nothing running: the process exits by itself`,
     async (context) => {
       let device: Device = await newDevice(context);
       let websocketUrl = context.server.websocketUrl;
@@ -43,14 +43,11 @@ for (const [mode, expected] of MODES) {
           mode,
         }),
       ];
-      const result = await runScript("tests/fixtures/stop_stream.ts", {
-        args,
-        limit: 8_000,
-      });
+      // Killed at the limit (a failure) if anything is left: the child's
+      // timers are ten minutes long. No claim on how fast it exits.
+      const result = await runScript("tests/fixtures/stop_stream.ts", { args });
       assert.equal(result.stdout.trim(), expected, result.stderr);
       assert.equal(result.code, 0);
-      // Well under the 5 s first backoff and the 90 s keep-alive watchdog.
-      assert.ok(result.elapsed < 4_000, `took ${result.elapsed} ms`);
     },
     { listen: true }, // the child reaches the fake over loopback
   );

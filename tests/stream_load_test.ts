@@ -170,7 +170,7 @@ serverTest(
     assert.equal(server.connections(device.deviceId), 0, "login still held");
     server.holdLogins(false); // taken now; the first keep-alive proves it
     assert.equal(
-      (await within(next, "the message queued in the login window", 10_000))
+      (await within(next, "the message queued in the login window"))
         .value?.message,
       "in the login window",
     );

@@ -19,7 +19,7 @@ const SUSPEND_MS = 8_000;
 const skipSlow = process.env.PUSHOVER_SKIP_SLOW_TESTS === "1";
 
 serverTest(
-  `streamMessages() delivers within 3 s of SIGCONT after a ${
+  `streamMessages() delivers after SIGCONT, not a keep-alive timeout later, after a ${
     SUSPEND_MS / 1000
   } s SIGSTOP on a dead but open link`,
   async (context) => {
@@ -33,18 +33,16 @@ serverTest(
       })],
     });
     try {
-      await child.waitFor("stdout", "got Your device", 10_000);
+      await child.waitFor("stdout", "got Your device");
       await server.waitForLogin(device.deviceId);
       child.signal("SIGSTOP");
       server.muteSockets(device.deviceId); // open, but nothing gets through
       server.send({ message: "while asleep" }); // its '!' reaches no one
       await new Promise((resolve) => setTimeout(resolve, SUSPEND_MS));
       child.signal("SIGCONT");
-      const resumed = Date.now();
-      await child.waitFor("stdout", "got while asleep", 10_000);
-      const elapsed = Date.now() - resumed;
-      assert.ok(elapsed <= 3_000, `arrived ${elapsed} ms after SIGCONT`);
-      if (process.env.SHOW_RESUME) console.log(`resume: ${elapsed} ms`);
+      // The child's watchdog waits ten minutes: the message can only come
+      // from the suspend watch. How soon it comes is the bench's to say.
+      await child.waitFor("stdout", "got while asleep", 60_000);
       assert.match(child.output().stderr, /suspended for about [789] s/);
       child.signal("SIGTERM");
       assert.equal((await child.exited).code, 0);

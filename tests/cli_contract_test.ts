@@ -1,0 +1,89 @@
+// What every command promises alike: --version, help in every spelling, and
+// exit codes from one map (issue 20).
+
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { test } from "node:test";
+import { PassThrough } from "node:stream";
+import { main } from "../cli/main.ts";
+import { cliTest } from "./_cli.ts";
+
+/** main() with streams of its own; what it printed and returned. */
+async function run(args: string[]) {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = "";
+  let err = "";
+  stdout.on("data", (chunk) => out += chunk);
+  stderr.on("data", (chunk) => err += chunk);
+  const code = await main(args, {
+    env: { HOME: "/nonexistent", XDG_CONFIG_HOME: "/nonexistent" },
+    stdin: new PassThrough(),
+    stdout,
+    stderr,
+    signal: new AbortController().signal,
+  });
+  return { code, stdout: out, stderr: err };
+}
+
+test("--version prints deno.json's version", async () => {
+  const { version } = JSON.parse(
+    readFileSync(new URL("../deno.json", import.meta.url), "utf8"),
+  );
+  for (const flag of ["--version", "-V"]) {
+    const result = await run([flag]);
+    assert.equal(result.code, 0);
+    assert.equal(result.stdout, `pushover-open-client ${version}\n`);
+  }
+});
+
+test("help COMMAND, COMMAND --help and COMMAND -h print the command's own help", async () => {
+  const own = await run(["listen", "--help"]);
+  assert.equal(own.code, 0);
+  assert.match(own.stdout, /^Usage: pushover-open-client listen/);
+  for (const args of [["help", "listen"], ["listen", "-h"], ["-h"]]) {
+    const result = await run(args);
+    assert.equal(result.code, 0, args.join(" "));
+    if (args[0] !== "-h") assert.equal(result.stdout, own.stdout);
+  }
+  const status = await run(["help", "status"]);
+  assert.match(status.stdout, /^Usage: pushover-open-client status/);
+});
+
+test("--help anywhere wins over a flag that would be refused", async () => {
+  const result = await run(["listen", "--min-priority", "9", "--help"]);
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stdout, /^Usage: pushover-open-client listen/);
+});
+
+test("help for a command that does not exist is bad usage, exit 2", async () => {
+  const result = await run(["help", "frobnicate"]);
+  assert.equal(result.code, 2);
+  assert.match(result.stderr, /unknown command 'frobnicate'/);
+});
+
+cliTest(
+  "messages and ack with a device the server refused exit 3, as listen does",
+  async (context) => {
+    const device = await context.seed();
+    context.server.store.revokeSecret(device.secret);
+    for (const args of [["messages"], ["ack", "--all"]]) {
+      const result = await context.run(args);
+      assert.equal(result.code, 3, `${args.join(" ")}: ${result.stderr}`);
+    }
+  },
+);
+
+cliTest(
+  "Ctrl-C at a login question exits 130, so that `login && listen` stops there",
+  async (context) => {
+    const child = context.start(["login", ...context.urls]);
+    try {
+      await child.waitFor("stderr", "E-mail: ");
+      child.signal("SIGINT");
+      assert.equal((await child.exited).code, 130);
+    } finally {
+      await child.kill();
+    }
+  },
+);

