@@ -12,7 +12,6 @@ import {
   writeFile,
 } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import process from "node:process";
 // The module itself, not mod.ts: `status` must not load the whole library.
 import { parseCredentials, stringifyCredentials } from "../lib/credentials.ts";
 import type { SavedCredentials } from "../mod.ts";
@@ -40,13 +39,15 @@ function why(error: unknown): string {
 
 /** Writes `text` to `path` with mode 0600, atomically. */
 export async function writePrivate(path: string, text: string): Promise<void> {
+  // A name nobody can guess, created only if it does not exist (O_EXCL): in
+  // a shared folder another user could otherwise make it first, readable.
   const temporary = join(
     dirname(path),
-    `.${path.split("/").pop()}.${process.pid}.tmp`,
+    `.${path.split("/").pop()}.${crypto.randomUUID()}.tmp`,
   );
   try {
-    await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-    await writeFile(temporary, text, { mode: 0o600 });
+    await makePrivateDir(dirname(path));
+    await writeFile(temporary, text, { mode: 0o600, flag: "wx" });
     await chmod(temporary, 0o600); // a umask cannot widen it, but be sure
     await rename(temporary, path);
   } catch (error) {
@@ -59,6 +60,15 @@ export async function writePrivate(path: string, text: string): Promise<void> {
  * The saved device, or a one-line CliError naming the file and the fix:
  * none saved (exit 3: log in), or a file that is not one (exit 2).
  */
+/**
+ * Makes `path` and any missing parents 0700, whatever the umask (under
+ * `umask 000` a plain mkdir makes them 0777: anyone could plant a file).
+ * Folders that exist already are left as they are.
+ */
+export async function makePrivateDir(path: string): Promise<void> {
+  await mkdir(path, { recursive: true, mode: 0o700 });
+}
+
 export async function readCredentials(path: string): Promise<SavedCredentials> {
   let text: string;
   try {

@@ -76,6 +76,11 @@ export function say(io: Io, text: string): void {
   write(io.stderr, `${oneLine(text)}\n`);
 }
 
+/** Several lines of our own to stderr (next steps), each cleaned as by say. */
+export function sayLines(io: Io, lines: string[]): void {
+  for (const line of lines) say(io, line);
+}
+
 /**
  * Writes `chunk` as it is (a question, a child's output); what cannot be
  * written, to a stream whose reader went away, is dropped.

@@ -3,7 +3,8 @@
 // notify-send has --action and --wait (libnotify ≥ 0.7.9).
 
 import { spawn } from "node:child_process";
-import { mkdir, stat, writeFile } from "node:fs/promises";
+import { stat, writeFile } from "node:fs/promises";
+import { makePrivateDir } from "./_files.ts";
 import { join } from "node:path";
 import { iconUrl, isQuiet, isSilent, toPlainText } from "../mod.ts";
 import { oneLine } from "./_format.ts";
@@ -188,7 +189,7 @@ export class DesktopNotifier {
         signal: AbortSignal.timeout(10_000),
       });
       if (!response.ok) return undefined;
-      await mkdir(this.#cacheDir, { recursive: true });
+      await makePrivateDir(this.#cacheDir);
       await writeFile(path, new Uint8Array(await response.arrayBuffer()));
       return path;
     } catch {

@@ -330,7 +330,16 @@ export async function run(
     if (needsAcknowledgement(message)) {
       if (values.ack) void askToAcknowledge(io, prompt, message, acknowledger);
       else if (!notifier) {
-        tell("(an emergency: run with --ack or --notify to acknowledge it)");
+        // Deleted from the queue now: the receipt is how to acknowledge it.
+        tell(
+          `emergency "${
+            oneLine(message.title ?? message.app)
+          }" waits for acknowledgement (receipt ${
+            oneLine(message.receipt)
+          }): acknowledge it with: pushover-open-client ack ${
+            oneLine(message.receipt)
+          }`,
+        );
       }
     }
     return true;

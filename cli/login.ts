@@ -11,8 +11,8 @@ import {
 } from "../mod.ts";
 import type { Device, RequestOptions, Session } from "../mod.ts";
 import { CliError, EXIT, usage } from "./_fail.ts";
-import { type Io, print, say } from "./_io.ts";
-import { loadKey, writeCredentials } from "./_files.ts";
+import { type Io, print, say, sayLines } from "./_io.ts";
+import { loadKey, readCredentials, writeCredentials } from "./_files.ts";
 import {
   COMMON,
   configPath,
@@ -103,6 +103,17 @@ export async function run(
       );
     }
   }
+  // The device saved before stays registered on the account (and counts
+  // against its devices): said, since this login takes its place here.
+  const previous = await readCredentials(path).catch(() => undefined);
+  if (previous && previous.device.deviceId !== device.deviceId) {
+    say(
+      io,
+      `This replaces the device "${
+        previous.deviceName ?? previous.device.deviceId
+      }" saved in ${path}; it stays registered on your account: remove it at https://pushover.net/ if it is no longer used.`,
+    );
+  }
   // Saved first: should the backlog's delete fail, the device is not lost
   // (its name would be taken, with no secret to use it).
   await writeCredentials(path, {
@@ -113,12 +124,12 @@ export async function run(
     ...api,
   });
   await deleteBacklog(device, api);
-  say(
-    io,
+  sayLines(io, [
     `Logged in as ${email}; this machine is the device "${name}". Saved to ${path} (no password).${
       key ? " The end-to-end key is saved beside it." : ""
-    }\nNext: pushover-open-client listen`,
-  );
+    }`,
+    "Next: pushover-open-client listen",
+  ]);
   return EXIT.ok;
 }
 

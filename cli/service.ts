@@ -2,14 +2,15 @@
 // service, restarted on failure but not when logging in again is needed.
 
 import { spawn } from "node:child_process";
-import { mkdir, rm, writeFile } from "node:fs/promises";
-import { dirname, resolve } from "node:path";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { EXIT, usage } from "./_fail.ts";
-import { childStderr, type Io, print, say, write } from "./_io.ts";
+import { childStderr, type Io, print, say, sayLines, write } from "./_io.ts";
 import { childEnvironment } from "./_hooks.ts";
-import { exists } from "./_files.ts";
+import { exists, makePrivateDir } from "./_files.ts";
 import { unitPath } from "./_paths.ts";
 import { checkArgs as checkListenArgs } from "./listen.ts";
 
@@ -100,16 +101,50 @@ function verify(path: string, env: Io["env"]): Promise<string | undefined> {
 }
 
 /** Runs `systemctl --user …` where there is one; quiet when there is not. */
-function systemctl(args: string[], io: Io): Promise<void> {
+/** Runs `systemctl --user ARGS`; resolves whether it succeeded. */
+function systemctl(args: string[], io: Io): Promise<boolean> {
   return new Promise((done) => {
     const child = spawn("systemctl", ["--user", ...args], {
       env: childEnvironment(io.env),
       stdio: ["ignore", "ignore", childStderr(io)],
     });
     child.stderr?.on("data", (chunk) => write(io.stderr, chunk));
-    child.on("error", () => done());
-    child.on("close", () => done());
+    child.on("error", () => done(false));
+    child.on("close", (code) => done(code === 0));
   });
+}
+
+/**
+ * The unit, checked by systemd-analyze under its own name in a private
+ * temporary folder: a unit that does not verify is never written.
+ */
+async function verifiedUnit(text: string, env: Io["env"]): Promise<void> {
+  const folder = await mkdtemp(join(tmpdir(), "pushover-open-client-"));
+  try {
+    const draft = join(folder, "pushover-open-client.service");
+    await writeFile(draft, text, { mode: 0o600, flag: "wx" });
+    const problem = await verify(draft, env);
+    if (problem) {
+      throw usage(
+        `service install: systemd-analyze verify refused the unit (${
+          problem.split("\n")[0]
+        }); nothing was written`,
+      );
+    }
+  } finally {
+    await rm(folder, { recursive: true, force: true });
+  }
+}
+
+/**
+ * A warning when this program runs from npx's cache: npm clears it, and the
+ * unit would then start nothing.
+ */
+function cacheWarning(): string | undefined {
+  const script = selfCommand().at(-1) ?? "";
+  return /[\\/]_npx[\\/]/.test(script)
+    ? `the unit runs this program from npx's cache (${script}), which npm may clear; install it first (deno install -g -A -n pushover-open-client jsr:@openpush/pushover-open-client/cli) and run service install from there`
+    : undefined;
 }
 
 /** Runs `service`. */
@@ -122,23 +157,24 @@ export async function run(args: string[], io: Io): Promise<number> {
   // A unit with options `listen` refuses would fail at every restart.
   if (action === "print" || action === "install") checkListenArgs(rest, io);
   const path = unitPath(io.env);
+  const warning = action === "uninstall" ? undefined : cacheWarning();
+  if (warning) say(io, `warning: ${warning}`);
   switch (action) {
     case "print":
       write(io.stdout, unitText(rest));
       return EXIT.ok;
     case "install": {
-      await mkdir(dirname(path), { recursive: true });
-      await writeFile(path, unitText(rest), { mode: 0o644 });
-      const problem = await verify(path, io.env);
-      if (problem) say(io, `systemd-analyze verify: ${problem}`);
-      say(
-        io,
-        `Wrote ${path}. Now run:
-  systemctl --user daemon-reload
-  systemctl --user enable --now pushover-open-client
-To keep it running while you are logged out: loginctl enable-linger
-Its log: journalctl --user -u pushover-open-client -f`,
-      );
+      const text = unitText(rest);
+      await verifiedUnit(text, io.env);
+      await makePrivateDir(dirname(path));
+      await writeFile(path, text, { mode: 0o644 });
+      sayLines(io, [
+        `Wrote ${path}. Now run:`,
+        `  systemctl --user daemon-reload`,
+        `  systemctl --user enable --now pushover-open-client`,
+        `To keep it running while you are logged out: loginctl enable-linger`,
+        `Its log: journalctl --user -u pushover-open-client -f`,
+      ]);
       return EXIT.ok;
     }
     case "uninstall":
@@ -148,11 +184,25 @@ Its log: journalctl --user -u pushover-open-client -f`,
         return EXIT.ok;
       }
       // Stopped and disabled first: systemctl needs the unit to find its links.
-      await systemctl(["disable", "--now", "pushover-open-client"], io);
+      const disabled = await systemctl(
+        ["disable", "--now", "pushover-open-client"],
+        io,
+      );
       await rm(path);
-      await systemctl(["daemon-reload"], io);
-      say(io, `Stopped, disabled and removed ${path}.`);
-      return EXIT.ok;
+      const reloaded = await systemctl(["daemon-reload"], io);
+      if (disabled && reloaded) {
+        say(io, `Stopped, disabled and removed ${path}.`);
+        return EXIT.ok;
+      }
+      say(
+        io,
+        `Removed ${path}, but ${
+          disabled
+            ? "systemctl --user daemon-reload failed: run it yourself"
+            : "systemctl --user disable --now pushover-open-client failed: the service may still run; stop it with systemctl --user stop pushover-open-client"
+        }`,
+      );
+      return EXIT.error;
     default:
       throw usage(
         `service: '${action}' is not an action; use print, install or uninstall`,

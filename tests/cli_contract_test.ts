@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import { PassThrough } from "node:stream";
 import { main } from "../cli/main.ts";
-import { cliTest } from "./_cli.ts";
+import { cliTest, interrupt, PLAIN } from "./_cli.ts";
 
 /** main() with streams of its own; what it printed and returned. */
 async function run(args: string[]) {
@@ -85,5 +85,65 @@ cliTest(
     } finally {
       await child.kill();
     }
+  },
+);
+
+cliTest(
+  "a plain listen that deletes an emergency prints its receipt and the ack command that acknowledges it",
+  async (context) => {
+    await context.seed();
+    const child = context.start(["listen"]);
+    let receipt: string | undefined;
+    try {
+      await context.server.waitForLogin();
+      receipt = context.server.send({
+        message: "fire",
+        title: "Alarm",
+        priority: 2,
+      }).receipt;
+      await child.waitFor("stderr", "acknowledge it with");
+      assert.equal(await interrupt(child), 0);
+    } finally {
+      await child.kill();
+    }
+    assert.ok(receipt);
+    assert.match(
+      child.output().stderr,
+      new RegExp(
+        `emergency "Alarm" waits for acknowledgement \\(receipt ${receipt}\\): acknowledge it with: pushover-open-client ack ${receipt}\\n`,
+      ),
+    );
+    const ack = await context.run(["ack", receipt]);
+    assert.equal(ack.code, 0, ack.stderr);
+    assert.equal(context.server.store.isPending(receipt), false);
+  },
+);
+
+cliTest(
+  "a second login says which saved device it replaces, and that it stays on the account",
+  async (context) => {
+    const env = {
+      PUSHOVER_EMAIL: PLAIN.email,
+      PUSHOVER_PASSWORD: PLAIN.password,
+    };
+    const first = await context.run([
+      "login",
+      "--name",
+      "old-box",
+      ...context.urls,
+    ], { env });
+    assert.equal(first.code, 0, first.stderr);
+    assert.doesNotMatch(first.stderr, /replaces/);
+    const second = await context.run([
+      "login",
+      "--name",
+      "new-box",
+      ...context.urls,
+    ], { env });
+    assert.equal(second.code, 0, second.stderr);
+    assert.match(
+      second.stderr,
+      /This replaces the device "old-box" saved in .*credentials\.json; it stays registered on your account/,
+    );
   },
 );

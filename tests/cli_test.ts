@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import { chmod, mkdir, readFile, stat, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import process from "node:process";
 import { test } from "node:test";
 import { spawnSync } from "node:child_process";
@@ -311,9 +311,76 @@ cliTest(
       });
       assert.equal(verify.status, 0, verify.stderr);
     }
+    // Stopped and disabled where a user session runs systemd; elsewhere
+    // (a container) removed, with what failed said and exit 1.
+    const session = spawnSync("systemctl", ["--user", "daemon-reload"]);
     const uninstall = await context.run(["service", "uninstall"]);
-    assert.equal(uninstall.code, 0, uninstall.stderr);
+    if (session.status === 0) {
+      assert.equal(uninstall.code, 0, uninstall.stderr);
+    } else {
+      assert.equal(uninstall.code, 1, uninstall.stderr);
+      assert.match(uninstall.stderr, /^Removed .*, but systemctl --user /m);
+    }
     await assert.rejects(stat(unit));
+  },
+);
+
+cliTest(
+  "service install writes nothing, exit 2, when systemd-analyze refuses the unit; uninstall says which systemctl step failed, exit 1",
+  async (context) => {
+    const bin = join(context.dir, "bin");
+    await mkdir(bin);
+    await writeFile(
+      join(bin, "systemd-analyze"),
+      "#!/bin/sh\necho 'Unknown key name in section Service' >&2\nexit 1\n",
+      { mode: 0o755 },
+    );
+    await writeFile(join(bin, "systemctl"), "#!/bin/sh\nexit 1\n", {
+      mode: 0o755,
+    });
+    const env = { PATH: `${bin}:${process.env.PATH}` };
+    const unit = join(
+      context.dir,
+      "config",
+      "systemd",
+      "user",
+      "pushover-open-client.service",
+    );
+    const install = await context.run(["service", "install", "--notify"], {
+      env,
+    });
+    assert.equal(install.code, 2, install.stderr);
+    assert.match(
+      install.stderr,
+      /systemd-analyze verify refused the unit \(Unknown key name in section Service\); nothing was written/,
+    );
+    await assert.rejects(stat(unit));
+    await mkdir(dirname(unit), { recursive: true });
+    await writeFile(unit, "[Unit]\n");
+    const uninstall = await context.run(["service", "uninstall"], { env });
+    assert.equal(uninstall.code, 1);
+    assert.match(
+      uninstall.stderr,
+      /but systemctl --user disable --now pushover-open-client failed/,
+    );
+    assert.doesNotMatch(uninstall.stderr, /Stopped, disabled and removed/);
+  },
+);
+
+cliTest(
+  "service install under umask 000 makes the unit's folders 0700",
+  async (context) => {
+    const previous = process.umask(0);
+    try {
+      const install = await context.run(["service", "install"]);
+      assert.equal(install.code, 0, install.stderr);
+    } finally {
+      process.umask(previous);
+    }
+    for (const folder of ["systemd", "systemd/user"]) {
+      const mode = (await stat(join(context.dir, "config", folder))).mode;
+      assert.equal(mode & 0o777, 0o700, folder);
+    }
   },
 );
 
