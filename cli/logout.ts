@@ -30,6 +30,11 @@ export async function run(args: string[], io: Io): Promise<number> {
     return EXIT.ok;
   }
   const path = configPath(values, io.env);
+  // Logged out already is what was asked for: said, and done (exit 0).
+  if (!(await exists(path))) {
+    say(io, `not logged in: no device is saved in ${path}`);
+    return EXIT.ok;
+  }
   const saved = await readCredentials(path);
   await rm(path);
   const key = keyPathBeside(path);

@@ -45,7 +45,7 @@ const server = await startFakeServer({
 console.log(`apiUrl        ${server.apiUrl}`);
 console.log(`websocketUrl  ${server.websocketUrl}`);
 console.log(
-  `control       POST ${server.assetUrl}/control/send (form: message, title, priority …)`,
+  `control       POST ${server.assetUrl}/control/send (form: message, title, priority …; user=EMAIL picks the account, else the one whose device registered last)`,
 );
 console.log(
   `demo account  email ${DEMO_ACCOUNT.email}  password ${DEMO_ACCOUNT.password}  2FA code ${DEMO_ACCOUNT.twofa}`,
@@ -54,7 +54,7 @@ console.log(
   `no-2FA account  email ${PLAIN_ACCOUNT.email}  password ${PLAIN_ACCOUNT.password}`,
 );
 console.log(
-  "Type a line to send it as a message; /frame R, /drop; Ctrl-C to stop.",
+  "Type a line to send it as a message (to the account whose device registered last); /frame R, /drop; Ctrl-C to stop. Accounts and devices live in memory: a restart forgets them.",
 );
 
 const lines = createInterface({ input: process.stdin });

@@ -22,7 +22,12 @@ export function serveHttp(options: ServeOptions): Promise<Listener> {
   let port = options.port;
 
   const server = createServer((request, response) => {
-    void respond(options, port, request, response);
+    // A client that goes away mid-request is not the server's failure: one
+    // line at most, never a stack.
+    request.on("error", () => {});
+    respond(options, port, request, response).catch((error) =>
+      console.error(`fake server: a request failed: ${describeError(error)}`)
+    );
   });
 
   server.on(
@@ -81,7 +86,10 @@ export function serveHttp(options: ServeOptions): Promise<Listener> {
     server.once("error", reject);
     server.listen(options.port, "127.0.0.1", () => {
       server.off("error", reject);
-      server.on("error", (error) => console.error("fake server:", error));
+      server.on(
+        "error",
+        (error) => console.error(`fake server: ${describeError(error)}`),
+      );
       const address = server.address();
       if (address !== null && typeof address === "object") port = address.port;
       resolve({ port, close });
@@ -165,4 +173,11 @@ async function toRequest(
       ? new TextDecoder().decode(bytes)
       : undefined,
   };
+}
+
+/** One line for a failure: its code and message, no stack. */
+function describeError(error: unknown): string {
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  const text = String(message ?? error).split("\n")[0];
+  return typeof code === "string" ? `${code}: ${text}` : text;
 }

@@ -266,6 +266,12 @@ export class Store {
     const seal = (text: string | undefined) =>
       key === undefined || text === undefined ? text : encryptField(text, key);
     const priority = outgoing.priority ?? 0;
+    // As the real API: 400 "priority is invalid" for anything else.
+    if (!Number.isInteger(priority) || priority < -2 || priority > 2) {
+      throw new Error(
+        `priority is invalid: ${priority}; use -2, -1, 0, 1 or 2`,
+      );
+    }
     const base: Omit<StoredMessage, "id" | "queuedDate" | "queuedAt"> = {
       umid: this.#nextUmid++,
       aid: this.#appId(app),
@@ -353,8 +359,11 @@ export class Store {
   }
 
   #findAccount(user: string | undefined): Account {
+    // Without a user: the account whose device was registered last — the
+    // one a person trying the fake just logged in with.
+    const newest = [...this.devices.values()].at(-1)?.account;
     const account = user === undefined
-      ? this.accounts[0]
+      ? newest ?? this.accounts[0]
       : this.accounts.find((a) => a.userKey === user || a.email === user);
     if (!account) throw new Error(`no account ${user ?? "at all"}`);
     return account;

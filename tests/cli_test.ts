@@ -218,7 +218,7 @@ cliTest(
 );
 
 cliTest(
-  "logout forgets the device and says it stays on the dashboard",
+  "logout forgets the device and says it stays on the dashboard; a second logout says so, exit 0",
   async ({ run, seed, config }) => {
     await seed("desk");
     const result = await run(["logout"]);
@@ -228,6 +228,9 @@ cliTest(
       /^Forgot the device "desk" \(deleted .*\)\. It stays on your dashboard/,
     );
     await assert.rejects(stat(config));
+    const again = await run(["logout"]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stderr, /^not logged in: no device is saved in /);
   },
 );
 

@@ -4,7 +4,7 @@
 // same kind of calls over the real loopback listener.
 
 import assert from "node:assert/strict";
-import { decryptMessage } from "../mod.ts";
+import { decryptMessage, login, registerDevice } from "../mod.ts";
 import type { Message } from "../mod.ts";
 import { EMAIL, PASSWORD, serverTest } from "./_setup.ts";
 import {
@@ -724,7 +724,10 @@ socketTest(
     await within(idle.opened, "the idle socket to open");
 
     const before = server.log.entries.length;
-    const sent = server.send({ message: "to everyone of the first user" });
+    const sent = server.send({
+      message: "to everyone of the first user",
+      user: EMAIL,
+    });
     assert.deepEqual(
       Object.keys(sent.ids).sort(),
       [desk.deviceId, phone.deviceId].sort(),
@@ -959,5 +962,41 @@ serverTest(
     const again = await post(server, path, { secret: desk.secret });
     assert.equal(again.status, 200, again.text);
     assert.equal(again.json!.status, 1);
+  },
+);
+
+serverTest(
+  "the fake refuses a priority outside -2…2, as the real API does: send() throws, the control form answers 400",
+  async ({ server, api }) => {
+    const session = await login({ email: EMAIL, password: PASSWORD }, api);
+    await registerDevice(session, "prio-box", api);
+    assert.throws(
+      () => server.send({ message: "x", priority: 7 }),
+      /priority is invalid: 7/,
+    );
+    const response = await server.fetch(
+      new URL("/control/send", server.assetUrl),
+      {
+        method: "POST",
+        body: new URLSearchParams({ message: "x", priority: "7" }),
+      },
+    );
+    assert.equal(response.status, 400);
+    assert.match(JSON.stringify(await response.json()), /priority is invalid/);
+    server.send({ message: "fine", priority: -2 });
+  },
+);
+
+serverTest(
+  "the fake sends a message without a user to the account whose device registered last",
+  async ({ server, api }) => {
+    const other = server.addAccount({
+      email: "other@example.com",
+      password: "pw-2",
+    });
+    const session = await login({ email: other.email, password: "pw-2" }, api);
+    const device = await registerDevice(session, "newest", api);
+    const sent = server.send({ message: "to the newest" });
+    assert.deepEqual(Object.keys(sent.ids), [device.deviceId]);
   },
 );
