@@ -278,6 +278,10 @@ test("service print writes a systemd user unit with absolute paths that restarts
   assert.match(unit, /^WantedBy=default\.target$/m);
 });
 
+/** Where `service install` writes the unit, under a test's home. */
+const unitFile = (dir: string) =>
+  join(dir, "config", "systemd", "user", "pushover-open-client.service");
+
 cliTest(
   "service install writes the unit where systemd looks, systemd-analyze verify accepts it (hostile quoting included), and uninstall removes it",
   async (context) => {
@@ -290,13 +294,7 @@ cliTest(
       hostile,
     ]);
     assert.equal(install.code, 0, install.stderr);
-    const unit = join(
-      context.dir,
-      "config",
-      "systemd",
-      "user",
-      "pushover-open-client.service",
-    );
+    const unit = unitFile(context.dir);
     assert.match(
       install.stderr,
       /systemctl --user enable --now pushover-open-client/,
@@ -342,13 +340,7 @@ cliTest(
       mode: 0o755,
     });
     const env = { PATH: `${bin}:${process.env.PATH}` };
-    const unit = join(
-      context.dir,
-      "config",
-      "systemd",
-      "user",
-      "pushover-open-client.service",
-    );
+    const unit = unitFile(context.dir);
     const install = await context.run(["service", "install", "--notify"], {
       env,
     });
