@@ -119,10 +119,14 @@ export function keyPathBeside(configPath: string): string {
 }
 
 /**
- * Reads an end-to-end key file, checked as ssh checks a key: refused when
- * group or others may read it. `flag` names where the path came from.
+ * Reads a file holding a secret (a key, a 2FA code), checked as ssh checks
+ * a key: refused when group or others may read it; trimmed, never shown.
+ * `flag` names where the path came from.
  */
-export async function readKeyFile(path: string, flag: string): Promise<string> {
+export async function readSecretFile(
+  path: string,
+  flag: string,
+): Promise<string> {
   let mode: number;
   let text: string;
   try {
@@ -136,7 +140,14 @@ export async function readKeyFile(path: string, flag: string): Promise<string> {
       `${flag}: refusing ${path}: group or others can read it; run chmod 600 ${path}`,
     );
   }
-  const key = text.trim();
+  const secret = text.trim();
+  if (secret === "") throw usage(`${flag}: ${path} is empty`);
+  return secret;
+}
+
+/** Reads an end-to-end key file: {@linkcode readSecretFile}, then its shape. */
+export async function readKeyFile(path: string, flag: string): Promise<string> {
+  const key = await readSecretFile(path, flag);
   if (!/^[0-9a-fA-F]{64}$/.test(key)) {
     throw usage(
       `${flag}: ${path} does not hold an end-to-end key: it must be 64 hexadecimal characters`,

@@ -90,6 +90,7 @@ const LOGIN_VARIABLES = [
   "PUSHOVER_EMAIL",
   "PUSHOVER_PASSWORD",
   "PUSHOVER_TWOFA",
+  "PUSHOVER_WEBHOOK_AUTH",
 ];
 
 /** Our environment without the login's answers: what children get. */
@@ -184,26 +185,22 @@ export function execHook(command: string, timeout: number, io: Io): Hook {
  * `--webhook URL`: POSTs the message's JSON; taken on a 2xx only (a
  * redirect is not followed: it would turn the POST into a GET without the
  * message). A 429 or 503's `Retry-After` sets the next try's earliest time.
- * `user:password@` in the URL becomes a Basic `Authorization` header (some
- * runtimes refuse such URLs), and never shows in a report.
+ * `auth` (`user:password`, from PUSHOVER_WEBHOOK_AUTH: never in argv, where
+ * every user of the machine can read it) becomes a Basic `Authorization`
+ * header, and never shows in a report.
  */
-export function webhookHook(url: URL, timeout: number): Hook {
-  const target = new URL(url);
+export function webhookHook(
+  target: URL,
+  timeout: number,
+  auth?: string,
+): Hook {
   const headers: Record<string, string> = {
     "content-type": "application/json",
   };
-  if (target.username || target.password) {
+  if (auth) {
     // UTF-8, then base64 (RFC 7617): btoa alone refuses non-Latin-1 text.
-    const credentials = new TextEncoder().encode(
-      `${decodeURIComponent(target.username)}:${
-        decodeURIComponent(target.password)
-      }`,
-    );
-    headers.authorization = `Basic ${
-      btoa(String.fromCharCode(...credentials))
-    }`;
-    target.username = "";
-    target.password = "";
+    const bytes = new TextEncoder().encode(auth);
+    headers.authorization = `Basic ${btoa(String.fromCharCode(...bytes))}`;
   }
   const where = target.origin;
   return async (message, signal) => {

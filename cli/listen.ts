@@ -49,7 +49,8 @@ Output:
                         to stderr. Handled when CMD exits 0, else retried
   --exec-timeout DUR    kill a hook running longer (default 60s)
   --webhook URL         POST the JSON to URL; handled on a 2xx, else retried
-                        (Retry-After honoured)
+                        (Retry-After honoured); Basic credentials from
+                        PUSHOVER_WEBHOOK_AUTH=user:password, never in URL
   --retry-delay MIN[,MAX]  waits between a hook's tries (default 1s,5m)
   --notify              desktop notifications (notify-send): urgency from
                         the priority, quiet hours honoured, silent (-2)
@@ -118,7 +119,17 @@ function settingsFrom(
     hooks.push(execHook(values.exec, timeout, io));
   }
   if (values.webhook !== undefined) {
-    hooks.push(webhookHook(checkWebhook(values.webhook), timeout));
+    const auth = io.env.PUSHOVER_WEBHOOK_AUTH || undefined;
+    // deno-lint-ignore no-control-regex
+    if (
+      auth !== undefined &&
+      (!auth.includes(":") || /[\u0000-\u001f\u007f]/.test(auth))
+    ) {
+      throw usage(
+        "PUSHOVER_WEBHOOK_AUTH must be user:password (the webhook's Basic credentials)",
+      );
+    }
+    hooks.push(webhookHook(checkWebhook(values.webhook), timeout, auth));
   }
   let retry = HOOK_RETRY;
   if (values["retry-delay"] !== undefined) {
@@ -172,7 +183,7 @@ function settingsFrom(
 }
 
 /**
- * `--webhook`'s URL, checked: http(s), and user info that decodes. A URL
+ * `--webhook`'s URL, checked: http(s), and no credentials in it. A URL
  * that does not parse is not shown (it may hold a password).
  */
 function checkWebhook(given: string): URL {
@@ -189,12 +200,9 @@ function checkWebhook(given: string): URL {
       `--webhook: ${url.protocol}// is not http(s); give an http:// or https:// URL`,
     );
   }
-  try {
-    decodeURIComponent(url.username);
-    decodeURIComponent(url.password);
-  } catch {
+  if (url.username || url.password) {
     throw usage(
-      "--webhook: the user name or password in the URL has a broken %-escape",
+      "--webhook: the URL holds a user name or password, which every user of this machine can read in the process list (and a service's unit); give them as PUSHOVER_WEBHOOK_AUTH=user:password instead",
     );
   }
   return url;

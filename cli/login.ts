@@ -12,7 +12,12 @@ import {
 import type { Device, RequestOptions, Session } from "../mod.ts";
 import { CliError, EXIT, usage } from "./_fail.ts";
 import { type Io, print, say, sayLines } from "./_io.ts";
-import { loadKey, readCredentials, writeCredentials } from "./_files.ts";
+import {
+  loadKey,
+  readCredentials,
+  readSecretFile,
+  writeCredentials,
+} from "./_files.ts";
 import {
   COMMON,
   configPath,
@@ -36,7 +41,8 @@ Options:
   --name NAME           the device name senders target (default: ${defaultDeviceName()})
   --force               take NAME over if another device of the account has
                         it; that device stops working
-  --twofa CODE          the two-factor code, if the account has 2FA
+  --twofa-file PATH     a file (mode 0600) holding the two-factor code, if
+                        the account has 2FA (or PUSHOVER_TWOFA)
   --e2ee-key-file PATH  the end-to-end key to save beside the device
   --config PATH         where to save (default ~/.config/pushover-open-client/credentials.json)
   --api-url URL         REST API base (default https://api.pushover.net/1)
@@ -48,6 +54,7 @@ const OPTIONS = {
   name: { type: "string" },
   force: { type: "boolean" },
   twofa: { type: "string" },
+  "twofa-file": { type: "string" },
   "e2ee-key-file": { type: "string" },
 } as const;
 
@@ -69,6 +76,15 @@ export async function run(
     return EXIT.ok;
   }
   // Everything that can be checked is, before the first question.
+  if (values.twofa !== undefined) {
+    // Not echoed: it is the code.
+    throw usage(
+      "login: --twofa would show the code to every user of this machine (the process list); set PUSHOVER_TWOFA, pass --twofa-file PATH, or answer the question",
+    );
+  }
+  const twofaFromFile = values["twofa-file"] === undefined
+    ? undefined
+    : await readSecretFile(values["twofa-file"], "--twofa-file");
   const api = endpoints(values);
   const path = configPath(values, io.env);
   const key = await loadKey(values["e2ee-key-file"], path);
@@ -77,7 +93,7 @@ export async function run(
 
   const email = io.env.PUSHOVER_EMAIL ||
     await answer(prompt.ask("E-mail: "), "e-mail", "PUSHOVER_EMAIL");
-  const session = await logInAsking(io, prompt, api, email, values.twofa);
+  const session = await logInAsking(io, prompt, api, email, twofaFromFile);
 
   let device: Device | undefined;
   for (let requests = 1; !device; requests++) {
@@ -168,7 +184,7 @@ async function logInAsking(
         twofa = await answer(
           prompt.askHidden("Two-factor code: "),
           "two-factor code",
-          "PUSHOVER_TWOFA or --twofa",
+          "PUSHOVER_TWOFA or --twofa-file",
         );
         codeFixed = false;
       } else if (isRefusal(error)) {

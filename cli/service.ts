@@ -10,8 +10,8 @@ import { fileURLToPath } from "node:url";
 import { EXIT, usage } from "./_fail.ts";
 import { childStderr, type Io, print, say, sayLines, write } from "./_io.ts";
 import { childEnvironment } from "./_hooks.ts";
-import { exists, makePrivateDir } from "./_files.ts";
-import { unitPath } from "./_paths.ts";
+import { exists, makePrivateDir, writePrivate } from "./_files.ts";
+import { defaultConfigPath, unitPath } from "./_paths.ts";
 import { checkArgs as checkListenArgs } from "./listen.ts";
 
 export const help = (env: Io["env"]): string =>
@@ -58,9 +58,17 @@ function absolutePaths(args: string[]): string[] {
 }
 
 /** The unit text. */
-export function unitText(listenArgs: string[]): string {
+export function unitText(
+  listenArgs: string[],
+  environmentFile?: string,
+): string {
   const command = [...selfCommand(), "listen", ...absolutePaths(listenArgs)]
     .map(systemdQuote).join(" ");
+  // Secrets (the webhook's credentials) come from a 0600 file, never the
+  // unit, which every user may read.
+  const environment = environmentFile
+    ? `EnvironmentFile=${systemdQuote(environmentFile)}\n`
+    : "";
   return `[Unit]
 Description=Pushover notifications (pushover-open-client listen)
 Documentation=https://jsr.io/@openpush/pushover-open-client
@@ -68,7 +76,7 @@ Wants=network-online.target
 After=network-online.target
 
 [Service]
-ExecStart=${command}
+${environment}ExecStart=${command}
 Restart=on-failure
 RestartSec=10
 # 2: bad options or an unreadable file; 3: the device was refused (log in
@@ -147,6 +155,33 @@ function cacheWarning(): string | undefined {
     : undefined;
 }
 
+/**
+ * The 0600 file the unit reads the webhook's credentials from, beside the
+ * credentials file: when `--webhook` is given and PUSHOVER_WEBHOOK_AUTH is
+ * set where `service` runs.
+ */
+function secretsFile(
+  listenArgs: string[],
+  env: Io["env"],
+): { path: string; text: string } | undefined {
+  const auth = env.PUSHOVER_WEBHOOK_AUTH;
+  const webhook = listenArgs.some((arg) =>
+    arg === "--webhook" || arg.startsWith("--webhook=")
+  );
+  if (!auth || !webhook) return undefined;
+  const at = listenArgs.findIndex((arg) => arg === "--config");
+  const given = at === -1
+    ? listenArgs.find((arg) => arg.startsWith("--config="))?.slice(9)
+    : listenArgs[at + 1];
+  const config = resolve(given ?? defaultConfigPath(env));
+  // systemd's quoting: backslash and double quote escaped, inside quotes.
+  const quoted = auth.replace(/\\/g, "\\\\").replace(/"/g, '\\"');
+  return {
+    path: join(dirname(config), "service.env"),
+    text: `PUSHOVER_WEBHOOK_AUTH="${quoted}"\n`,
+  };
+}
+
 /** Runs `service`. */
 export async function run(args: string[], io: Io): Promise<number> {
   const [action, ...rest] = args;
@@ -161,11 +196,13 @@ export async function run(args: string[], io: Io): Promise<number> {
   if (warning) say(io, `warning: ${warning}`);
   switch (action) {
     case "print":
-      write(io.stdout, unitText(rest));
+      write(io.stdout, unitText(rest, secretsFile(rest, io.env)?.path));
       return EXIT.ok;
     case "install": {
-      const text = unitText(rest);
+      const secrets = secretsFile(rest, io.env);
+      const text = unitText(rest, secrets?.path);
       await verifiedUnit(text, io.env);
+      if (secrets) await writePrivate(secrets.path, secrets.text);
       await makePrivateDir(dirname(path));
       await writeFile(path, text, { mode: 0o644 });
       sayLines(io, [

@@ -9,9 +9,10 @@ import { once } from "node:events";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Buffer } from "node:buffer";
-import { readFile } from "node:fs/promises";
+import { chmod, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { cliTest, interrupt } from "./_cli.ts";
-import { queued } from "./_setup.ts";
+import { EMAIL, PASSWORD, queued, TWOFA } from "./_setup.ts";
 
 /** What a hostile server might put in `errors`: a title, a wipe, a forged line. */
 const FORGED =
@@ -155,7 +156,14 @@ for (
     [["--min-priority", "1e0"], /--min-priority: '1e0' is not a priority/],
     [["--exec", "notify\rExecStartPre=/bin/evil"], /--exec holds a control/],
     [["--app", "a\u001b[2J"], /--app holds a control character/],
-    [["--webhook", "https://u:%ZZ@example.com/"], /broken %-escape/],
+    [
+      ["--webhook", "https://u:%ZZ@example.com/"],
+      /holds a user name or password/,
+    ],
+    [
+      ["--webhook", "https://alice:hunter2@example.com/"],
+      /PUSHOVER_WEBHOOK_AUTH=user:password/,
+    ],
   ] as const
 ) {
   cliTest(
@@ -169,6 +177,7 @@ for (
       assert.match(result.stderr, said);
       assert.equal(result.stderr.trim().split("\n").length, 1);
       assertClean(result.stderr, "the usage line");
+      assert.doesNotMatch(result.stderr, /hunter2|%ZZ/);
       assert.equal(context.server.log.requests("download").length, 0);
     },
   );
@@ -190,7 +199,7 @@ cliTest(
 );
 
 cliTest(
-  "listen --webhook sends user info that is not Latin-1 as UTF-8 Basic credentials",
+  "listen --webhook sends PUSHOVER_WEBHOOK_AUTH, not Latin-1 too, as UTF-8 Basic credentials",
   async (context) => {
     const device = await context.seed();
     const seen: string[] = [];
@@ -201,11 +210,10 @@ cliTest(
     }).listen(0, "127.0.0.1");
     await once(hook, "listening");
     const { port } = hook.address() as AddressInfo;
-    const child = context.start([
-      "listen",
-      "--webhook",
-      `http://J%C3%BCrgen:%E2%82%AC5@127.0.0.1:${port}/`,
-    ]);
+    const child = context.start(
+      ["listen", "--webhook", `http://127.0.0.1:${port}/`],
+      { PUSHOVER_WEBHOOK_AUTH: "Jürgen:€5" },
+    );
     try {
       await context.server.waitForLogin();
       context.server.send({ message: "to the hook" });
@@ -224,5 +232,41 @@ cliTest(
     }`;
     assert.ok(seen.length > 0);
     assert.ok(seen.every((header) => header === expected), seen.join(", "));
+  },
+);
+
+cliTest(
+  "login --twofa CODE is refused, exit 2, without showing the code: it would be in the process list",
+  async (context) => {
+    const result = await context.run([
+      "login",
+      "--twofa",
+      "918273",
+      ...context.urls,
+    ]);
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /--twofa would show the code .*PUSHOVER_TWOFA/);
+    assert.doesNotMatch(result.stderr, /918273/);
+    assert.equal(context.server.log.requests("login").length, 0);
+  },
+);
+
+cliTest(
+  "login --twofa-file reads the code from a 0600 file, and refuses one others can read",
+  async (context) => {
+    const file = join(context.dir, "code");
+    await writeFile(file, `${TWOFA}\n`, { mode: 0o644 });
+    const env = { PUSHOVER_EMAIL: EMAIL, PUSHOVER_PASSWORD: PASSWORD };
+    const args = ["login", "--twofa-file", file, ...context.urls];
+    const open = await context.run(args, { env });
+    assert.equal(open.code, 2);
+    assert.match(open.stderr, /group or others can read it; run chmod 600/);
+    await chmod(file, 0o600);
+    const result = await context.run(args, { env });
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(
+      context.server.log.requests("login").at(-1)?.body.twofa,
+      TWOFA,
+    );
   },
 );

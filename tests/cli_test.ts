@@ -363,6 +363,31 @@ cliTest(
 );
 
 cliTest(
+  "service install --webhook puts PUSHOVER_WEBHOOK_AUTH in a 0600 EnvironmentFile beside the credentials, never in the unit",
+  async (context) => {
+    const install = await context.run(
+      ["service", "install", "--webhook", "https://hooks.example/in"],
+      { env: { PUSHOVER_WEBHOOK_AUTH: 'bot:s3"cr\\et' } },
+    );
+    assert.equal(install.code, 0, install.stderr);
+    const unit = await readFile(unitFile(context.dir), "utf8");
+    const secrets = join(
+      context.dir,
+      "config",
+      "pushover-open-client",
+      "service.env",
+    );
+    assert.match(unit, new RegExp(`^EnvironmentFile=${secrets}$`, "m"));
+    assert.doesNotMatch(unit, /s3"cr|bot:/);
+    assert.equal((await stat(secrets)).mode & 0o777, 0o600);
+    assert.equal(
+      await readFile(secrets, "utf8"),
+      'PUSHOVER_WEBHOOK_AUTH="bot:s3\\"cr\\\\et"\n',
+    );
+  },
+);
+
+cliTest(
   "service install under umask 000 makes the unit's folders 0700",
   async (context) => {
     const previous = process.umask(0);
