@@ -17,7 +17,9 @@ import { capture, fromNpm, ROOT } from "../tests/_runtimes.ts";
 
 /**
  * Gzipped bytes each entry may reach: 9 KB for a streaming receiver that
- * decrypts (issue 19), about 10 % above the sizes of 2026-12 for the others.
+ * decrypts (issue 19), about 10 % above the sizes of 2026-12 for the others
+ * (the CLI's raised for issue 20's checks — flags, secrets, the unit's
+ * verification — from 26,000 B to 28,137 B).
  * streamMessages() alone gets the decrypting budget: it is the same bundle
  * for as long as decryption cannot be shaken out.
  */
@@ -26,7 +28,7 @@ export const BUDGETS = {
   "streamMessages alone": 9 * 1024,
   "streamMessages, decrypting": 9 * 1024,
   "testing/mod.ts": 11_500,
-  "cli/main.ts": 28_100,
+  "cli/main.ts": 30_900,
 } as const;
 
 type Entry = keyof typeof BUDGETS;
