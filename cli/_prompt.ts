@@ -18,6 +18,8 @@ export class Prompt {
   #hidden = false;
   #listening = false;
   #waiting: ((line: string | undefined) => void) | undefined;
+  /** The question on screen, waiting for its answer. */
+  #shown: string | undefined;
   #queue: Promise<unknown> = Promise.resolve();
   readonly #stop: AbortController;
   readonly #signal: AbortSignal;
@@ -54,6 +56,22 @@ export class Prompt {
     return this.#inTurn(() => this.#ask(question, true));
   }
 
+  /**
+   * Runs `print` (a message's line) while a question may wait: the
+   * question's line is ended first and the question written again after,
+   * so the two never share a line.
+   */
+  async around<T>(print: () => Promise<T>): Promise<T> {
+    const shown = this.#shown;
+    if (shown === undefined) return await print();
+    write(this.#io.stderr, "\n");
+    try {
+      return await print();
+    } finally {
+      if (this.#shown === shown) write(this.#io.stderr, shown);
+    }
+  }
+
   #inTurn<T>(question: () => Promise<T>): Promise<T> {
     const turn = this.#queue.then(question, question);
     this.#queue = turn.catch(() => {});
@@ -66,6 +84,7 @@ export class Prompt {
     write(this.#io.stderr, question);
     if (raw) this.#io.stdin.setRawMode?.(true);
     this.#hidden = raw;
+    this.#shown = question;
     try {
       const line = await this.#nextLine();
       if (this.#signal.aborted) throw new Interrupted();
@@ -73,6 +92,7 @@ export class Prompt {
       if (line === undefined && !raw) write(this.#io.stderr, "\n");
       return line?.trim();
     } finally {
+      this.#shown = undefined;
       if (raw) {
         this.#io.stdin.setRawMode?.(false);
         write(this.#io.stderr, "\n");

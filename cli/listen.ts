@@ -293,8 +293,11 @@ export async function run(
 
   /** Prints and hands on one message; false when stopped meanwhile. */
   const deliver = async (message: Message): Promise<boolean> => {
-    await output.line(
-      settings.json ? JSON.stringify(toJson(message)) : formatLine(message),
+    // A waiting --ack question gets a line of its own again after this.
+    await prompt.around(() =>
+      output.line(
+        settings.json ? JSON.stringify(toJson(message)) : formatLine(message),
+      )
     );
     const unreadable = message.e2ee === "encrypted" ||
       message.e2ee === "failed";

@@ -493,6 +493,17 @@ cliTest(
       // Not answered yet: later messages still come.
       context.server.send({ message: "meanwhile" });
       await child.waitFor("stdout", "meanwhile");
+      // The question's line ends before the message, and it is asked again
+      // after: on a terminal the two never share a line.
+      const question = 'Acknowledge the emergency "Alarm"? [y/N] ';
+      for (
+        let i = 0;
+        !child.output().stderr.includes(`${question}\n${question}`);
+        i++
+      ) {
+        if (i > 3_000) assert.fail(`asked once only: ${child.output().stderr}`);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
       context.server.failNext({ type: "status", status: 503 }, {
         endpoint: "acknowledge",
       });
