@@ -16,6 +16,7 @@ import { dirname, join } from "node:path";
 import { parseCredentials, stringifyCredentials } from "../lib/credentials.ts";
 import type { SavedCredentials } from "../mod.ts";
 import { CliError, EXIT, usage } from "./_fail.ts";
+import { suggest } from "./_program.ts";
 
 /** What a failed file operation says, for people: never a JS class name. */
 function why(error: unknown): string {
@@ -69,14 +70,19 @@ export async function makePrivateDir(path: string): Promise<void> {
   await mkdir(path, { recursive: true, mode: 0o700 });
 }
 
-export async function readCredentials(path: string): Promise<SavedCredentials> {
+export async function readCredentials(
+  path: string,
+  given?: string,
+): Promise<SavedCredentials> {
   let text: string;
   try {
     text = await readFile(path, "utf8");
   } catch (error) {
     if ((error as { code?: string }).code === "ENOENT") {
       throw new CliError(
-        `no device is saved in ${path}: run "pushover-open-client login" first (or pass --config PATH)`,
+        `no device is saved in ${path}: run "${suggest("login", given)}" first${
+          given === undefined ? " (or pass --config PATH)" : ""
+        }`,
         EXIT.loginRequired,
       );
     }
@@ -90,7 +96,9 @@ export async function readCredentials(path: string): Promise<SavedCredentials> {
       "",
     );
     throw usage(
-      `${path} is not a credentials file (${reason}): run "pushover-open-client login" to write a new one`,
+      `${path} is not a credentials file (${reason}): run "${
+        suggest("login", given)
+      }" to write a new one`,
     );
   }
 }

@@ -40,7 +40,10 @@ export async function run(args: string[], io: Io): Promise<number> {
         `ack: '${receipt}' is not a receipt (letters and digits); see pushover-open-client pending`,
       );
     }
-    const saved = await readCredentials(configPath(values, io.env));
+    const saved = await readCredentials(
+      configPath(values, io.env),
+      values.config,
+    );
     await acknowledge(saved.device, receipt, endpoints(values, saved));
     say(io, `acknowledged ${receipt}`);
     return EXIT.ok;

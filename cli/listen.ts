@@ -27,6 +27,7 @@ import { defaultStatusPath, iconCacheDir } from "./_paths.ts";
 import type { Prompt } from "./_prompt.ts";
 import { HOOK_RETRY, untilDone } from "./_retrying.ts";
 import { StatusFile } from "./_status_file.ts";
+import { suggest } from "./_program.ts";
 
 export const help = (env: Io["env"]): string =>
   `Usage: pushover-open-client listen [options]
@@ -231,7 +232,7 @@ export async function run(
   }
   const settings = settingsFrom(values, io);
   const path = configPath(values, io.env);
-  const saved = await readCredentials(path);
+  const saved = await readCredentials(path, values.config);
   const api = endpoints(values, saved);
   const encryptionKey = await loadKey(values["e2ee-key-file"], path);
   const startedAt = Date.now();
@@ -347,8 +348,8 @@ export async function run(
             oneLine(message.title ?? message.app)
           }" waits for acknowledgement (receipt ${
             oneLine(message.receipt)
-          }): acknowledge it with: pushover-open-client ack ${
-            oneLine(message.receipt)
+          }): acknowledge it with: ${
+            suggest(`ack ${oneLine(message.receipt)}`, values.config)
           }`,
         );
       }
@@ -387,7 +388,9 @@ export async function run(
       ? new CliError(
         `the server refused this device${
           saved.deviceName ? ` ("${oneLine(saved.deviceName)}")` : ""
-        }: it was deleted or disabled; run "pushover-open-client login" again`,
+        }: it was deleted or disabled; run "${
+          suggest("login", values.config)
+        }" again`,
         EXIT.loginRequired,
       )
       : error instanceof SessionReplacedError

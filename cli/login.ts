@@ -12,6 +12,7 @@ import {
 import type { Device, RequestOptions, Session } from "../mod.ts";
 import { CliError, EXIT, usage } from "./_fail.ts";
 import { type Io, print, say, sayLines } from "./_io.ts";
+import { suggest } from "./_program.ts";
 import {
   loadKey,
   readCredentials,
@@ -144,7 +145,7 @@ export async function run(
     `Logged in as ${email}; this machine is the device "${name}". Saved to ${path} (no password).${
       key ? " The end-to-end key is saved beside it." : ""
     }`,
-    "Next: pushover-open-client listen",
+    `Next: ${suggest("listen", values.config)}`,
   ]);
   return EXIT.ok;
 }

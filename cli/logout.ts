@@ -35,7 +35,7 @@ export async function run(args: string[], io: Io): Promise<number> {
     say(io, `not logged in: no device is saved in ${path}`);
     return EXIT.ok;
   }
-  const saved = await readCredentials(path);
+  const saved = await readCredentials(path, values.config);
   await rm(path);
   const key = keyPathBeside(path);
   if (await exists(key)) await rm(key);

@@ -43,7 +43,7 @@ export async function queued(
   }
 > {
   const path = configPath(values, env);
-  const saved = await readCredentials(path);
+  const saved = await readCredentials(path, values.config);
   const api = endpoints(values, saved);
   const encryptionKey = await loadKey(undefined, path);
   const { messages } = await downloadMessages(saved.device, {

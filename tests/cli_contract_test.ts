@@ -3,6 +3,7 @@
 
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { test } from "node:test";
 import { PassThrough } from "node:stream";
 import { main } from "../cli/main.ts";
@@ -144,6 +145,24 @@ cliTest(
     assert.match(
       second.stderr,
       /This replaces the device "old-box" saved in .*credentials\.json; it stays registered on your account/,
+    );
+  },
+);
+
+cliTest(
+  "hints name the program as it was started (from a clone: the runtime and cli/main.ts) and keep a --config that was given",
+  async (context) => {
+    const none = join(context.dir, "none.json");
+    const result = await context.runProcess(["listen", "--config", none]);
+    assert.equal(result.code, 3);
+    const runtime = "Deno" in globalThis
+      ? "deno run -A"
+      : "Bun" in globalThis
+      ? "bun"
+      : "node";
+    assert.equal(
+      result.stderr.trim(),
+      `no device is saved in ${none}: run "${runtime} cli/main.ts login --config ${none}" first`,
     );
   },
 );

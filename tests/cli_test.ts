@@ -161,7 +161,7 @@ cliTest(
     assert.equal(broken.code, 2);
     assert.equal(
       broken.stderr.trim(),
-      `${notJson} is not a credentials file (the text is not JSON): run "pushover-open-client login" to write a new one`,
+      `${notJson} is not a credentials file (the text is not JSON): run "pushover-open-client login --config ${notJson}" to write a new one`,
     );
     const folder = join(dir, "folder");
     await mkdir(folder);
@@ -175,7 +175,7 @@ cliTest(
     assert.equal(none.code, 3);
     assert.match(
       none.stderr.trim(),
-      /^no device is saved in .*none\.json: run "pushover-open-client login" first/,
+      /^no device is saved in .*none\.json: run "pushover-open-client login --config \S*none\.json" first$/,
     );
     for (const result of [broken, isDir, none]) assertPlain(result.stderr);
   },
