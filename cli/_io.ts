@@ -3,7 +3,8 @@
 // runs it in-process through main(args, io).
 
 import process from "node:process";
-import type { Readable, Writable } from "node:stream";
+import { type Readable, Writable as NodeWritable } from "node:stream";
+import type { Writable } from "node:stream";
 import { oneLine } from "./_format.ts";
 
 /** Standard input; a terminal has `isTTY` and raw mode. */
@@ -46,9 +47,48 @@ export function processIo(): Io {
   return {
     env: process.env,
     stdin: process.stdin,
-    stdout: process.stdout,
+    stdout: denoStdout() ?? process.stdout,
     stderr: process.stderr,
   };
+}
+
+/** Deno's own stdout, written the way that never blocks the event loop. */
+interface DenoStdout {
+  write(bytes: Uint8Array): Promise<number>;
+}
+
+/**
+ * On Deno, stdout through its own asynchronous writes: node:process's stdout
+ * writes a pipe synchronously there, so a reader that stopped reading froze
+ * the whole process — timers, and the signals that would stop it.
+ */
+function denoStdout(): Writable | undefined {
+  const deno = (globalThis as { Deno?: { stdout: DenoStdout } }).Deno;
+  if (!deno) return undefined;
+  return new NodeWritable({
+    write(chunk: Uint8Array, _encoding, done) {
+      (async () => {
+        let rest = chunk;
+        while (rest.length > 0) {
+          rest = rest.subarray(await deno.stdout.write(rest));
+        }
+      })().then(() => done(), done);
+    },
+  });
+}
+
+/**
+ * Resolves once what was written to `stream` has gone out: before exiting,
+ * so that a last line is not lost.
+ */
+export function flushed(stream: Writable): Promise<void> {
+  return new Promise((resolve) => {
+    try {
+      stream.write("", () => resolve());
+    } catch {
+      resolve();
+    }
+  });
 }
 
 function ignore(): void {}

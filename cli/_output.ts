@@ -8,6 +8,13 @@ import type { Writable } from "node:stream";
 import { CliError } from "./_fail.ts";
 
 /** Nobody reads stdout any more. */
+/** The listener stopped while a line waited for a reader that stopped reading. */
+export class OutputStopped extends Error {
+  constructor() {
+    super("stopped while stdout was blocked");
+  }
+}
+
 export class OutputClosed extends Error {
   constructor() {
     super("stdout was closed");
@@ -39,10 +46,15 @@ export class Output {
   }
 
   /** Writes `line` and a newline; rejects with OutputClosed when it cannot. */
-  line(line: string): Promise<void> {
+  line(line: string, signal?: AbortSignal): Promise<void> {
     if (this.#failed) return Promise.reject(this.#failed);
     return new Promise((resolve, reject) => {
+      // A reader that stopped reading must not hold up a stop: the line
+      // counts as not written, and its message stays queued.
+      const onAbort = () => reject(new OutputStopped());
+      signal?.addEventListener("abort", onAbort, { once: true });
       const done = (error?: Error | null) => {
+        signal?.removeEventListener("abort", onAbort);
         if (error) reject(this.#failed ??= failure(error));
         else resolve();
       };

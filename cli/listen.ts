@@ -22,7 +22,7 @@ import {
   parse,
   parseDuration,
 } from "./_options.ts";
-import { Output, OutputClosed } from "./_output.ts";
+import { Output, OutputClosed, OutputStopped } from "./_output.ts";
 import { defaultStatusPath, iconCacheDir } from "./_paths.ts";
 import type { Prompt } from "./_prompt.ts";
 import { HOOK_RETRY, untilDone } from "./_retrying.ts";
@@ -298,6 +298,7 @@ export async function run(
     await prompt.around(() =>
       output.line(
         settings.json ? JSON.stringify(toJson(message)) : formatLine(message),
+        handling.signal,
       )
     );
     const unreadable = message.e2ee === "encrypted" ||
@@ -382,8 +383,12 @@ export async function run(
         return EXIT.ok;
       }
     }
-  } catch (error) {
-    if (error instanceof OutputClosed || stop.signal.aborted) return EXIT.ok;
+  } catch (thrown) {
+    if (thrown instanceof OutputClosed || stop.signal.aborted) return EXIT.ok;
+    // A line cut short by the stream's own stop: the stream's error says why.
+    const error = thrown instanceof OutputStopped && streamFailure
+      ? streamFailure.error
+      : thrown;
     const failure = error instanceof LoginRequiredError
       ? new CliError(
         `the server refused this device${

@@ -33,7 +33,7 @@ import {
   SessionReplacedError,
 } from "../lib/errors.ts";
 import { CliError, EXIT } from "./_fail.ts";
-import { type Io, print, processIo, say } from "./_io.ts";
+import { flushed, type Io, print, processIo, say } from "./_io.ts";
 import { VERSION } from "./_version.ts";
 import { Interrupted, Prompt } from "./_prompt.ts";
 import {
@@ -232,7 +232,21 @@ function isProgram(): boolean {
 
 if (isProgram()) {
   outliveLateSignals();
-  const code = await main(process.argv.slice(2));
+  // What was printed goes out before the exit — unless a signal stopped the
+  // run: stdout may be what blocks (a reader that stopped reading), and a
+  // signal must end the process however full the pipe is.
+  let signalled = false;
+  let exiting: number | undefined;
+  const onSignal = () => {
+    signalled = true;
+    if (exiting !== undefined) process.exit(exiting);
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  const io = processIo();
+  const code = await main(process.argv.slice(2), io);
+  exiting = code;
+  if (!signalled) await flushed(io.stdout);
   // Explicitly: stdin and signal handlers must not keep a finished run up.
   process.exit(code);
 }

@@ -5,14 +5,17 @@
 // 2, before anything happens.
 
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { once } from "node:events";
+import process from "node:process";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Buffer } from "node:buffer";
 import { chmod, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { cliTest, interrupt } from "./_cli.ts";
-import { EMAIL, PASSWORD, queued, TWOFA } from "./_setup.ts";
+import { CLI, cliTest, interrupt } from "./_cli.ts";
+import { runtimeCommand } from "./_spawn.ts";
+import { EMAIL, PASSWORD, queued, TWOFA, within } from "./_setup.ts";
 
 /** What a hostile server might put in `errors`: a title, a wipe, a forged line. */
 const FORGED =
@@ -267,6 +270,58 @@ cliTest(
     assert.equal(
       context.server.log.requests("login").at(-1)?.body.twofa,
       TWOFA,
+    );
+  },
+);
+
+cliTest(
+  "listen whose stdout reader stopped reading ends on the first SIGTERM, Deno included, and what it could not print stays queued",
+  async (context) => {
+    const device = await context.seed();
+    // Queued while it was down, 40 lines of 3 KB: twice what a pipe holds
+    // (64 KiB), all in the listener's first download.
+    for (let i = 0; i < 40; i++) {
+      context.server.send({ message: `${i} ${"x".repeat(3_000)}` });
+    }
+    // The CLI's stdout is a pipe to a `sleep` that never reads it; bash
+    // says both pids.
+    const quote = (word: string) => `'${word.replaceAll("'", `'\\''`)}'`;
+    const command = runtimeCommand(CLI, ["listen"]).map(quote).join(" ");
+    const child = spawn("bash", [
+      "-c",
+      `exec 3> >(exec sleep 600 >/dev/null 2>&1); echo "reader=$!" >&2; ${command} >&3 & echo "pid=$!" >&2; exec 3>&-; wait $!`,
+    ], {
+      cwd: new URL("../", import.meta.url).pathname,
+      env: { ...process.env, ...context.env() },
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    let stderr = "";
+    child.stderr.setEncoding("utf8");
+    child.stderr.on("data", (chunk: string) => stderr += chunk);
+    const exited = new Promise<number | null>((resolve) =>
+      child.on("exit", (code) => resolve(code))
+    );
+    const pid = (name: string) =>
+      Number(stderr.match(new RegExp(`${name}=(\\d+)`))?.[1]);
+    try {
+      // A delete through the 16th line: it printed 48 KB and goes on
+      // until the pipe is full, a few lines later.
+      await context.server.log.waitFor(() =>
+        context.server.log.requests("delete").length >= 1
+      );
+      process.kill(pid("pid"), "SIGTERM");
+      // A safety net, not a claim on speed: blocked, it would never end.
+      assert.equal(await within(exited, "the listener to end"), 0, stderr);
+    } finally {
+      for (const name of ["pid", "reader"]) {
+        try {
+          process.kill(pid(name), "SIGKILL");
+        } catch { /* gone */ }
+      }
+    }
+    assert.ok(
+      queued(context.server, device).length >= 40 - 24,
+      `only ${queued(context.server, device).length} left queued`,
     );
   },
 );
