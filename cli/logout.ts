@@ -5,6 +5,8 @@ import { EXIT } from "./_fail.ts";
 import { type Io, print, say } from "./_io.ts";
 import { exists, keyPathBeside, readCredentials } from "./_files.ts";
 import { configPath, parse } from "./_options.ts";
+import { defaultStatusPath } from "./_paths.ts";
+import { isRunning, readStatus } from "./_status_file.ts";
 
 export const help = `Usage: pushover-open-client logout [--config PATH]
 
@@ -44,5 +46,17 @@ export async function run(args: string[], io: Io): Promise<number> {
     io,
     `Forgot the device${name} (deleted ${path}). It stays on your dashboard at https://pushover.net/ until you delete it there.`,
   );
+  // The listener's status names the device: gone with it, unless a
+  // listener still runs as that device (it does until it is stopped).
+  const statusPath = defaultStatusPath(io.env);
+  const status = await readStatus(statusPath);
+  if (status && status.state !== "stopped" && isRunning(status.pid)) {
+    say(
+      io,
+      `A listener (pid ${status.pid}) still runs as this device: stop it (Ctrl-C, or systemctl --user stop pushover-open-client).`,
+    );
+  } else if (status) {
+    await rm(statusPath, { force: true });
+  }
   return EXIT.ok;
 }

@@ -218,9 +218,14 @@ cliTest(
 );
 
 cliTest(
-  "logout forgets the device and says it stays on the dashboard; a second logout says so, exit 0",
-  async ({ run, seed, config }) => {
+  "logout forgets the device and says it stays on the dashboard; a second logout says so, exit 0; status no longer names the device",
+  async ({ run, seed, config, statusFile }) => {
     await seed("desk");
+    await mkdir(join(statusFile, ".."), { recursive: true });
+    await writeFile(
+      statusFile,
+      JSON.stringify({ state: "stopped", since: "x", pid: 1, device: "desk" }),
+    );
     const result = await run(["logout"]);
     assert.equal(result.code, 0, result.stderr);
     assert.match(
@@ -231,6 +236,8 @@ cliTest(
     const again = await run(["logout"]);
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stderr, /^not logged in: no device is saved in /);
+    const status = await run(["status"]);
+    assert.doesNotMatch(status.stdout, /desk/);
   },
 );
 
