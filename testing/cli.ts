@@ -2,7 +2,12 @@
  * Runs the fake Pushover server on its own, so any client in any language can
  * be tried against it without a paid account:
  *
- *   deno task fake-server [--port 8080] [--keep-alive 30000]
+ *   deno task fake-server [--port 8080] [--keep-alive 30000] [--state FILE]
+ *
+ * With `--state FILE` its accounts, devices and queues are read from FILE at
+ * start (when it exists) and written back after every change (mode 0600: it
+ * holds the fake's secrets), so a restart keeps them; without, they live in
+ * memory only.
  *
  * It prints the URLs, a demo account with 2FA and one without, then reads
  * lines on stdin (messages go to the demo account's devices):
@@ -16,6 +21,7 @@
  * @module
  */
 
+import { readFile, rename, writeFile } from "node:fs/promises";
 import process from "node:process";
 import { createInterface } from "node:readline";
 import { type Frame, startFakeServer } from "./mod.ts";
@@ -36,11 +42,66 @@ function option(name: string, fallback: number): number {
   return index === -1 ? fallback : Number(process.argv[index + 1]);
 }
 
+const stateAt = process.argv.indexOf("--state");
+const stateFile = stateAt === -1 ? undefined : process.argv[stateAt + 1];
+if (stateAt !== -1 && !stateFile) {
+  console.error(
+    "--state needs a FILE: the fake's accounts, devices and queues",
+  );
+  process.exit(2);
+}
+
 const server = await startFakeServer({
   port: option("port", 0),
   keepAliveInterval: option("keep-alive", 30_000),
   accounts: [DEMO_ACCOUNT, PLAIN_ACCOUNT],
 });
+
+if (stateFile) await keepState(stateFile);
+
+/** Restores the store from `file`, then writes it back after each change. */
+async function keepState(file: string): Promise<void> {
+  let text: string | undefined;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (error) {
+    if ((error as { code?: string }).code !== "ENOENT") {
+      console.error(`cannot read --state ${file}: ${(error as Error).message}`);
+      process.exit(2);
+    }
+  }
+  if (text !== undefined) {
+    try {
+      server.store.restore(JSON.parse(text));
+    } catch (error) {
+      console.error(
+        `--state ${file} is not a state this fake wrote: ${
+          (error as Error).message
+        }`,
+      );
+      process.exit(2);
+    }
+  }
+  const save = async () => {
+    const temporary = `${file}.${process.pid}.tmp`;
+    await writeFile(temporary, JSON.stringify(server.store.snapshot()), {
+      mode: 0o600,
+    });
+    await rename(temporary, file);
+  };
+  await save();
+  // Every request and socket event is a log entry: saved after each, one
+  // save at a time.
+  void (async () => {
+    for (let seen = server.log.entries.length;;) {
+      await server.log.waitFor(() => true, seen);
+      seen = server.log.entries.length;
+      await save().catch((error) =>
+        console.error(`cannot write --state ${file}: ${error.message}`)
+      );
+    }
+  })();
+}
 
 console.log(`apiUrl        ${server.apiUrl}`);
 console.log(`websocketUrl  ${server.websocketUrl}`);
@@ -54,7 +115,11 @@ console.log(
   `no-2FA account  email ${PLAIN_ACCOUNT.email}  password ${PLAIN_ACCOUNT.password}`,
 );
 console.log(
-  "Type a line to send it as a message (to the account whose device registered last); /frame R, /drop; Ctrl-C to stop. Accounts and devices live in memory: a restart forgets them.",
+  `Type a line to send it as a message (to the account whose device registered last); /frame R, /drop; Ctrl-C to stop. ${
+    stateFile
+      ? `Accounts, devices and queues are kept in ${stateFile}.`
+      : "Accounts and devices live in memory (--state FILE keeps them across restarts)."
+  }`,
 );
 
 const lines = createInterface({ input: process.stdin });

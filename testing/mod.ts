@@ -55,6 +55,7 @@ import {
   type Sent,
   Store,
   type StoredMessage,
+  type StoreSnapshot,
 } from "./store.ts";
 
 export type {
@@ -67,6 +68,7 @@ export type {
   RequestFault,
   Sent,
   StoredMessage,
+  StoreSnapshot,
 };
 export { Log, Store };
 export type { HttpEntry, LogEntry, SocketEntry } from "./log.ts";

@@ -123,6 +123,38 @@ export interface Sent {
   ids: Record<string, string>;
 }
 
+/**
+ * Everything a store holds, as JSON can carry it (64-bit ids as strings,
+ * accounts by index): what `deno task fake-server --state FILE` keeps
+ * across restarts.
+ */
+export interface StoreSnapshot {
+  /** The accounts, in order: the other fields refer to them by index. */
+  accounts: Account[];
+  /** Secret → index in `accounts`. */
+  secrets: Record<string, number>;
+  /** Application name → its id (`aid`), as a decimal string. */
+  appIds: Record<string, string>;
+  /** Receipt → its account's index and whether it was acknowledged. */
+  receipts: Record<string, { account: number; acked: boolean }>;
+  /** The devices with their queues; ids as decimal strings. */
+  devices: {
+    id: string;
+    name: string;
+    account: number;
+    nextId: string;
+    disabled: boolean;
+    queue: (Omit<StoredMessage, "id" | "umid" | "aid" | "emergency"> & {
+      id: string;
+      umid: string;
+      aid: string;
+      receipt?: string;
+    })[];
+  }[];
+  /** The `umid` the next message gets, as a decimal string. */
+  nextUmid: string;
+}
+
 /** Conventions for the store (the unknowns it decides; testing/README.md). */
 export interface StoreOptions {
   /** New secret at each login (newer docs) or one per account (older). */
@@ -242,6 +274,85 @@ export class Store {
       priority: 0,
     });
     return device;
+  }
+
+  /** Everything this store holds, for {@linkcode Store.restore}. */
+  snapshot(): StoreSnapshot {
+    const index = (account: Account) => this.accounts.indexOf(account);
+    return {
+      accounts: this.accounts.map((a) => ({ ...a })),
+      secrets: Object.fromEntries(
+        [...this.#secrets].map(([secret, a]) => [secret, index(a)]),
+      ),
+      appIds: Object.fromEntries(
+        [...this.#appIds].map(([app, id]) => [app, String(id)]),
+      ),
+      receipts: Object.fromEntries(
+        [...this.#receipts].map(([receipt, r]) => [
+          receipt,
+          { account: index(r.account), acked: r.emergency.acked },
+        ]),
+      ),
+      devices: [...this.devices.values()].map((d) => ({
+        id: d.id,
+        name: d.name,
+        account: index(d.account),
+        nextId: String(d.nextId),
+        disabled: d.disabled,
+        queue: d.queue.map(({ emergency, ...m }) => ({
+          ...m,
+          id: String(m.id),
+          umid: String(m.umid),
+          aid: String(m.aid),
+          ...(emergency ? { receipt: emergency.receipt } : {}),
+        })),
+      })),
+      nextUmid: String(this.#nextUmid),
+    };
+  }
+
+  /**
+   * Replaces everything with a {@linkcode Store.snapshot}: the copies of an
+   * emergency share their receipt's state again, as when they were sent.
+   */
+  restore(snapshot: StoreSnapshot): void {
+    this.accounts.splice(0, this.accounts.length, ...snapshot.accounts);
+    const account = (i: number) => this.accounts[i];
+    this.#secrets.clear();
+    for (const [secret, i] of Object.entries(snapshot.secrets)) {
+      this.#secrets.set(secret, account(i));
+    }
+    this.#appIds.clear();
+    for (const [app, id] of Object.entries(snapshot.appIds)) {
+      this.#appIds.set(app, BigInt(id));
+    }
+    this.#receipts.clear();
+    for (const [receipt, r] of Object.entries(snapshot.receipts)) {
+      this.#receipts.set(receipt, {
+        account: account(r.account),
+        emergency: { receipt, acked: r.acked },
+      });
+    }
+    this.devices.clear();
+    for (const d of snapshot.devices) {
+      this.devices.set(d.id, {
+        id: d.id,
+        name: d.name,
+        account: account(d.account),
+        nextId: BigInt(d.nextId),
+        disabled: d.disabled,
+        queue: d.queue.map(({ receipt, ...m }) => ({
+          ...m,
+          id: BigInt(m.id),
+          umid: BigInt(m.umid),
+          aid: BigInt(m.aid),
+          ...(receipt === undefined
+            ? {}
+            : { emergency: this.#receipts.get(receipt)!.emergency }),
+        })),
+      });
+    }
+    this.#nextUmid = BigInt(snapshot.nextUmid);
   }
 
   /** Forgets a device: its id is unknown from now on. */

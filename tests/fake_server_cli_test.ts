@@ -4,6 +4,9 @@
 
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtemp, readFile, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import process from "node:process";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
@@ -214,5 +217,80 @@ test("the fake-server CLI prints its URLs and demo accounts (with and without 2F
       child.kill("SIGKILL");
     }
     await within(exited, "the CLI process to end", 2000).catch(() => {});
+  }
+});
+
+test("the fake-server CLI with --state FILE keeps accounts, devices and queues across a restart", async () => {
+  const state = join(
+    await mkdtemp(join(tmpdir(), "fake-state-")),
+    "state.json",
+  );
+  /** One run of the CLI: its apiUrl, and a way to stop it. */
+  const start = async () => {
+    const [program, ...args] = runtimeCommand("testing/cli.ts", [
+      "--state",
+      state,
+    ]);
+    const child = spawn(program, args, {
+      cwd: ROOT,
+      stdio: ["pipe", "pipe", "pipe"],
+      env: { ...process.env, NO_COLOR: "1" },
+    });
+    const exited = new Promise<number | null>((resolve) =>
+      child.once("close", (code) => resolve(code))
+    );
+    const out = lineReader(child);
+    const apiUrl = (await out.waitFor(
+      /^apiUrl\s+(http:\/\/127\.0\.0\.1:\d+\/1)$/,
+      "the apiUrl line",
+    ))[1];
+    await out.waitFor(/kept in .*state\.json/, "the line naming the state");
+    return {
+      apiUrl,
+      stop: async () => {
+        child.kill("SIGINT");
+        await within(exited, "the CLI to end");
+      },
+    };
+  };
+  const first = await start();
+  const session = await postForm(`${first.apiUrl}/users/login.json`, {
+    email: "plain@example.com",
+    password: "plain-password",
+  });
+  const secret = String(session.body.secret);
+  const device = await postForm(`${first.apiUrl}/devices.json`, {
+    secret,
+    name: "kept",
+    os: "O",
+  });
+  const deviceId = String(device.body.id);
+  await postForm(`${new URL(first.apiUrl).origin}/control/send`, {
+    message: "survives a restart",
+  });
+  // Saved after each change: the send's request is the last one.
+  for (let i = 0; !(await readFile(state, "utf8")).includes("survives"); i++) {
+    if (i > 3_000) assert.fail("the state file never got the message");
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  await first.stop();
+  assert.equal((await stat(state)).mode & 0o777, 0o600);
+
+  const second = await start();
+  try {
+    const response = await within(
+      fetch(
+        `${second.apiUrl}/messages.json?secret=${secret}&device_id=${deviceId}`,
+      ),
+      "the download",
+    );
+    const body = await response.json();
+    assert.equal(response.status, 200, JSON.stringify(body));
+    assert.deepEqual(
+      body.messages.map((m: { message: string }) => m.message).at(-1),
+      "survives a restart",
+    );
+  } finally {
+    await second.stop();
   }
 });

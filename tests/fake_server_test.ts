@@ -5,6 +5,7 @@
 
 import assert from "node:assert/strict";
 import { decryptMessage, login, registerDevice } from "../mod.ts";
+import { startFakeServer } from "../testing/mod.ts";
 import type { Message } from "../mod.ts";
 import { EMAIL, PASSWORD, serverTest } from "./_setup.ts";
 import {
@@ -998,5 +999,37 @@ serverTest(
     const device = await registerDevice(session, "newest", api);
     const sent = server.send({ message: "to the newest" });
     assert.deepEqual(Object.keys(sent.ids), [device.deviceId]);
+  },
+);
+
+serverTest(
+  "the fake's store survives snapshot() and restore() as JSON: ids exact, an emergency's copies still share their receipt",
+  async ({ server, api }) => {
+    const session = await login({ email: EMAIL, password: PASSWORD }, api);
+    const a = await registerDevice(session, "a", api);
+    const b = await registerDevice(session, "b", api);
+    const sent = server.send({ message: "fire", priority: 2, user: EMAIL });
+    const snapshot = JSON.parse(JSON.stringify(server.store.snapshot()));
+    const restored = await startFakeServer({ listen: false });
+    try {
+      restored.store.restore(snapshot);
+      const ids = (id: string) =>
+        restored.store.devices.get(id)!.queue.map((m) => String(m.id));
+      assert.deepEqual(
+        ids(a.deviceId),
+        server.store.devices.get(a.deviceId)!.queue.map((m) => String(m.id)),
+      );
+      assert.deepEqual(restored.store.snapshot(), snapshot);
+      assert.equal(restored.store.isPending(sent.receipt!), true);
+      const account = restored.store.accountOfSecret(session.secret)!;
+      assert.equal(account.email, EMAIL);
+      assert.equal(restored.store.acknowledge(account, sent.receipt!), "acked");
+      const copies = [a, b].map((d) =>
+        restored.store.devices.get(d.deviceId)!.queue.at(-1)!.emergency
+      );
+      assert.ok(copies.every((e) => e?.acked === true));
+    } finally {
+      await restored.close();
+    }
   },
 );
