@@ -95,6 +95,10 @@ const OPTIONS = {
   "deliver-undecryptable": { type: "boolean" },
 } as const;
 
+/** A line break or escape: none belongs in credentials, nor in a unit's file. */
+// deno-lint-ignore no-control-regex
+const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
+
 /** The listener's settings, from the flags, checked. */
 interface Settings {
   json: boolean;
@@ -121,10 +125,9 @@ function settingsFrom(
   }
   if (values.webhook !== undefined) {
     const auth = io.env.PUSHOVER_WEBHOOK_AUTH || undefined;
-    // deno-lint-ignore no-control-regex
     if (
       auth !== undefined &&
-      (!auth.includes(":") || /[\u0000-\u001f\u007f]/.test(auth))
+      (!auth.includes(":") || CONTROL_CHARACTER.test(auth))
     ) {
       throw usage(
         "PUSHOVER_WEBHOOK_AUTH must be user:password (the webhook's Basic credentials)",

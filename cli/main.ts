@@ -236,17 +236,16 @@ if (isProgram()) {
   // run: stdout may be what blocks (a reader that stopped reading), and a
   // signal must end the process however full the pipe is.
   let signalled = false;
-  let exiting: number | undefined;
-  const onSignal = () => {
-    signalled = true;
-    if (exiting !== undefined) process.exit(exiting);
-  };
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
+  process.on("SIGINT", () => signalled = true);
+  process.on("SIGTERM", () => signalled = true);
   const io = processIo();
   const code = await main(process.argv.slice(2), io);
-  exiting = code;
-  if (!signalled) await flushed(io.stdout);
+  // A signal while flushing ends the wait: the pipe may never drain.
+  const interrupted = new Promise<void>((resolve) => {
+    process.on("SIGINT", () => resolve());
+    process.on("SIGTERM", () => resolve());
+  });
+  if (!signalled) await Promise.race([flushed(io.stdout), interrupted]);
   // Explicitly: stdin and signal handlers must not keep a finished run up.
   process.exit(code);
 }

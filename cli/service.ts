@@ -214,7 +214,7 @@ export async function run(args: string[], io: Io): Promise<number> {
       ]);
       return EXIT.ok;
     }
-    case "uninstall":
+    case "uninstall": {
       if (rest.length > 0) throw usage("service uninstall takes no options");
       if (!(await exists(path))) {
         say(io, `no unit at ${path}: nothing to uninstall`);
@@ -240,6 +240,7 @@ export async function run(args: string[], io: Io): Promise<number> {
         }`,
       );
       return EXIT.error;
+    }
     default:
       throw usage(
         `service: '${action}' is not an action; use print, install or uninstall`,
