@@ -89,7 +89,9 @@ function readAttributes(text: string): Record<string, string> {
 
 /**
  * Bun and Node 24 say `file`; Deno's `classname` is the file; Node 22 names
- * none, so a failure's stack tells.
+ * none, so a failure's stack tells — as it does for a test defined through
+ * a helper (`cliTest` in tests/_cli.ts), which the runners name instead of
+ * the test file.
  */
 function fileOf(
   attributes: Record<string, string>,
@@ -98,13 +100,14 @@ function fileOf(
 ): string {
   const named = decode(attributes.file ?? attributes.classname ?? "")
     .replace(/^file:\/\//, "");
+  const inStack = failure.match(TEST_FILE)?.[0];
   if (/\.(?:[cm]?[jt]s|md)\b/.test(named)) {
-    const path = root && named.startsWith(root)
-      ? named.slice(root.length)
-      : named;
-    return path.replace(/^\.?\//, "");
+    const path =
+      (root && named.startsWith(root) ? named.slice(root.length) : named)
+        .replace(/^\.?\//, "");
+    return /^tests\/_/.test(path) && inStack ? inStack : path;
   }
-  return failure.match(TEST_FILE)?.[0] ?? "(file not named)";
+  return inStack ?? "(file not named)";
 }
 
 const ENTITIES: Record<string, string> = {

@@ -148,3 +148,18 @@ test("toJUnit writes a report parseJUnit reads back the same", () => {
   ];
   assert.deepEqual(parseJUnit(toJUnit("npm package", results)), results);
 });
+
+test("parseJUnit names the test file, not the helper that called test(), when the failure's stack has it", () => {
+  const xml = `<testsuites>
+  <testcase name="listen prints" classname="test" file="/work/repo/tests/_cli.ts">
+    <failure message="boom">AssertionError: boom
+    at file:///work/repo/tests/_cli.ts:200:5
+    at file:///work/repo/tests/cli_hostile_test.ts:66:12</failure>
+  </testcase>
+  <testcase name="passes" classname="test" file="/work/repo/tests/_cli.ts"/>
+</testsuites>`;
+  assert.deepEqual(parseJUnit(xml, ROOT).map((r) => r.file), [
+    "tests/cli_hostile_test.ts",
+    "tests/_cli.ts",
+  ]);
+});
