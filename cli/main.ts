@@ -230,7 +230,37 @@ function isProgram(): boolean {
   }
 }
 
+/**
+ * Why this runtime cannot run the CLI, or undefined: Node before 22 has no
+ * global WebSocket and no `node:sqlite`, and fails later with an error that
+ * names neither (`versions` is `process.versions`).
+ *
+ * @example
+ * ```ts
+ * import { unsupportedRuntime } from "@openpush/pushover-open-client/cli";
+ *
+ * console.log(unsupportedRuntime({ node: "20.19.2" })); // "… needs Node 22 or newer …"
+ * console.log(unsupportedRuntime({ node: "24.1.0" })); // undefined
+ * ```
+ */
+export function unsupportedRuntime(
+  versions: Record<string, string | undefined>,
+): string | undefined {
+  if (versions.deno !== undefined || versions.bun !== undefined) {
+    return undefined;
+  }
+  const major = Number(versions.node?.split(".")[0]);
+  return major < 22
+    ? `pushover-open-client needs Node 22 or newer (this is Node ${versions.node}); install a newer Node, or run it with Deno 2 or Bun 1`
+    : undefined;
+}
+
 if (isProgram()) {
+  const unsupported = unsupportedRuntime(process.versions);
+  if (unsupported) {
+    process.stderr.write(`${unsupported}\n`);
+    process.exit(EXIT.error);
+  }
   outliveLateSignals();
   // What was printed goes out before the exit — unless a signal stopped the
   // run: stdout may be what blocks (a reader that stopped reading), and a

@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { PassThrough } from "node:stream";
-import { main } from "../cli/main.ts";
+import { main, unsupportedRuntime } from "../cli/main.ts";
 import { cliTest, interrupt, PLAIN } from "./_cli.ts";
 
 /** main() with streams of its own; what it printed and returned. */
@@ -166,3 +166,16 @@ cliTest(
     );
   },
 );
+
+test("on Node before 22 the CLI says what it needs instead of failing later", () => {
+  assert.match(
+    unsupportedRuntime({ node: "20.19.2" }) ?? "",
+    /^pushover-open-client needs Node 22 or newer \(this is Node 20\.19\.2\); install a newer Node, or run it with Deno 2 or Bun 1$/,
+  );
+  assert.equal(unsupportedRuntime({ node: "22.13.0" }), undefined);
+  assert.equal(unsupportedRuntime({ node: "20.0.0", bun: "1.2.0" }), undefined);
+  assert.equal(
+    unsupportedRuntime({ node: "20.11.1", deno: "2.1.0" }),
+    undefined,
+  );
+});
