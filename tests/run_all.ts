@@ -308,6 +308,9 @@ const RUNTIMES: Runtime[] = [
     command: (binary, files, report) => [
       binary,
       "test",
+      // Bun's own default is 5 s a test: a busy machine starts a process
+      // slower than that. A safety net, as every runner's here.
+      "--timeout=120000",
       "--reporter=junit",
       `--reporter-outfile=${report}`,
       ...files.map((f) => `./${f}`),
