@@ -65,7 +65,7 @@ interface DenoStdout {
 function denoStdout(): Writable | undefined {
   const deno = (globalThis as { Deno?: { stdout: DenoStdout } }).Deno;
   if (!deno) return undefined;
-  return new NodeWritable({
+  const stdout = new NodeWritable({
     write(chunk: Uint8Array, _encoding, done) {
       (async () => {
         let rest = chunk;
@@ -75,6 +75,9 @@ function denoStdout(): Writable | undefined {
       })().then(() => done(), done);
     },
   });
+  // As the process's own streams: a reader gone (BrokenPipe) is no crash.
+  stdout.on("error", ignore);
+  return stdout;
 }
 
 /**
