@@ -216,6 +216,21 @@ function parseValues(args: string[]) {
   return parse("listen", args, OPTIONS).values;
 }
 
+/**
+ * What `service` needs of listen's options: the credentials file they
+ * would read, and whether they hand messages to a webhook.
+ */
+export function serviceView(
+  args: string[],
+  env: Io["env"],
+): { config: string; webhook: boolean } {
+  const values = parseValues(args);
+  return {
+    config: configPath(values, env),
+    webhook: values.webhook !== undefined,
+  };
+}
+
 /** Checks listen's options as `listen` would, without running it. */
 export function checkArgs(args: string[], io: Io): void {
   settingsFrom(parseValues(args), io);

@@ -11,8 +11,8 @@ import { EXIT, usage } from "./_fail.ts";
 import { childStderr, type Io, print, say, sayLines, write } from "./_io.ts";
 import { childEnvironment } from "./_hooks.ts";
 import { exists, makePrivateDir, writePrivate } from "./_files.ts";
-import { defaultConfigPath, unitPath } from "./_paths.ts";
-import { checkArgs as checkListenArgs } from "./listen.ts";
+import { unitPath } from "./_paths.ts";
+import { checkArgs as checkListenArgs, serviceView } from "./listen.ts";
 
 export const help = (env: Io["env"]): string =>
   `Usage: pushover-open-client service print [listen options]
@@ -165,19 +165,12 @@ function secretsFile(
   env: Io["env"],
 ): { path: string; text: string } | undefined {
   const auth = env.PUSHOVER_WEBHOOK_AUTH;
-  const webhook = listenArgs.some((arg) =>
-    arg === "--webhook" || arg.startsWith("--webhook=")
-  );
+  const { config, webhook } = serviceView(listenArgs, env);
   if (!auth || !webhook) return undefined;
-  const at = listenArgs.findIndex((arg) => arg === "--config");
-  const given = at === -1
-    ? listenArgs.find((arg) => arg.startsWith("--config="))?.slice(9)
-    : listenArgs[at + 1];
-  const config = resolve(given ?? defaultConfigPath(env));
   // systemd's quoting: backslash and double quote escaped, inside quotes.
   const quoted = auth.replace(/\\/g, "\\\\").replace(/"/g, '\\"');
   return {
-    path: join(dirname(config), "service.env"),
+    path: join(dirname(resolve(config)), "service.env"),
     text: `PUSHOVER_WEBHOOK_AUTH="${quoted}"\n`,
   };
 }

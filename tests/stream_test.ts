@@ -4,7 +4,8 @@ import assert from "node:assert/strict";
 import process from "node:process";
 import { test } from "node:test";
 import { deleteThrough, downloadMessages, streamMessages } from "../mod.ts";
-import type { StreamStatus } from "../mod.ts";
+import type { Device, StreamStatus } from "../mod.ts";
+import type { FakeServer } from "../testing/mod.ts";
 import {
   EMAIL,
   newDevice,
@@ -17,6 +18,21 @@ import {
   take,
   within,
 } from "./_setup.ts";
+
+/**
+ * Queues `messages` and dates everything queued 10 s back: a backlog from
+ * before the stream starts (the fake's clock counts whole seconds).
+ */
+function queueBacklog(
+  server: FakeServer,
+  device: Device,
+  ...messages: string[]
+): void {
+  for (const message of messages) server.send({ message });
+  for (const entry of server.store.devices.get(device.deviceId)!.queue) {
+    entry.queuedDate -= 10;
+  }
+}
 
 serverTest(
   "streamMessages() yields the backlog, then live messages, in id order",
@@ -45,14 +61,7 @@ serverTest(
   "streamMessages() skips the backlog when asked: deleted unseen, live ones delivered",
   async (context) => {
     const device = await newDevice(context);
-    context.server.send({ message: "old 1" });
-    context.server.send({ message: "old 2" });
-    // The fake's clock counts seconds: date the backlog clearly before the start.
-    for (
-      const message of context.server.store.devices.get(device.deviceId)!.queue
-    ) {
-      message.queuedDate -= 10;
-    }
+    queueBacklog(context.server, device, "old 1", "old 2");
     const stream = context.stream(device, { backlog: "skip" });
     const iterator = stream[Symbol.asyncIterator]();
     const first = iterator.next(); // connects, syncs, skips; then waits for "new"
@@ -72,10 +81,7 @@ serverTest(
   async (context) => {
     const { server } = context;
     const device = await newDevice(context);
-    server.send({ message: "old 1" });
-    server.send({ message: "old 2" });
-    const record = server.store.devices.get(device.deviceId)!;
-    for (const message of record.queue) message.queuedDate -= 10;
+    queueBacklog(server, device, "old 1", "old 2");
     server.send({ message: "new" }); // queued in the start's own second
     const stream = context.stream(device, { backlog: "skip" });
     const iterator = stream[Symbol.asyncIterator]();
@@ -97,11 +103,8 @@ serverTest(
   async (context) => {
     const { server } = context;
     const device = await newDevice(context);
-    server.send({ message: "old 1" });
-    server.send({ message: "old 2" });
+    queueBacklog(server, device, "old 1", "old 2");
     const record = server.store.devices.get(device.deviceId)!;
-    // The fake's clock counts seconds: date the backlog clearly before the start.
-    for (const message of record.queue) message.queuedDate -= 10;
     server.failNext({ type: "status", status: 503 }, {
       endpoint: "download",
       count: 2,
@@ -138,8 +141,8 @@ serverTest(
   async (context) => {
     const { server } = context;
     const device = await newDevice(context);
+    queueBacklog(server, device); // the welcome is old
     const record = server.store.devices.get(device.deviceId)!;
-    for (const message of record.queue) message.queuedDate -= 10; // the welcome is old
     const rest = recordingFetch(context.server.fetch);
     // The start's second is read by the first next(); bracket it, and try
     // again in the rare case the bracket spans a second boundary.
