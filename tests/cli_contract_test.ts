@@ -52,7 +52,14 @@ test("help COMMAND, COMMAND --help and COMMAND -h print the command's own help",
 });
 
 test("--help anywhere wins over a flag that would be refused", async () => {
-  const result = await run(["listen", "--min-priority", "9", "--help"]);
+  // An unknown flag stops node:util's parser before it sees --help.
+  const result = await run([
+    "listen",
+    "--bogus",
+    "--min-priority",
+    "9",
+    "--help",
+  ]);
   assert.equal(result.code, 0, result.stderr);
   assert.match(result.stdout, /^Usage: pushover-open-client listen/);
 });
