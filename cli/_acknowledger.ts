@@ -16,6 +16,7 @@ export class Acknowledger {
   readonly #signal: AbortSignal;
   readonly #say: (line: string) => void;
   readonly #policy: RetryDelay | undefined;
+  readonly #acknowledged: (message: Message) => void;
   /** Receipts being acknowledged or done: each is sent for once. */
   readonly #receipts = new Set<string>();
   readonly #running = new Set<Promise<void>>();
@@ -26,12 +27,15 @@ export class Acknowledger {
     signal: AbortSignal;
     say: (line: string) => void;
     policy?: RetryDelay;
+    /** Hears of each acknowledgement that went through (the inbox marks it). */
+    acknowledged?: (message: Message) => void;
   }) {
     this.#device = options.device;
     this.#api = options.api;
     this.#signal = options.signal;
     this.#say = options.say;
     this.#policy = options.policy;
+    this.#acknowledged = options.acknowledged ?? (() => {});
   }
 
   /** Starts acknowledging `message` (an emergency with a receipt). */
@@ -63,7 +67,9 @@ export class Acknowledger {
       (error) => error instanceof Final,
     )
       .then((done) => {
-        if (done) this.#say(`acknowledged ${what}`);
+        if (!done) return;
+        this.#say(`acknowledged ${what}`);
+        this.#acknowledged(message);
       }, (error) => {
         this.#receipts.delete(receipt);
         this.#say(

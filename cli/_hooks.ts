@@ -187,12 +187,14 @@ export function execHook(command: string, timeout: number, io: Io): Hook {
  * message). A 429 or 503's `Retry-After` sets the next try's earliest time.
  * `auth` (`user:password`, from PUSHOVER_WEBHOOK_AUTH: never in argv, where
  * every user of the machine can read it) becomes a Basic `Authorization`
- * header, and never shows in a report.
+ * header, and never shows in a report. `request` is the platform's `fetch`
+ * unless given.
  */
 export function webhookHook(
   target: URL,
   timeout: number,
   auth?: string,
+  request: typeof fetch = fetch,
 ): Hook {
   const headers: Record<string, string> = {
     "content-type": "application/json",
@@ -206,7 +208,7 @@ export function webhookHook(
   return async (message, signal) => {
     let response: Response;
     try {
-      response = await fetch(target, {
+      response = await request(target, {
         method: "POST",
         headers,
         body: JSON.stringify(toJson(message)),

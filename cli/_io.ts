@@ -5,6 +5,7 @@
 import process from "node:process";
 import { type Readable, Writable as NodeWritable } from "node:stream";
 import type { Writable } from "node:stream";
+import type { WebSocketConstructor } from "../mod.ts";
 import { oneLine } from "./_format.ts";
 
 /** Standard input; a terminal has `isTTY` and raw mode. */
@@ -33,6 +34,10 @@ export interface Io {
    * those signals of the process.
    */
   readonly signal?: AbortSignal;
+  /** How requests go: the platform's `fetch` unless given (a fake's). */
+  readonly fetch?: typeof fetch;
+  /** How the listener connects: the platform's `WebSocket` unless given. */
+  readonly WebSocket?: WebSocketConstructor;
 }
 
 /**

@@ -78,6 +78,7 @@ export class DesktopNotifier {
   readonly #actions: boolean;
   readonly #onAcknowledge: (message: Message) => void;
   readonly #onError: (reason: string) => void;
+  readonly #fetch: typeof fetch;
   readonly #icons = new Map<string, Promise<string | undefined>>();
   #broken = false;
 
@@ -91,6 +92,8 @@ export class DesktopNotifier {
       /** What notify-send runs with (PATH, DISPLAY, DBUS_…). */
       env: Io["env"];
       assetUrl: string;
+      /** How icons are fetched (the platform's `fetch` unless given). */
+      fetch?: typeof fetch;
       actions: boolean;
       onAcknowledge: (message: Message) => void;
       onError: (reason: string) => void;
@@ -98,6 +101,9 @@ export class DesktopNotifier {
   ) {
     this.#cacheDir = options.cacheDir;
     this.#env = options.env;
+    // Called through a field: a wrapper, since a bare global fetch may
+    // refuse a `this` other than the global object.
+    this.#fetch = options.fetch ?? ((input, init) => fetch(input, init));
     this.#assetUrl = options.assetUrl;
     this.#actions = options.actions;
     this.#onAcknowledge = options.onAcknowledge;
@@ -185,7 +191,7 @@ export class DesktopNotifier {
       // not cached yet
     }
     try {
-      const response = await fetch(url, {
+      const response = await this.#fetch(url, {
         signal: AbortSignal.timeout(10_000),
       });
       if (!response.ok) return undefined;

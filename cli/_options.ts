@@ -1,66 +1,37 @@
-// Flags every subcommand shares, parsed and checked before anything else
-// happens (before a prompt, a request, a file).
+// Flags several commands share, and the checks of their values: run by each
+// command's `options`, before anything else happens (a prompt, a request, a
+// file).
 
 import { hostname } from "node:os";
-import { parseArgs } from "node:util";
 import { LOOPBACK_HOSTS } from "../lib/_secure_url.ts";
 import type { SavedCredentials } from "../mod.ts";
+import type { Flags } from "./_command.ts";
 import { usage } from "./_fail.ts";
 import { oneLine } from "./_format.ts";
 import { defaultConfigPath } from "./_paths.ts";
 
-/** parseArgs option specs: the shared ones and a subcommand's own. */
-type Specs = NonNullable<Parameters<typeof parseArgs>[0]>["options"];
+/** The credentials file flag, as most commands read it. */
+export const CONFIG_FLAG = {
+  config: { type: "string", value: "PATH", help: "the credentials file" },
+} as const satisfies Flags;
 
-/** The flags of every subcommand that talks to the service. */
-export const COMMON = {
-  config: { type: "string" },
-  "api-url": { type: "string" },
-  "websocket-url": { type: "string" },
-  help: { type: "boolean" },
-} as const satisfies Specs;
+/** The REST base flag, for commands that only make requests. */
+export const API_FLAG = {
+  "api-url": {
+    type: "string",
+    value: "URL",
+    help: "REST API base (default: as saved at login)",
+  },
+} as const satisfies Flags;
 
-/**
- * Parses `args` against `options`; an unknown flag, a missing value or a
- * stray argument is a usage error naming it and pointing to `--help`.
- */
-export function parse<const O extends Specs>(
-  command: string,
-  args: string[],
-  options: O,
-  positionals = 0,
-) {
-  let parsed;
-  try {
-    parsed = parseArgs({ args, options, allowPositionals: positionals > 0 });
-  } catch (error) {
-    // node:util's messages name the flag; some take two lines (a hint).
-    const message = (error as Error).message.replace(/\s*\n\s*/g, " ");
-    throw usage(`${command}: ${message}; see ${command} --help`);
-  }
-  if (parsed.positionals.length > positionals) {
-    throw usage(
-      `${command}: unexpected argument '${
-        oneLine(parsed.positionals[positionals])
-      }'; see ${command} --help`,
-    );
-  }
-  // A line break or an escape in a value ends a unit file's line, forges a
-  // log line or moves a terminal's cursor: none is wanted in any flag.
-  for (const [name, value] of Object.entries(parsed.values)) {
-    const values = Array.isArray(value) ? value : [value];
-    if (values.some((v) => typeof v === "string" && CONTROL.test(v))) {
-      throw usage(
-        `${command}: --${name} holds a control character (a line break, a carriage return or an escape); remove it`,
-      );
-    }
-  }
-  return parsed;
-}
-
-/** Control characters but tab (C0, DEL, C1). */
-// deno-lint-ignore no-control-regex
-const CONTROL = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f]/;
+/** The WebSocket flag, for commands that listen. */
+export const WEBSOCKET_FLAG = {
+  "websocket-url": {
+    type: "string",
+    value: "URL",
+    help: "WebSocket (default: as saved at login)",
+  },
+} as const satisfies Flags;
 
 /** Checks a URL flag: a URL, secure unless it points at this machine. */
 function checkUrl(value: string, flag: string, secure: string): string {
@@ -88,19 +59,35 @@ export interface Endpoints {
   websocketUrl?: string;
 }
 
-/** The URL flags, checked; `saved` fills in what they leave out. */
-export function endpoints(
+/** The URL flags, checked (before any I/O). */
+export function urlFlags(
   values: { "api-url"?: string; "websocket-url"?: string },
-  saved?: SavedCredentials,
 ): Endpoints {
   const out: Endpoints = {};
-  const api = values["api-url"] ?? saved?.apiUrl;
-  const ws = values["websocket-url"] ?? saved?.websocketUrl;
+  const api = values["api-url"];
+  const ws = values["websocket-url"];
   if (api !== undefined) out.apiUrl = checkUrl(api, "--api-url", "https:");
   if (ws !== undefined) {
     out.websocketUrl = checkUrl(ws, "--websocket-url", "wss:");
   }
   return out;
+}
+
+/**
+ * The service to talk to: the URL flags (checked already), then what the
+ * device was saved with — a file may say anything, so checked too.
+ */
+export function endpoints(
+  flags: Endpoints,
+  saved: SavedCredentials,
+): Endpoints {
+  return {
+    ...urlFlags({
+      "api-url": saved.apiUrl,
+      "websocket-url": saved.websocketUrl,
+    }),
+    ...flags,
+  };
 }
 
 /** The credentials file: `--config` or the default. */
@@ -127,7 +114,11 @@ const UNITS: Record<string, number> = {
 };
 
 /** A duration flag (`90`, `90s`, `5m`, `2h`, `1d`, `500ms`) in ms. */
-export function parseDuration(value: string, flag: string): number {
+export function parseDuration(
+  value: string,
+  flag: string,
+  max = MAX_TIMER,
+): number {
   const match = value.trim().match(/^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/);
   if (!match) {
     throw usage(
@@ -136,9 +127,11 @@ export function parseDuration(value: string, flag: string): number {
   }
   const ms = Number(match[1]) * UNITS[match[2] ?? "s"];
   // A timer takes up to 2^31 − 1 ms (24.8 days); beyond, it fires at once.
-  if (!(ms > 0 && ms <= MAX_TIMER)) {
+  if (!(ms > 0 && ms <= max)) {
     throw usage(
-      `${flag}: '${value}' is out of range; give more than 0 and at most 24 days`,
+      `${flag}: '${value}' is out of range; give more than 0 and at most ${
+        Math.floor(max / 86_400_000)
+      } days`,
     );
   }
   return ms;

@@ -26,6 +26,11 @@ export function defaultStatusPath(env: Env): string {
   return join(xdg(env, "XDG_STATE_HOME", ".local/state"), APP, "status.json");
 }
 
+/** The inbox `listen` keeps unless `--inbox` names another. */
+export function defaultInboxPath(env: Env): string {
+  return join(xdg(env, "XDG_DATA_HOME", ".local/share"), APP, "inbox.sqlite");
+}
+
 /** Where app icons are cached for desktop notifications. */
 export function iconCacheDir(env: Env): string {
   return join(xdg(env, "XDG_CACHE_HOME", ".cache"), APP, "icons");

@@ -9,90 +9,144 @@ import {
 } from "../mod.ts";
 import type { Message, StreamStatus, UserInfo } from "../mod.ts";
 import { Acknowledger } from "./_acknowledger.ts";
+import {
+  type Context,
+  defineCommand,
+  type Env,
+  type Net,
+  type Parsed,
+} from "./_command.ts";
 import { CliError, EXIT, usage } from "./_fail.ts";
-import { type Io, print, say } from "./_io.ts";
+import { type Io, say } from "./_io.ts";
 import { loadKey, readCredentials } from "./_files.ts";
 import { formatLine, oneLine, toJson } from "./_format.ts";
 import { execHook, type Hook, HookFailed, webhookHook } from "./_hooks.ts";
 import { DesktopNotifier, probeNotifySend } from "./_notify.ts";
 import {
-  COMMON,
+  API_FLAG,
+  CONFIG_FLAG,
   configPath,
+  type Endpoints,
   endpoints,
-  parse,
   parseDuration,
+  urlFlags,
+  WEBSOCKET_FLAG,
 } from "./_options.ts";
 import { Output, OutputClosed, OutputStopped } from "./_output.ts";
-import { defaultStatusPath, iconCacheDir } from "./_paths.ts";
+import { defaultInboxPath, defaultStatusPath, iconCacheDir } from "./_paths.ts";
+import { INBOX_FLAG, openInboxFile } from "./_inbox.ts";
+import {
+  claimInbox,
+  deliverThroughInbox,
+  type Sink,
+} from "./_through_inbox.ts";
 import type { Prompt } from "./_prompt.ts";
 import { HOOK_RETRY, untilDone } from "./_retrying.ts";
 import { StatusFile } from "./_status_file.ts";
 import { suggest } from "./_program.ts";
 
-export const help = (env: Io["env"]): string =>
-  `Usage: pushover-open-client listen [options]
-
-Prints each message as one line (or JSON) as it arrives, and hands it to
-the hooks asked for. A message is deleted from the server only once it was
-printed and every hook took it: nothing is lost while the listener is down
-or a hook fails. When the reader of stdout goes away the listener stops;
-what a pipe had taken in before counts as delivered, so use --exec or
---webhook when every message must reach its consumer.
-
-Output:
-  --json                one JSON object per line (NDJSON); 64-bit ids
-                        (id, umid, aid) only as exact strings
-  --exec CMD            run \`sh -c CMD\` for each message: the message in
-                        PUSHOVER_ID, PUSHOVER_TITLE, PUSHOVER_MESSAGE,
-                        PUSHOVER_APP, PUSHOVER_PRIORITY, PUSHOVER_URL,
-                        PUSHOVER_URL_TITLE, PUSHOVER_RECEIPT, PUSHOVER_DATE,
-                        PUSHOVER_JSON, and as JSON on stdin; its output goes
-                        to stderr. Handled when CMD exits 0, else retried
-  --exec-timeout DUR    kill a hook running longer (default 60s)
-  --webhook URL         POST the JSON to URL; handled on a 2xx, else retried
-                        (Retry-After honoured); Basic credentials from
-                        PUSHOVER_WEBHOOK_AUTH=user:password, never in URL
-  --retry-delay MIN[,MAX]  waits between a hook's tries (default 1s,5m)
-  --notify              desktop notifications (notify-send): urgency from
-                        the priority, quiet hours honoured, silent (-2)
-                        skipped, "Acknowledge" on emergencies
-  --ack                 ask on the terminal to acknowledge emergencies
-                        (without holding up later messages)
-Which messages:
-  --min-priority N      only priority N (-2 to 2) and above
-  --app NAME            only from app NAME (repeatable)
-  --backlog MODE        what was queued before the start: deliver (default),
-                        skip, or max-age=DUR (deliver what is younger)
-  Messages left out by these are deleted like the others.
-Files and service:
-  --e2ee-key-file PATH  the end-to-end key (64 hexadecimal characters, file
-                        mode 0600); saved beside the credentials. A message
-                        that cannot be decrypted stops the listener (exit 2)
-                        and stays queued, unless --deliver-undecryptable
-  --status-file PATH    state, last message and last error, rewritten on
-                        each change (default ${defaultStatusPath(env)})
-  --config PATH         the credentials file
-  --api-url URL         REST API base (default: as saved at login)
-  --websocket-url URL   WebSocket (default: as saved at login)
-  --help                this text
-
-Durations: 90 (seconds), 30s, 5m, 2h, 1d.`;
-
-const OPTIONS = {
-  ...COMMON,
-  json: { type: "boolean" },
-  exec: { type: "string" },
-  "exec-timeout": { type: "string" },
-  webhook: { type: "string" },
-  "retry-delay": { type: "string" },
-  notify: { type: "boolean" },
-  ack: { type: "boolean" },
-  "min-priority": { type: "string" },
-  app: { type: "string", multiple: true },
-  backlog: { type: "string" },
-  "e2ee-key-file": { type: "string" },
-  "status-file": { type: "string" },
-  "deliver-undecryptable": { type: "boolean" },
+const FLAGS = {
+  json: {
+    type: "boolean",
+    section: "Output",
+    help:
+      "one JSON object per line (NDJSON); 64-bit ids (id, umid, aid) only as exact strings",
+  },
+  exec: {
+    type: "string",
+    value: "CMD",
+    help:
+      "run `sh -c CMD` for each message: the message in PUSHOVER_ID, PUSHOVER_TITLE, PUSHOVER_MESSAGE, PUSHOVER_APP, PUSHOVER_PRIORITY, PUSHOVER_URL, PUSHOVER_URL_TITLE, PUSHOVER_RECEIPT, PUSHOVER_DATE, PUSHOVER_JSON, and as JSON on stdin; its output goes to stderr. Handled when CMD exits 0, else retried",
+  },
+  "exec-timeout": {
+    type: "string",
+    value: "DUR",
+    help: "kill a hook running longer (default 60s)",
+  },
+  webhook: {
+    type: "string",
+    value: "URL",
+    help:
+      "POST the JSON to URL; handled on a 2xx, else retried (Retry-After honoured); Basic credentials from PUSHOVER_WEBHOOK_AUTH=user:password, never in URL",
+  },
+  "retry-delay": {
+    type: "string",
+    value: "MIN[,MAX]",
+    help: "waits between a hook's tries (default 1s,5m)",
+  },
+  notify: {
+    type: "boolean",
+    help:
+      'desktop notifications (notify-send): urgency from the priority, quiet hours honoured, silent (-2) skipped, "Acknowledge" on emergencies',
+  },
+  ack: {
+    type: "boolean",
+    help:
+      "ask on the terminal to acknowledge emergencies (without holding up later messages)",
+  },
+  "min-priority": {
+    type: "string",
+    value: "N",
+    section: "Which messages",
+    help: "only priority N (-2 to 2) and above",
+  },
+  app: {
+    type: "string",
+    multiple: true,
+    value: "NAME",
+    help: "only from app NAME (repeatable)",
+  },
+  backlog: {
+    type: "string",
+    value: "MODE",
+    help:
+      "what was queued before the start: deliver (default), skip, or max-age=DUR (deliver what is younger). Messages left out by these flags are deleted like the others.",
+  },
+  inbox: { ...INBOX_FLAG.inbox, section: "The inbox" },
+  "no-inbox": {
+    type: "boolean",
+    help:
+      "keep no inbox: each message is handed on once and deleted (as before the inbox)",
+  },
+  keep: {
+    type: "string",
+    value: "DUR",
+    help: "keep messages this long (default 90d)",
+  },
+  "keep-count": {
+    type: "string",
+    value: "N",
+    help:
+      "keep at most N messages (default 100000); what a hook has not taken yet is kept either way, and said",
+  },
+  "max-attempts": {
+    type: "string",
+    value: "N",
+    help:
+      "tries of one message per hook before it is set aside as a dead letter (default 20: about an hour); see history --failed, retry",
+  },
+  "e2ee-key-file": {
+    type: "string",
+    value: "PATH",
+    section: "Files and service",
+    help:
+      "the end-to-end key (64 hexadecimal characters, file mode 0600); saved beside the credentials. A message that cannot be decrypted stops the listener (exit 2) and stays queued, unless --deliver-undecryptable",
+  },
+  "deliver-undecryptable": {
+    type: "boolean",
+    help: "hand on a message that cannot be decrypted as it came",
+  },
+  "status-file": {
+    type: "string",
+    value: "PATH",
+    help: (env: Env) =>
+      `state, last message and last error, rewritten on each change (default\u00a0${
+        defaultStatusPath(env)
+      })`,
+  },
+  ...CONFIG_FLAG,
+  ...API_FLAG,
+  ...WEBSOCKET_FLAG,
 } as const;
 
 /** A line break or escape: none belongs in credentials, nor in a unit's file. */
@@ -100,40 +154,71 @@ const OPTIONS = {
 const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
 
 /** The listener's settings, from the flags, checked. */
-interface Settings {
+export interface ListenOptions {
   json: boolean;
-  hooks: Hook[];
+  exec: string | undefined;
+  /** How long a hook may take, in ms. */
+  hookTimeout: number;
+  webhook: URL | undefined;
+  /** PUSHOVER_WEBHOOK_AUTH: the webhook's Basic credentials. */
+  webhookAuth: string | undefined;
   retry: typeof HOOK_RETRY;
+  notify: boolean;
+  ack: boolean;
   minPriority: number;
   apps: Set<string> | undefined;
   backlog: "deliver" | "skip";
   maxAge: number | undefined;
+  keyFile: string | undefined;
+  deliverUndecryptable: boolean;
+  /** The inbox file; undefined with --no-inbox. */
+  inbox: string | undefined;
+  retention: { maxAge: number; maxCount: number };
+  maxAttempts: number;
+  statusFile: string;
+  /** The credentials file. */
+  config: string;
+  /** `--config` as given, for hints. */
+  configFlag: string | undefined;
+  urls: Endpoints;
 }
 
-function settingsFrom(
-  values: ReturnType<typeof parseValues>,
-  io: Io,
-): Settings {
-  const timeout = parseDuration(
+/** `listen` (also what runs without a command). */
+export const listen = defineCommand({
+  name: "listen",
+  usage: ["[options]"],
+  about:
+    `Prints each message as one line (or JSON) as it arrives, and hands it to
+the hooks asked for. A message is deleted from the server only once it was
+printed and every hook took it: nothing is lost while the listener is down
+or a hook fails. When the reader of stdout goes away the listener stops;
+what a pipe had taken in before counts as delivered, so use --exec or
+--webhook when every message must reach its consumer.`,
+  flags: FLAGS,
+  footer: "Durations: 90 (seconds), 30s, 5m, 2h, 1d.",
+  options: listenOptions,
+  run: listenUntilStopped,
+});
+
+function listenOptions(
+  { values }: Parsed<typeof FLAGS>,
+  env: Env,
+): ListenOptions {
+  const hookTimeout = parseDuration(
     values["exec-timeout"] ?? "60s",
     "--exec-timeout",
   );
-  const hooks: Hook[] = [];
-  if (values.exec !== undefined) {
-    if (values.exec.trim() === "") throw usage("--exec: the command is empty");
-    hooks.push(execHook(values.exec, timeout, io));
+  if (values.exec !== undefined && values.exec.trim() === "") {
+    throw usage("--exec: the command is empty");
   }
-  if (values.webhook !== undefined) {
-    const auth = io.env.PUSHOVER_WEBHOOK_AUTH || undefined;
-    if (
-      auth !== undefined &&
-      (!auth.includes(":") || CONTROL_CHARACTER.test(auth))
-    ) {
-      throw usage(
-        "PUSHOVER_WEBHOOK_AUTH must be user:password (the webhook's Basic credentials)",
-      );
-    }
-    hooks.push(webhookHook(checkWebhook(values.webhook), timeout, auth));
+  const webhookAuth = env.PUSHOVER_WEBHOOK_AUTH || undefined;
+  if (
+    values.webhook !== undefined && webhookAuth !== undefined &&
+    (!webhookAuth.includes(":") || CONTROL_CHARACTER.test(webhookAuth))
+  ) {
+    throw usage(
+      "PUSHOVER_WEBHOOK_AUTH must be user:password (the webhook's Basic credentials)",
+    );
   }
   let retry = HOOK_RETRY;
   if (values["retry-delay"] !== undefined) {
@@ -177,13 +262,81 @@ function settingsFrom(
   }
   return {
     json: values.json === true,
-    hooks,
+    exec: values.exec,
+    hookTimeout,
+    webhook: values.webhook === undefined
+      ? undefined
+      : checkWebhook(values.webhook),
+    webhookAuth,
     retry,
+    notify: values.notify === true,
+    ack: values.ack === true,
     minPriority,
     apps: values.app ? new Set(values.app) : undefined,
     backlog: backlog === "skip" ? "skip" : "deliver",
     maxAge,
+    keyFile: values["e2ee-key-file"],
+    deliverUndecryptable: values["deliver-undecryptable"] === true,
+    inbox: values["no-inbox"]
+      ? noInbox(values.inbox)
+      : values.inbox ?? defaultInboxPath(env),
+    retention: {
+      maxAge: parseDuration(values.keep ?? "90d", "--keep", YEARS),
+      maxCount: wholeNumber(values["keep-count"] ?? "100000", "--keep-count"),
+    },
+    maxAttempts: wholeNumber(values["max-attempts"] ?? "20", "--max-attempts"),
+    statusFile: values["status-file"] ?? defaultStatusPath(env),
+    config: configPath(values, env),
+    configFlag: values.config,
+    urls: urlFlags(values),
   };
+}
+
+/** `--no-inbox` with `--inbox` says two opposite things. */
+function noInbox(inbox: string | undefined): undefined {
+  if (inbox !== undefined) {
+    throw usage("--inbox and --no-inbox: give one of them");
+  }
+  return undefined;
+}
+
+/** Durations of retention may run to years. */
+const YEARS = 100 * 365 * 86_400_000;
+
+/** A count from 1 on, in decimal digits. */
+function wholeNumber(value: string, flag: string): number {
+  const n = /^\d{1,9}$/.test(value.trim()) ? Number(value) : NaN;
+  if (!(n >= 1)) {
+    throw usage(`${flag}: '${oneLine(value)}' is not a count from 1 on`);
+  }
+  return n;
+}
+
+/** The hooks a message goes through, in order, by their inbox names. */
+function hooksFor(
+  options: ListenOptions,
+  io: Io,
+  net: Net,
+): { name: string; hook: Hook }[] {
+  const hooks: { name: string; hook: Hook }[] = [];
+  if (options.exec !== undefined) {
+    hooks.push({
+      name: "exec",
+      hook: execHook(options.exec, options.hookTimeout, io),
+    });
+  }
+  if (options.webhook !== undefined) {
+    hooks.push({
+      name: "webhook",
+      hook: webhookHook(
+        options.webhook,
+        options.hookTimeout,
+        options.webhookAuth,
+        net.fetch,
+      ),
+    });
+  }
+  return hooks;
 }
 
 /**
@@ -212,68 +365,39 @@ function checkWebhook(given: string): URL {
   return url;
 }
 
-function parseValues(args: string[]) {
-  return parse("listen", args, OPTIONS).values;
-}
-
-/**
- * What `service` needs of listen's options: the credentials file they
- * would read, and whether they hand messages to a webhook.
- */
-export function serviceView(
-  args: string[],
-  env: Io["env"],
-): { config: string; webhook: boolean } {
-  const values = parseValues(args);
-  return {
-    config: configPath(values, env),
-    webhook: values.webhook !== undefined,
-  };
-}
-
-/** Checks listen's options as `listen` would, without running it. */
-export function checkArgs(args: string[], io: Io): void {
-  settingsFrom(parseValues(args), io);
-}
-
 /** Runs `listen` until stopped; returns the exit code. */
-export async function run(
-  args: string[],
-  io: Io,
-  prompt: Prompt,
-  stop: AbortController,
+async function listenUntilStopped(
+  settings: ListenOptions,
+  { io, prompt, signal, net }: Context,
 ): Promise<number> {
-  const values = parseValues(args);
-  if (values.help) {
-    print(io, help(io.env));
-    return EXIT.ok;
-  }
-  const settings = settingsFrom(values, io);
-  const path = configPath(values, io.env);
-  const saved = await readCredentials(path, values.config);
-  const api = endpoints(values, saved);
-  const encryptionKey = await loadKey(values["e2ee-key-file"], path);
+  const hooks = hooksFor(settings, io, net);
+  const path = settings.config;
+  const saved = await readCredentials(path, settings.configFlag);
+  const urls = endpoints(settings.urls, saved);
+  const api = { ...urls, ...net };
+  const encryptionKey = await loadKey(settings.keyFile, path);
   const startedAt = Date.now();
   const tell = (line: string) => say(io, line);
-  const status = new StatusFile(
-    values["status-file"] ?? defaultStatusPath(io.env),
-    saved.deviceName,
-  );
+  const status = new StatusFile(settings.statusFile, saved.deviceName);
+  // With an inbox, an acknowledgement marks the message there too.
+  let acknowledgedHere = (_message: Message) => {};
   const acknowledger = new Acknowledger({
     device: saved.device,
     api,
-    signal: stop.signal,
+    signal,
     say: tell,
     policy: settings.retry,
+    acknowledged: (message) => acknowledgedHere(message),
   });
   let notifier: DesktopNotifier | undefined;
-  if (values.notify) {
+  if (settings.notify) {
     const probe = await probeNotifySend(io.env);
     if (probe) {
       notifier = new DesktopNotifier({
         cacheDir: iconCacheDir(io.env),
         env: io.env,
-        assetUrl: new URL(api.apiUrl ?? "https://api.pushover.net/1").origin,
+        assetUrl: new URL(urls.apiUrl ?? "https://api.pushover.net/1").origin,
+        fetch: net.fetch,
         actions: probe.actions,
         onAcknowledge: (message) => acknowledger.acknowledge(message),
         onError: tell,
@@ -287,7 +411,7 @@ export async function run(
   // stops for good (the device refused: E, or taken over: A); the message
   // then stays queued, and the stream's own error says why.
   const handling = new AbortController();
-  stop.signal.addEventListener("abort", () => handling.abort(), { once: true });
+  signal.addEventListener("abort", () => handling.abort(), { once: true });
   let streamFailure: { error: unknown } | undefined;
   const reportStatus = statusReporter(tell, (change) => {
     if (change.user) user = change.user;
@@ -302,6 +426,8 @@ export async function run(
   };
 
   const output = new Output(io.stdout);
+  const lineOf = (message: Message) =>
+    settings.json ? JSON.stringify(toJson(message)) : formatLine(message);
   const wanted = (message: Message) =>
     message.priority >= settings.minPriority &&
     (!settings.apps || settings.apps.has(message.app)) &&
@@ -313,15 +439,10 @@ export async function run(
   /** Prints and hands on one message; false when stopped meanwhile. */
   const deliver = async (message: Message): Promise<boolean> => {
     // A waiting --ack question gets a line of its own again after this.
-    await prompt.around(() =>
-      output.line(
-        settings.json ? JSON.stringify(toJson(message)) : formatLine(message),
-        handling.signal,
-      )
-    );
+    await prompt.around(() => output.line(lineOf(message), handling.signal));
     const unreadable = message.e2ee === "encrypted" ||
       message.e2ee === "failed";
-    if (unreadable && !values["deliver-undecryptable"]) {
+    if (unreadable && !settings.deliverUndecryptable) {
       // Deleting it would lose its text for good: stop, leave it queued.
       throw new CliError(
         `message ${message.id_str} is end-to-end encrypted and ${
@@ -332,7 +453,7 @@ export async function run(
         EXIT.usage,
       );
     }
-    for (const hook of settings.hooks) {
+    for (const { hook } of hooks) {
       let done: boolean;
       try {
         done = await untilDone(
@@ -358,9 +479,16 @@ export async function run(
     }
     void status.update({ lastMessageAt: new Date().toISOString() });
     await notifier?.notify(message, user);
+    offerAcknowledgement(message);
+    return true;
+  };
+
+  /** After an emergency is shown: the --ack question, or how to ack it. */
+  const offerAcknowledgement = (message: Message) => {
     if (needsAcknowledgement(message)) {
-      if (values.ack) void askToAcknowledge(io, prompt, message, acknowledger);
-      else if (!notifier) {
+      if (settings.ack) {
+        void askToAcknowledge(io, prompt, message, acknowledger);
+      } else if (!notifier) {
         // Deleted from the queue now: the receipt is how to acknowledge it.
         tell(
           `emergency "${
@@ -368,22 +496,83 @@ export async function run(
           }" waits for acknowledgement (receipt ${
             oneLine(message.receipt)
           }): acknowledge it with: ${
-            suggest(`ack ${oneLine(message.receipt)}`, values.config)
+            suggest(`ack ${oneLine(message.receipt)}`, settings.configFlag)
           }`,
         );
       }
     }
-    return true;
+  };
+
+  /** Each output as a sink of the inbox. */
+  const sinks = (): Sink[] => [
+    {
+      name: "stdout",
+      takesUndecryptable: true,
+      deliver: async (message, sinkSignal) => {
+        await prompt.around(() => output.line(lineOf(message), sinkSignal));
+        void status.update({ lastMessageAt: new Date().toISOString() });
+        offerAcknowledgement(message);
+      },
+    },
+    ...hooks.map(({ name, hook }) => ({
+      name,
+      takesUndecryptable: false,
+      deliver: hook,
+    })),
+    ...(notifier
+      ? [{
+        name: "notify",
+        takesUndecryptable: true,
+        deliver: (message: Message) => notifier.notify(message, user),
+      }]
+      : []),
+  ];
+
+  /** Receives into the inbox at `path` while its sinks deliver. */
+  const receiveIntoInbox = async (path: string) => {
+    const inbox = await openInboxFile(path);
+    try {
+      const release = claimInbox(inbox, path);
+      acknowledgedHere = (message) => {
+        if (message.receipt) inbox.acknowledged(message.receipt);
+      };
+      try {
+        await deliverThroughInbox({
+          inbox,
+          path,
+          deviceId: saved.device.deviceId,
+          stream,
+          sinks: sinks(),
+          wanted,
+          retry: settings.retry,
+          maxAttempts: settings.maxAttempts,
+          retention: settings.retention,
+          deliverUndecryptable: settings.deliverUndecryptable,
+          handling,
+          tell,
+          problem: (text) => void status.update({ lastError: text }),
+        });
+      } finally {
+        release();
+      }
+    } finally {
+      inbox.close();
+    }
   };
 
   const stream = streamMessages(saved.device, {
     ...api,
-    signal: stop.signal,
+    signal,
     backlog: settings.backlog,
     encryptionKey,
     onStatus,
   });
   try {
+    if (settings.inbox !== undefined) {
+      await receiveIntoInbox(settings.inbox);
+      if (streamFailure) throw streamFailure.error;
+      return EXIT.ok;
+    }
     for await (const message of stream) {
       if (!wanted(message)) continue;
       let delivered: boolean;
@@ -402,7 +591,7 @@ export async function run(
       }
     }
   } catch (thrown) {
-    if (thrown instanceof OutputClosed || stop.signal.aborted) return EXIT.ok;
+    if (thrown instanceof OutputClosed || signal.aborted) return EXIT.ok;
     // A line cut short by the stream's own stop: the stream's error says why.
     const error = thrown instanceof OutputStopped && streamFailure
       ? streamFailure.error
@@ -412,7 +601,7 @@ export async function run(
         `the server refused this device${
           saved.deviceName ? ` ("${oneLine(saved.deviceName)}")` : ""
         }: it was deleted or disabled; run "${
-          suggest("login", values.config)
+          suggest("login", settings.configFlag)
         }" again`,
         EXIT.loginRequired,
       )

@@ -10,8 +10,9 @@ import {
   TwoFactorRequiredError,
 } from "../mod.ts";
 import type { Device, RequestOptions, Session } from "../mod.ts";
+import { type Context, defineCommand } from "./_command.ts";
 import { CliError, EXIT, usage } from "./_fail.ts";
-import { type Io, print, say, sayLines } from "./_io.ts";
+import { type Io, say, sayLines } from "./_io.ts";
 import { suggest } from "./_program.ts";
 import {
   loadKey,
@@ -20,44 +21,97 @@ import {
   writeCredentials,
 } from "./_files.ts";
 import {
-  COMMON,
   configPath,
   defaultDeviceName,
-  endpoints,
-  parse,
+  type Endpoints,
+  urlFlags,
 } from "./_options.ts";
+import { defaultConfigPath } from "./_paths.ts";
 import type { Prompt } from "./_prompt.ts";
 
-export const help = `Usage: pushover-open-client login [options]
+/** What `login` runs with: its flags, checked. */
+interface LoginOptions {
+  name: string;
+  force: boolean;
+  twofaFile: string | undefined;
+  keyFile: string | undefined;
+  config: string;
+  configFlag: string | undefined;
+  urls: Endpoints;
+}
 
-Logs in to Pushover, registers this machine as an Open Client device and
+/** `login`. */
+export const login = defineCommand({
+  name: "login",
+  usage: ["[options]"],
+  about:
+    `Logs in to Pushover, registers this machine as an Open Client device and
 saves the device (its secret, never your password) with mode 0600. The
 messages already queued for the new device (its welcome) are deleted.
 
 Answers come from the terminal; without one (a service, a script) from
 PUSHOVER_EMAIL, PUSHOVER_PASSWORD and PUSHOVER_TWOFA, else one per line on
-stdin.
-
-Options:
-  --name NAME           the device name senders target (default: ${defaultDeviceName()})
-  --force               take NAME over if another device of the account has
-                        it; that device stops working
-  --twofa-file PATH     a file (mode 0600) holding the two-factor code, if
-                        the account has 2FA (or PUSHOVER_TWOFA)
-  --e2ee-key-file PATH  the end-to-end key to save beside the device
-  --config PATH         where to save (default ~/.config/pushover-open-client/credentials.json)
-  --api-url URL         REST API base (default https://api.pushover.net/1)
-  --websocket-url URL   WebSocket (default wss://client.pushover.net/push)
-  --help                this text`;
-
-const OPTIONS = {
-  ...COMMON,
-  name: { type: "string" },
-  force: { type: "boolean" },
-  twofa: { type: "string" },
-  "twofa-file": { type: "string" },
-  "e2ee-key-file": { type: "string" },
-} as const;
+stdin.`,
+  flags: {
+    name: {
+      type: "string",
+      value: "NAME",
+      help: () =>
+        `the device name senders target (default: ${defaultDeviceName()})`,
+    },
+    force: {
+      type: "boolean",
+      help:
+        "take NAME over if another device of the account has it; that device stops working",
+    },
+    // Refused with a reason rather than unknown: the code would be in argv.
+    twofa: { type: "string", hidden: true, help: "refused: see --twofa-file" },
+    "twofa-file": {
+      type: "string",
+      value: "PATH",
+      help:
+        "a file (mode 0600) holding the two-factor code, if the account has 2FA (or PUSHOVER_TWOFA)",
+    },
+    "e2ee-key-file": {
+      type: "string",
+      value: "PATH",
+      help: "the end-to-end key to save beside the device",
+    },
+    config: {
+      type: "string",
+      value: "PATH",
+      help: (env) => `where to save (default\u00a0${defaultConfigPath(env)})`,
+    },
+    "api-url": {
+      type: "string",
+      value: "URL",
+      help: "REST API base (default https://api.pushover.net/1)",
+    },
+    "websocket-url": {
+      type: "string",
+      value: "URL",
+      help: "WebSocket (default wss://client.pushover.net/push)",
+    },
+  },
+  options({ values }, env): LoginOptions {
+    if (values.twofa !== undefined) {
+      // Not echoed: it is the code.
+      throw usage(
+        "login: --twofa would show the code to every user of this machine (the process list); set PUSHOVER_TWOFA, pass --twofa-file PATH, or answer the question",
+      );
+    }
+    return {
+      name: checkName(values.name ?? defaultDeviceName(), "--name"),
+      force: values.force === true,
+      twofaFile: values["twofa-file"],
+      keyFile: values["e2ee-key-file"],
+      config: configPath(values, env),
+      configFlag: values.config,
+      urls: urlFlags(values),
+    };
+  },
+  run: logInAndSave,
+});
 
 /** At most this many tries for a password, a 2FA code, a device name. */
 const TRIES = 3;
@@ -66,48 +120,40 @@ const TRIES = 3;
 const REGISTRATIONS = 3;
 
 /** Runs `login`; returns the exit code. */
-export async function run(
-  args: string[],
-  io: Io,
-  prompt: Prompt,
+async function logInAndSave(
+  options: LoginOptions,
+  { io, prompt, net }: Context,
 ): Promise<number> {
-  const { values } = parse("login", args, OPTIONS);
-  if (values.help) {
-    print(io, help);
-    return EXIT.ok;
-  }
-  // Everything that can be checked is, before the first question.
-  if (values.twofa !== undefined) {
-    // Not echoed: it is the code.
-    throw usage(
-      "login: --twofa would show the code to every user of this machine (the process list); set PUSHOVER_TWOFA, pass --twofa-file PATH, or answer the question",
-    );
-  }
-  const twofaFromFile = values["twofa-file"] === undefined
+  const twofaFromFile = options.twofaFile === undefined
     ? undefined
-    : await readSecretFile(values["twofa-file"], "--twofa-file");
-  const api = endpoints(values);
-  const path = configPath(values, io.env);
-  const key = await loadKey(values["e2ee-key-file"], path);
-  let name = values.name ?? defaultDeviceName();
-  checkName(name, "--name");
+    : await readSecretFile(options.twofaFile, "--twofa-file");
+  const path = options.config;
+  const requests: RequestOptions = { ...options.urls, ...net };
+  const key = await loadKey(options.keyFile, path);
+  let name = options.name;
 
   const email = io.env.PUSHOVER_EMAIL ||
     await answer(prompt.ask("E-mail: "), "e-mail", "PUSHOVER_EMAIL");
-  const session = await logInAsking(io, prompt, api, email, twofaFromFile);
+  const session = await logInAsking(
+    io,
+    prompt,
+    requests,
+    email,
+    twofaFromFile,
+  );
 
   let device: Device | undefined;
-  for (let requests = 1; !device; requests++) {
+  for (let tries = 1; !device; tries++) {
     try {
       device = await registerDevice(session, name, {
-        ...api,
-        force: values.force,
+        ...requests,
+        force: options.force,
       });
     } catch (error) {
       if (!isTaken(error)) throw error;
       const fix =
         `pass --name with another name, or --force to take "${name}" over (that device stops working)`;
-      if (!prompt.interactive || requests >= REGISTRATIONS) {
+      if (!prompt.interactive || tries >= REGISTRATIONS) {
         throw usage(
           `the device name "${name}" is taken by another device of this account: ${fix}`,
         );
@@ -138,14 +184,14 @@ export async function run(
     userKey: session.userKey,
     email,
     deviceName: name,
-    ...api,
+    ...options.urls,
   });
-  await deleteBacklog(device, api);
+  await deleteBacklog(device, requests);
   sayLines(io, [
     `Logged in as ${email}; this machine is the device "${name}". Saved to ${path} (no password).${
       key ? " The end-to-end key is saved beside it." : ""
     }`,
-    `Next: ${suggest("listen", values.config)}`,
+    `Next: ${suggest("listen", options.configFlag)}`,
   ]);
   return EXIT.ok;
 }

@@ -1,43 +1,41 @@
 // `logout`: forget the device on this machine.
 
 import { rm } from "node:fs/promises";
+import { defineCommand } from "./_command.ts";
 import { EXIT } from "./_fail.ts";
-import { type Io, print, say } from "./_io.ts";
+import { type Io, say } from "./_io.ts";
 import { exists, keyPathBeside, readCredentials } from "./_files.ts";
-import { configPath, parse } from "./_options.ts";
+import { CONFIG_FLAG, configPath } from "./_options.ts";
 import { defaultStatusPath } from "./_paths.ts";
 import { isRunning, readStatus } from "./_status_file.ts";
 
-export const help = `Usage: pushover-open-client logout [--config PATH]
-
-Deletes the saved device (and its end-to-end key) from this machine. The
+/** `logout`. */
+export const logout = defineCommand({
+  name: "logout",
+  usage: ["[--config PATH]"],
+  about:
+    `Deletes the saved device (and its end-to-end key) from this machine. The
 device stays on your Pushover dashboard until you delete it there
 (https://pushover.net/); a later \`login\` can take its name over with
---force.
+--force.`,
+  flags: CONFIG_FLAG,
+  options: ({ values }, env) => ({
+    path: configPath(values, env),
+    configFlag: values.config,
+  }),
+  run: (options, { io }) => forget(options, io),
+});
 
-Options:
-  --config PATH         the credentials file
-  --help                this text`;
-
-const OPTIONS = {
-  config: { type: "string" },
-  help: { type: "boolean" },
-} as const;
-
-/** Runs `logout`. */
-export async function run(args: string[], io: Io): Promise<number> {
-  const { values } = parse("logout", args, OPTIONS);
-  if (values.help) {
-    print(io, help);
-    return EXIT.ok;
-  }
-  const path = configPath(values, io.env);
+async function forget(
+  { path, configFlag }: { path: string; configFlag: string | undefined },
+  io: Io,
+): Promise<number> {
   // Logged out already is what was asked for: said, and done (exit 0).
   if (!(await exists(path))) {
     say(io, `not logged in: no device is saved in ${path}`);
     return EXIT.ok;
   }
-  const saved = await readCredentials(path, values.config);
+  const saved = await readCredentials(path, configFlag);
   await rm(path);
   const key = keyPathBeside(path);
   if (await exists(key)) await rm(key);

@@ -32,6 +32,7 @@ import {
   PushoverError,
   SessionReplacedError,
 } from "../lib/errors.ts";
+import { type Command, helpText, parseCommand } from "./_command.ts";
 import { CliError, EXIT } from "./_fail.ts";
 import { flushed, type Io, print, processIo, say } from "./_io.ts";
 import { VERSION } from "./_version.ts";
@@ -44,56 +45,54 @@ import {
 
 export type { Input, Io } from "./_io.ts";
 
-/** What a subcommand needs besides its arguments. */
-interface Context {
-  io: Io;
-  prompt: Prompt;
-  stop: AbortController;
-}
-
 /**
- * The subcommands, each loaded only when it runs: `status` (which monitors
+ * The commands, each loaded only when it runs: `status` (which monitors
  * run every minute) and `--help` do not load the listener, nor the listener
- * the login.
+ * the login. The summaries are here for the top-level help.
  */
-const COMMANDS: Record<
-  string,
-  { summary: string; run(args: string[], context: Context): Promise<number> }
-> = {
-  login: {
-    summary: "log in and register this machine as a device",
-    run: async (a, c) => (await import("./login.ts")).run(a, c.io, c.prompt),
-  },
-  listen: {
-    summary: "print (and hand on) each message as it arrives",
-    run: async (a, c) =>
-      (await import("./listen.ts")).run(a, c.io, c.prompt, c.stop),
-  },
-  messages: {
-    summary: "show what is queued, without deleting it",
-    run: async (a, c) => (await import("./messages.ts")).run(a, c.io),
-  },
-  pending: {
-    summary: "show emergencies waiting for acknowledgement",
-    run: async (a, c) => (await import("./messages.ts")).runPending(a, c.io),
-  },
-  ack: {
-    summary: "acknowledge an emergency (or all of them)",
-    run: async (a, c) => (await import("./ack.ts")).run(a, c.io),
-  },
-  status: {
-    summary: "tell whether the listener is connected",
-    run: async (a, c) => (await import("./status.ts")).run(a, c.io),
-  },
-  logout: {
-    summary: "forget this machine's device",
-    run: async (a, c) => (await import("./logout.ts")).run(a, c.io),
-  },
-  service: {
-    summary: "run the listener as a systemd user service",
-    run: async (a, c) => (await import("./service.ts")).run(a, c.io),
-  },
-};
+const COMMANDS: Record<string, { summary: string; load(): Promise<Command> }> =
+  {
+    login: {
+      summary: "log in and register this machine as a device",
+      load: async () => (await import("./login.ts")).login as Command,
+    },
+    listen: {
+      summary: "print (and hand on) each message as it arrives",
+      load: async () => (await import("./listen.ts")).listen as Command,
+    },
+    messages: {
+      summary: "show what is queued, without deleting it",
+      load: async () => (await import("./messages.ts")).messages as Command,
+    },
+    history: {
+      summary: "show what the inbox keeps: search, dead letters, --follow",
+      load: async () => (await import("./history.ts")).history as Command,
+    },
+    retry: {
+      summary: "hand messages a hook could not take over again",
+      load: async () => (await import("./retry.ts")).retry as Command,
+    },
+    pending: {
+      summary: "show emergencies waiting for acknowledgement",
+      load: async () => (await import("./messages.ts")).pending as Command,
+    },
+    ack: {
+      summary: "acknowledge an emergency (or all of them)",
+      load: async () => (await import("./ack.ts")).ack as Command,
+    },
+    status: {
+      summary: "tell whether the listener is connected",
+      load: async () => (await import("./status.ts")).status as Command,
+    },
+    logout: {
+      summary: "forget this machine's device",
+      load: async () => (await import("./logout.ts")).logout as Command,
+    },
+    service: {
+      summary: "run the listener as a systemd user service",
+      load: async () => (await import("./service.ts")).service as Command,
+    },
+  };
 
 const HELP = `Usage: pushover-open-client [COMMAND] [options]
 
@@ -155,8 +154,8 @@ export async function main(
   }
   const named = first !== undefined && !first.startsWith("-");
   const name = named ? first : "listen";
-  const command = COMMANDS[name];
-  if (!command) {
+  const entry = COMMANDS[name];
+  if (!entry) {
     say(
       io,
       `unknown command '${name}'; commands: ${
@@ -165,10 +164,6 @@ export async function main(
     );
     return EXIT.usage;
   }
-  const stop = new AbortController();
-  const stopListening = io.signal
-    ? followSignal(io.signal, stop)
-    : followProcessSignals(stop);
   const rest = named ? args.slice(1) : args;
   // -h or --help anywhere (before a lone --) wins over any other flag: the
   // user asks how, whatever else the line says.
@@ -176,11 +171,23 @@ export async function main(
   const asked = (end === -1 ? rest : rest.slice(0, end)).some((arg) =>
     arg === "-h" || arg === "--help"
   );
+  const stop = new AbortController();
+  const stopListening = io.signal
+    ? followSignal(io.signal, stop)
+    : followProcessSignals(stop);
   try {
-    return await command.run(asked ? ["--help"] : rest, {
+    const command = await entry.load();
+    if (asked) {
+      print(io, helpText(command, io.env));
+      return EXIT.ok;
+    }
+    // Every check of the flags, before any question, request or file.
+    const options = parseCommand(command, rest, io.env);
+    return await command.run(options, {
       io,
       prompt: new Prompt(stop, io),
-      stop,
+      signal: stop.signal,
+      net: { fetch: io.fetch, WebSocket: io.WebSocket },
     });
   } catch (error) {
     if (error instanceof Interrupted) return EXIT.interrupted;

@@ -7,26 +7,67 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
+import { defineCommand, parseCommand } from "./_command.ts";
 import { EXIT, usage } from "./_fail.ts";
-import { childStderr, type Io, print, say, sayLines, write } from "./_io.ts";
+import { oneLine } from "./_format.ts";
+import { childStderr, type Io, say, sayLines, write } from "./_io.ts";
 import { childEnvironment } from "./_hooks.ts";
 import { exists, makePrivateDir, writePrivate } from "./_files.ts";
 import { unitPath } from "./_paths.ts";
-import { checkArgs as checkListenArgs, serviceView } from "./listen.ts";
+import { listen, type ListenOptions } from "./listen.ts";
 
-export const help = (env: Io["env"]): string =>
-  `Usage: pushover-open-client service print [listen options]
-       pushover-open-client service install [listen options]
-       pushover-open-client service uninstall
+/** What `service` runs with: the action, and listen's options as given. */
+interface ServiceOptions {
+  action: "print" | "install" | "uninstall";
+  /** Listen's options as given, for ExecStart. */
+  listenArgs: string[];
+  /** What they parse to (print and install only). */
+  listen?: ListenOptions;
+}
 
-print shows the systemd user unit that runs \`listen\` with the options
+const ACTIONS = ["print", "install", "uninstall"] as const;
+
+/** `service`. */
+export const service = defineCommand({
+  name: "service",
+  usage: ["print [listen options]", "install [listen options]", "uninstall"],
+  about: (env) =>
+    `print shows the systemd user unit that runs \`listen\` with the options
 given (the runtime and this program by absolute path); install writes it to
-${unitPath(env)} and says which systemctl lines to run; uninstall removes it.
+${unitPath(env)}
+and says which systemctl lines to run; uninstall removes it.
 The service restarts after a failure, but not after exit code 2 (bad
 options), 3 (log in again) or 4 (another client took the device over).
-
-Example:
-  pushover-open-client service install --notify --exec ~/bin/on-alert`;
+Listen's options: see listen --help.`,
+  flags: {},
+  positionals: 1,
+  rest: true,
+  footer: `Example:
+  pushover-open-client service install --notify --exec ~/bin/on-alert`,
+  options({ positionals, rest }, env): ServiceOptions {
+    const action = ACTIONS.find((name) => name === positionals[0]);
+    if (action === undefined) {
+      throw usage(
+        positionals[0] === undefined
+          ? "service: give an action: print, install or uninstall; see service --help"
+          : `service: '${
+            oneLine(positionals[0])
+          }' is not an action; use print, install or uninstall`,
+      );
+    }
+    if (action === "uninstall") {
+      if (rest.length > 0) throw usage("service uninstall takes no options");
+      return { action, listenArgs: [] };
+    }
+    // A unit with options \`listen\` refuses would fail at every restart.
+    return {
+      action,
+      listenArgs: rest,
+      listen: parseCommand(listen, rest, env),
+    };
+  },
+  run: (options, { io }) => manage(options, io),
+});
 
 /** A word of ExecStart, quoted the way systemd reads it. */
 export function systemdQuote(word: string): string {
@@ -161,39 +202,31 @@ function cacheWarning(): string | undefined {
  * set where `service` runs.
  */
 function secretsFile(
-  listenArgs: string[],
-  env: Io["env"],
+  listen: ListenOptions,
 ): { path: string; text: string } | undefined {
-  const auth = env.PUSHOVER_WEBHOOK_AUTH;
-  const { config, webhook } = serviceView(listenArgs, env);
-  if (!auth || !webhook) return undefined;
+  const auth = listen.webhookAuth;
+  if (!auth || !listen.webhook) return undefined;
   // systemd's quoting: backslash and double quote escaped, inside quotes.
   const quoted = auth.replace(/\\/g, "\\\\").replace(/"/g, '\\"');
   return {
-    path: join(dirname(resolve(config)), "service.env"),
+    path: join(dirname(resolve(listen.config)), "service.env"),
     text: `PUSHOVER_WEBHOOK_AUTH="${quoted}"\n`,
   };
 }
 
-/** Runs `service`. */
-export async function run(args: string[], io: Io): Promise<number> {
-  const [action, ...rest] = args;
-  if (action === undefined || args.includes("--help") || action === "-h") {
-    print(io, help(io.env));
-    return action === undefined ? EXIT.usage : EXIT.ok;
-  }
-  // A unit with options `listen` refuses would fail at every restart.
-  if (action === "print" || action === "install") checkListenArgs(rest, io);
+/** Prints, installs or removes the unit. */
+async function manage(options: ServiceOptions, io: Io): Promise<number> {
+  const { action, listenArgs } = options;
   const path = unitPath(io.env);
   const warning = action === "uninstall" ? undefined : cacheWarning();
   if (warning) say(io, `warning: ${warning}`);
+  const secrets = options.listen && secretsFile(options.listen);
   switch (action) {
     case "print":
-      write(io.stdout, unitText(rest, secretsFile(rest, io.env)?.path));
+      write(io.stdout, unitText(listenArgs, secrets?.path));
       return EXIT.ok;
     case "install": {
-      const secrets = secretsFile(rest, io.env);
-      const text = unitText(rest, secrets?.path);
+      const text = unitText(listenArgs, secrets?.path);
       await verifiedUnit(text, io.env);
       if (secrets) await writePrivate(secrets.path, secrets.text);
       await makePrivateDir(dirname(path));
@@ -208,7 +241,6 @@ export async function run(args: string[], io: Io): Promise<number> {
       return EXIT.ok;
     }
     case "uninstall": {
-      if (rest.length > 0) throw usage("service uninstall takes no options");
       if (!(await exists(path))) {
         say(io, `no unit at ${path}: nothing to uninstall`);
         return EXIT.ok;
@@ -234,9 +266,5 @@ export async function run(args: string[], io: Io): Promise<number> {
       );
       return EXIT.error;
     }
-    default:
-      throw usage(
-        `service: '${action}' is not an action; use print, install or uninstall`,
-      );
   }
 }

@@ -42,7 +42,7 @@ const DEFAULTS = {
  * starts again only after `resetAfter` ms of working connection. `R` on a
  * link up for `resetAfter` reconnects at once; on a younger link it counts as
  * a failed attempt. After a suspend (a laptop's sleep, `SIGSTOP`) — noticed as
- * a 1 s timer firing more than 4 s late by the wall clock — the socket is
+ * a 10 s timer firing more than 4 s late by the wall clock — the socket is
  * replaced and a download made at once. `onStatus` reports each step.
  *
  * **Deletion.** A message is deleted on the server only once it is handled.
@@ -202,6 +202,17 @@ function checkOptions(device: Device, options: StreamOptions): Settings {
 }
 
 /** Each bound may be left out (undefined): it then takes its default. */
+/** A handler given to forEach or forEachBatch must be a function. */
+function checkHandler(method: string, what: string, handler: unknown): void {
+  if (typeof handler !== "function") {
+    throw new TypeError(
+      `Cannot ${ACTION}: ${method}() takes a function, called with ${what}: current value is ${
+        describe(handler)
+      }`,
+    );
+  }
+}
+
 function checkRetryDelay(given: StreamOptions["retryDelay"]): RetryDelay {
   if (given !== undefined && (typeof given !== "object" || given === null)) {
     throw new TypeError(
@@ -286,12 +297,7 @@ class Stream implements MessageStream {
   }
 
   [Symbol.asyncIterator](): AsyncIterator<Message> {
-    if (this.#iterated) {
-      throw new TypeError(
-        `Cannot ${ACTION}: a MessageStream has one consumer and is iterated already; call streamMessages() again for another`,
-      );
-    }
-    this.#iterated = true;
+    this.#claim();
     return {
       next: () => this.#serialised(() => this.#next()),
       return: async () => {
@@ -303,13 +309,7 @@ class Stream implements MessageStream {
   }
 
   async forEach(handler: (message: Message) => unknown): Promise<void> {
-    if (typeof handler !== "function") {
-      throw new TypeError(
-        `Cannot ${ACTION}: forEach() takes a function, called with each message: current value is ${
-          describe(handler)
-        }`,
-      );
-    }
+    checkHandler("forEach", "each message", handler);
     const messages = this[Symbol.asyncIterator]();
     for (let next = await messages.next(); !next.done;) {
       try {
@@ -323,8 +323,35 @@ class Stream implements MessageStream {
     }
   }
 
+  async forEachBatch(
+    handler: (messages: Message[]) => unknown,
+  ): Promise<void> {
+    checkHandler("forEachBatch", "each batch", handler);
+    this.#claim();
+    const next = () => this.#serialised(() => this.#nextBatch());
+    for (let batch = await next(); batch; batch = await next()) {
+      try {
+        await handler(batch);
+      } catch (error) {
+        // Stopping first: the batch in hand is then not marked handled.
+        await this.close();
+        throw error;
+      }
+    }
+  }
+
   close(): Promise<void> {
     return this.#stop("closed");
+  }
+
+  /** One consumer per stream: a second is a mistake worth a clear error. */
+  #claim(): void {
+    if (this.#iterated) {
+      throw new TypeError(
+        `Cannot ${ACTION}: a MessageStream has one consumer and is iterated already; call streamMessages() again for another`,
+      );
+    }
+    this.#iterated = true;
   }
 
   [Symbol.asyncDispose](): Promise<void> {
@@ -339,13 +366,36 @@ class Stream implements MessageStream {
   }
 
   async #next(): Promise<IteratorResult<Message>> {
+    if (await this.#ready()) {
+      this.#inHand = this.#batch[this.#index++];
+      return { done: false, value: this.#inHand };
+    }
+    return await this.#finish();
+  }
+
+  /** The rest of the batch at once; undefined once the stream stopped. */
+  async #nextBatch(): Promise<Message[] | undefined> {
+    if (await this.#ready()) {
+      const rest = this.#batch.slice(this.#index);
+      this.#index = this.#batch.length;
+      // Moving on from the last marks the whole batch handled: the delete
+      // goes through the highest id.
+      this.#inHand = rest[rest.length - 1];
+      return rest;
+    }
+    await this.#finish();
+    return undefined;
+  }
+
+  /**
+   * Marks what the consumer held handled, then waits until the batch has a
+   * message to hand out (downloading as `!`s ask); false once stopped.
+   */
+  async #ready(): Promise<boolean> {
     if (this.#phase.name === "idle") this.#start();
     this.#moveOn();
     while (this.#phase.name === "running") {
-      if (this.#index < this.#batch.length) {
-        this.#inHand = this.#batch[this.#index++];
-        return { done: false, value: this.#inHand };
-      }
+      if (this.#index < this.#batch.length) return true;
       this.#batch = [];
       this.#index = 0;
       // The loop moved past the whole batch: its delete goes out now, right
@@ -359,7 +409,7 @@ class Stream implements MessageStream {
       this.#deleter.flush();
       await this.#wakeup.wait();
     }
-    return await this.#finish();
+    return false;
   }
 
   #start(): void {

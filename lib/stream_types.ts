@@ -285,6 +285,30 @@ export interface MessageStream extends AsyncIterable<Message> {
    */
   forEach(handler: (message: Message) => unknown): Promise<void>;
   /**
+   * Like {@linkcode MessageStream.forEach}, a download's worth at a time:
+   * `handler` gets every message of a batch not handed out yet, in id
+   * order, and all of them count as handled — one delete through the last —
+   * once it resolves. For consumers that keep messages (a database: one
+   * transaction per batch); a rejection leaves the whole batch queued.
+   *
+   * @param handler Called with each batch (never empty); may be async.
+   * @returns Settles when the stream has stopped and released everything.
+   * @throws {TypeError} The stream is iterated already, or `handler` is not a function.
+   *
+   * @example Keep each batch, then let it be deleted
+   * ```ts
+   * import { streamMessages } from "@openpush/pushover-open-client";
+   * import type { Device, Message } from "@openpush/pushover-open-client";
+   *
+   * async function keep(device: Device, save: (m: Message[]) => Promise<void>) {
+   *   await streamMessages(device).forEachBatch(async (messages) => {
+   *     await save(messages); // committed first: deleted on the server after
+   *   });
+   * }
+   * ```
+   */
+  forEachBatch(handler: (messages: Message[]) => unknown): Promise<void>;
+  /**
    * Stops the stream from outside the loop: the waiting loop ends, messages
    * the loop moved past are deleted, and the message the loop holds now is
    * not — nor is it marked handled when the loop then asks for more — so it

@@ -16,7 +16,12 @@ const OUT = `${ROOT}npm/dist`;
 const PACKAGE = `${OUT}/package`;
 
 /** The entry points, as in deno.json's exports. */
-const ENTRIES = { ".": "mod", "./testing": "testing/mod", "./cli": "cli/main" };
+const ENTRIES = {
+  ".": "mod",
+  "./testing": "testing/mod",
+  "./cli": "cli/main",
+  "./inbox": "inbox/mod",
+};
 
 async function run(program: string, args: string[], cwd = ROOT) {
   const result = await new Deno.Command(program, {

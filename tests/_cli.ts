@@ -10,7 +10,7 @@ import { join } from "node:path";
 import process from "node:process";
 import { PassThrough, Writable } from "node:stream";
 import { test } from "node:test";
-import { main } from "../cli/main.ts";
+import { type Io, main } from "../cli/main.ts";
 import type { Device } from "../mod.ts";
 import { stringifyCredentials } from "../mod.ts";
 import { startFakeServer } from "../testing/mod.ts";
@@ -76,6 +76,7 @@ export interface RunOptions {
 export function startCli(
   args: string[],
   env: Record<string, string> = {},
+  net: Pick<Io, "fetch" | "WebSocket"> = {},
 ): LiveScript {
   const stop = new AbortController();
   const stdin = new PassThrough();
@@ -101,6 +102,7 @@ export function startCli(
     stdout,
     stderr,
     signal: stop.signal,
+    ...net,
   }).then((code) => ({ code, signal: null }));
   exited.then(() => transcript.ended(), () => {});
   return {
@@ -128,9 +130,10 @@ export function startCli(
 export async function runCli(
   args: string[],
   { stdin = "", env, limit = 60_000 }: RunOptions = {},
+  net: Pick<Io, "fetch" | "WebSocket"> = {},
 ): Promise<ScriptResult> {
   const started = Date.now();
-  const cli = startCli(args, env);
+  const cli = startCli(args, env, net);
   cli.write(stdin);
   // An ended stdin: what `child.stdin.end(text)` gives a child.
   cli.endInput();
@@ -171,10 +174,12 @@ export function cliTest(
       ],
     });
     const dir = await mkdtemp(join(tmpdir(), "cli-test-"));
+    const net = inProcess(server);
     const env = (extra: Record<string, string> = {}) => ({
       XDG_CONFIG_HOME: join(dir, "config"),
       XDG_STATE_HOME: join(dir, "state"),
       XDG_CACHE_HOME: join(dir, "cache"),
+      XDG_DATA_HOME: join(dir, "data"),
       PUSHOVER_EMAIL: "",
       PUSHOVER_PASSWORD: "",
       PUSHOVER_TWOFA: "",
@@ -199,10 +204,10 @@ export function cliTest(
         server.websocketUrl,
       ],
       run: (args, options = {}) =>
-        runCli(args, { ...options, env: env(options.env) }),
+        runCli(args, { ...options, env: env(options.env) }, net),
       runProcess: (args, options = {}) =>
         runScript(CLI, { args, ...options, env: env(options.env) }),
-      start: (args, extra) => startCli(args, env(extra)),
+      start: (args, extra) => startCli(args, env(extra), net),
       startProcess: (args, extra, pipeTo) =>
         startScript(CLI, { args, env: env(extra), pipeTo }),
       seed: async (deviceName = "seeded") => {
@@ -236,6 +241,24 @@ export function cliTest(
       await rm(dir, { recursive: true, force: true });
     }
   });
+}
+
+/**
+ * The fake's in-process transport for the CLI run in-process: no port
+ * between them. Requests to anywhere else (a webhook's receiver) go out
+ * through the platform's fetch.
+ */
+function inProcess(server: FakeServer): Pick<Io, "fetch" | "WebSocket"> {
+  const origin = new URL(server.apiUrl).origin;
+  return {
+    fetch: (input, init) => {
+      const url = input instanceof Request ? input.url : String(input);
+      return new URL(url).origin === origin
+        ? server.fetch(input, init)
+        : fetch(input, init);
+    },
+    WebSocket: server.WebSocket,
+  };
 }
 
 /** Sends SIGINT (Ctrl-C) and expects exit code 0. */

@@ -27,6 +27,14 @@ export async function findBun(): Promise<string> {
   return await fromNpm("bun", "bun@1", ".bin/bun");
 }
 
+/** Where {@linkcode fromNpm} installs, and with which npm (tests). */
+export interface Installer {
+  /** The folder each package gets a folder of its own in. */
+  folder: string;
+  /** The npm command. */
+  npm: string;
+}
+
 /**
  * A binary of an npm package installed into `.runtimes/<dir>`, installing
  * `spec` first if `binary` (relative to its node_modules) is missing.
@@ -35,21 +43,25 @@ export async function fromNpm(
   dir: string,
   spec: string,
   binary: string,
+  installer: Installer = {
+    folder: RUNTIMES_DIR,
+    npm: Deno.build.os === "windows" ? "npm.cmd" : "npm",
+  },
 ): Promise<string> {
-  const prefix = `${RUNTIMES_DIR}/${dir}`;
+  const prefix = `${installer.folder}/${dir}`;
   const path = `${prefix}/node_modules/${binary}`;
   if (await exists(path)) return path;
   console.log(`installing ${spec} from npm into ${prefix} …`);
   await Deno.mkdir(prefix, { recursive: true });
-  const result = await new Deno.Command(
-    Deno.build.os === "windows" ? "npm.cmd" : "npm",
-    {
-      args: ["install", "--prefix", prefix, "--no-audit", "--no-fund", spec],
-      stdout: "inherit",
-      stderr: "inherit",
-    },
-  ).output();
-  if (!result.success) throw new Error(`npm install ${spec} failed`);
+  const result = await new Deno.Command(installer.npm, {
+    args: ["install", "--prefix", prefix, "--no-audit", "--no-fund", spec],
+    stdout: "inherit",
+    stderr: "inherit",
+  }).output();
+  // npm can succeed without the file wanted (a package that moved it).
+  if (!result.success || !(await exists(path))) {
+    throw new Error(`npm install ${spec} failed: no ${path}`);
+  }
   return path;
 }
 

@@ -3,10 +3,14 @@
 
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { PassThrough } from "node:stream";
+import { type Command, helpText, parseCommand } from "../cli/_command.ts";
 import { main, unsupportedRuntime } from "../cli/main.ts";
+import { startFakeServer } from "../testing/mod.ts";
 import { cliTest, interrupt, PLAIN } from "./_cli.ts";
 
 /** main() with streams of its own; what it printed and returned. */
@@ -185,4 +189,133 @@ test("on Node before 22 the CLI says what it needs instead of failing later", ()
     unsupportedRuntime({ node: "20.11.1", deno: "2.1.0" }),
     undefined,
   );
+});
+
+/** Every command's definition, as main loads it. */
+async function commands(): Promise<Command[]> {
+  const [
+    login,
+    listen,
+    messages,
+    ack,
+    status,
+    logout,
+    service,
+    history,
+    retry,
+  ] = await Promise.all([
+    import("../cli/login.ts"),
+    import("../cli/listen.ts"),
+    import("../cli/messages.ts"),
+    import("../cli/ack.ts"),
+    import("../cli/status.ts"),
+    import("../cli/logout.ts"),
+    import("../cli/service.ts"),
+    import("../cli/history.ts"),
+    import("../cli/retry.ts"),
+  ]);
+  return [
+    login.login,
+    listen.listen,
+    messages.messages,
+    messages.pending,
+    ack.ack,
+    status.status,
+    logout.logout,
+    service.service,
+    history.history,
+    retry.retry,
+  ] as Command[];
+}
+
+test("each command's help lists exactly the flags its parser takes", async () => {
+  const env = { HOME: "/home/someone" };
+  for (const command of await commands()) {
+    const help = helpText(command, env);
+    const listed = new Set(
+      [...help.matchAll(/^ {2}--([a-z0-9-]+)/gm)].map((match) => match[1]),
+    );
+    const parsed = new Set(
+      Object.entries(command.flags).filter(([, flag]) => !flag.hidden).map((
+        [name],
+      ) => name),
+    );
+    parsed.add("help");
+    assert.deepEqual(listed, parsed, command.name);
+    // And what the help lists, the parser knows (a flag it did not know
+    // would be "Unknown option"; any other refusal is about its value).
+    for (const name of listed) {
+      if (name === "help") continue;
+      const flag = command.flags[name];
+      const args = flag.type === "boolean" ? [`--${name}`] : [`--${name}`, "x"];
+      try {
+        parseCommand(command, command.rest ? ["print", ...args] : args, env);
+      } catch (error) {
+        assert.doesNotMatch(
+          (error as Error).message,
+          /Unknown option/,
+          `${command.name} --${name}`,
+        );
+      }
+    }
+  }
+});
+
+test("every check of a command's flags runs before any file is read", async () => {
+  // The credentials file does not exist: a check that ran after reading it
+  // would say so instead of naming the bad flag.
+  const cases = [
+    ["listen", "--min-priority", "9"],
+    ["listen", "--backlog", "sometimes"],
+    ["listen", "--webhook", "ftp://example.com/"],
+    ["login", "--name", "not a name"],
+    ["messages", "--api-url", "http://example.com/1"],
+    ["ack", "not-a-receipt!"],
+    ["service", "install", "--exec-timeout", "0"],
+  ];
+  for (const args of cases) {
+    const result = await run([...args, "--config", "/nonexistent/c.json"]);
+    assert.equal(result.code, 2, `${args.join(" ")}: ${result.stderr}`);
+    assert.doesNotMatch(result.stderr, /nonexistent/, args.join(" "));
+    assert.equal(result.stderr.split("\n").length, 2, result.stderr);
+  }
+});
+
+test("in-process the CLI takes fetch and WebSocket from its context: a fake with no port serves it", async () => {
+  const server = await startFakeServer({
+    listen: false,
+    keepAliveInterval: 0,
+    accounts: [PLAIN],
+  });
+  const dir = await mkdtemp(join(tmpdir(), "cli-net-"));
+  try {
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    let out = "";
+    let err = "";
+    stdout.on("data", (chunk) => out += chunk);
+    stderr.on("data", (chunk) => err += chunk);
+    const io = {
+      env: {
+        XDG_CONFIG_HOME: join(dir, "config"),
+        XDG_STATE_HOME: join(dir, "state"),
+        PUSHOVER_EMAIL: PLAIN.email,
+        PUSHOVER_PASSWORD: PLAIN.password,
+      },
+      stdin: new PassThrough(),
+      stdout,
+      stderr,
+      signal: new AbortController().signal,
+      fetch: server.fetch,
+      WebSocket: server.WebSocket,
+    };
+    const urls = ["--api-url", server.apiUrl];
+    assert.equal(await main(["login", "--name", "box", ...urls], io), 0, err);
+    server.send({ message: "over no port" });
+    assert.equal(await main(["messages", "--json"], io), 0, err);
+    assert.equal(JSON.parse(out).message, "over no port");
+  } finally {
+    await server.close();
+    await rm(dir, { recursive: true, force: true });
+  }
 });

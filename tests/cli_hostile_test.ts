@@ -2,7 +2,8 @@
 // flags (issue 20): nothing a server sends reaches a terminal or a file as
 // escape sequences or forged lines, crashes the listener or makes it retry
 // for ever; a flag that would lose messages or break a unit is refused, exit
-// 2, before anything happens.
+// 2, before anything happens. The listeners run one pass (--no-inbox),
+// where what stays queued on the server shows what was not delivered.
 
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
@@ -32,7 +33,7 @@ cliTest(
   "listen prints a server's title or url that is not a string, and goes on",
   async (context) => {
     const device = await context.seed();
-    const child = context.start(["listen"]);
+    const child = context.start(["listen", "--no-inbox"]);
     try {
       await context.server.waitForLogin();
       context.server.failNext({
@@ -80,7 +81,7 @@ cliTest(
   "listen, the status file and status show a server's errors as one clean line: no escape sequence, no forged line",
   async (context) => {
     await context.seed();
-    const child = context.start(["listen"]);
+    const child = context.start(["listen", "--no-inbox"]);
     try {
       await context.server.waitForLogin();
       // Passing (503): reported, retried.
@@ -102,7 +103,7 @@ cliTest(
       type: "json",
       body: JSON.stringify({ status: 0, errors: [FORGED] }),
     }, { endpoint: "download" });
-    const refused = await context.run(["listen"]);
+    const refused = await context.run(["listen", "--no-inbox"]);
     assert.equal(refused.code, 1, refused.stderr);
     assertClean(refused.stderr, "listen's stderr after a refusal");
     const file = await readFile(context.statusFile, "utf8");
@@ -126,6 +127,7 @@ for (
       const device = await context.seed();
       const child = context.start([
         "listen",
+        "--no-inbox",
         "--exec",
         "exit 1",
         "--retry-delay",
@@ -175,7 +177,7 @@ for (
     } is refused, exit 2, before anything happens`,
     async (context) => {
       await context.seed();
-      const result = await context.run(["listen", ...args]);
+      const result = await context.run(["listen", "--no-inbox", ...args]);
       assert.equal(result.code, 2, result.stderr);
       assert.match(result.stderr, said);
       assert.equal(result.stderr.trim().split("\n").length, 1);
@@ -192,6 +194,7 @@ cliTest(
     await context.seed();
     const result = await context.run([
       "listen",
+      "--no-inbox",
       "--webhook",
       "https://alice:hunter2@exa mple.com/hook",
     ]);
@@ -214,7 +217,7 @@ cliTest(
     await once(hook, "listening");
     const { port } = hook.address() as AddressInfo;
     const child = context.start(
-      ["listen", "--webhook", `http://127.0.0.1:${port}/`],
+      ["listen", "--no-inbox", "--webhook", `http://127.0.0.1:${port}/`],
       { PUSHOVER_WEBHOOK_AUTH: "Jürgen:€5" },
     );
     try {
@@ -286,7 +289,8 @@ cliTest(
     // The CLI's stdout is a pipe to a `sleep` that never reads it; bash
     // says both pids.
     const quote = (word: string) => `'${word.replaceAll("'", `'\\''`)}'`;
-    const command = runtimeCommand(CLI, ["listen"]).map(quote).join(" ");
+    const command = runtimeCommand(CLI, ["listen", "--no-inbox"]).map(quote)
+      .join(" ");
     const child = spawn("bash", [
       "-c",
       `exec 3> >(exec sleep 600 >/dev/null 2>&1); echo "reader=$!" >&2; ${command} >&3 & echo "pid=$!" >&2; exec 3>&-; wait $!`,

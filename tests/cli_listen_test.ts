@@ -2,7 +2,8 @@
 // process where the process is the point): what it prints, what it hands to
 // hooks, and — above all — that nothing is deleted before it was delivered,
 // whatever fails: a hook, a webhook, stdout, the user stopping it in the
-// middle.
+// middle. These run one pass (--no-inbox): what stays queued on the server
+// is what they check. With the inbox (the default), see cli_inbox_test.ts.
 
 import assert from "node:assert/strict";
 import { chmod, mkdir, readFile, stat, writeFile } from "node:fs/promises";
@@ -52,7 +53,7 @@ cliTest(
       url: "https://example.com/x",
     });
     // A process: the listener as it runs on this runtime, end to end.
-    const child = context.startProcess(["listen"]);
+    const child = context.startProcess(["listen", "--no-inbox"]);
     try {
       assert.match(
         await child.waitFor("stdout", "while down"),
@@ -74,7 +75,7 @@ cliTest(
   "listen --json prints NDJSON with 64-bit ids only as exact strings, and a message without a body does not crash it",
   async (context) => {
     const device = await context.seed();
-    const child = context.start(["listen", "--json"]);
+    const child = context.start(["listen", "--no-inbox", "--json"]);
     try {
       await context.server.waitForLogin(); // the server knows the socket
       context.server.send({ message: "first", title: "T" });
@@ -118,7 +119,7 @@ cliTest(
     // Twice over Linux's 128 KiB limit for one variable (E2BIG): what an
     // end-to-end encrypted body of 512 characters can unpack to.
     const big = "x".repeat(300_000);
-    const child = context.start(["listen", "--exec", hook]);
+    const child = context.start(["listen", "--no-inbox", "--exec", hook]);
     try {
       await context.server.waitForLogin(); // the server knows the socket
       const hostile = context.server.send({
@@ -186,6 +187,7 @@ cliTest(
     context.server.send({ message: "must not be lost" });
     const failing = context.start([
       "listen",
+      "--no-inbox",
       "--exec",
       "exit 7",
       "--retry-delay",
@@ -207,7 +209,12 @@ cliTest(
     }
     assert.deepEqual(queued(context.server, device), ["must not be lost"]);
     const out = join(context.dir, "delivered");
-    const working = context.start(["listen", "--exec", `cat > "${out}"`]);
+    const working = context.start([
+      "listen",
+      "--no-inbox",
+      "--exec",
+      `cat > "${out}"`,
+    ]);
     try {
       await working.waitFor("stdout", "must not be lost");
       await deletedThrough(context, device);
@@ -229,7 +236,12 @@ cliTest(
     context.server.send({ message: "slow one" });
     const hook = "echo hook-started >&2; sleep 30";
     // A process: the signal itself, with a hook's process group running.
-    const running = context.startProcess(["listen", "--exec", hook]);
+    const running = context.startProcess([
+      "listen",
+      "--no-inbox",
+      "--exec",
+      hook,
+    ]);
     try {
       await running.waitFor("stderr", "hook-started");
       running.signal("SIGTERM");
@@ -240,6 +252,7 @@ cliTest(
     assert.deepEqual(queued(context.server, device), ["slow one"]);
     const timed = context.start([
       "listen",
+      "--no-inbox",
       "--exec",
       hook,
       "--exec-timeout",
@@ -284,6 +297,7 @@ cliTest(
     const port = (hook.address() as { port: number }).port;
     const child = context.start([
       "listen",
+      "--no-inbox",
       "--webhook",
       `http://127.0.0.1:${port}/hook`,
       "--retry-delay",
@@ -312,7 +326,11 @@ cliTest(
   "listen | head -1: when the reader goes away the listener exits 0 and the message it could not write stays queued",
   async (context) => {
     const device = await context.seed();
-    const child = context.startProcess(["listen", "--json"], {}, "head -1");
+    const child = context.startProcess(
+      ["listen", "--no-inbox", "--json"],
+      {},
+      "head -1",
+    );
     try {
       await context.server.waitForLogin(); // the server knows the socket
       context.server.send({ message: "read by head" });
@@ -333,7 +351,7 @@ cliTest(
   async (context) => {
     await context.seed();
     // A process: the runtime's own stderr, whose EPIPE must not crash it.
-    const child = context.startProcess(["listen"]);
+    const child = context.startProcess(["listen", "--no-inbox"]);
     child.closeStderr(); // before it writes "online" there
     try {
       await context.server.waitForLogin();
@@ -358,6 +376,7 @@ cliTest(
     old.date -= 60;
     const child = context.start([
       "listen",
+      "--no-inbox",
       "--min-priority",
       "1",
       "--app",
@@ -403,7 +422,7 @@ case "$*" in *--wait*) echo ack ;; esac
 `,
     );
     await chmod(join(bin, "notify-send"), 0o755);
-    const child = context.start(["listen", "--notify"], {
+    const child = context.start(["listen", "--no-inbox", "--notify"], {
       PATH: `${bin}:${process.env.PATH}`,
       PUSHOVER_PASSWORD: "never-for-notify-send",
     });
@@ -481,7 +500,13 @@ cliTest(
   "listen --ack asks without holding up later messages, retries a failed acknowledgement instead of dying, and Ctrl-C works while it asks",
   async (context) => {
     await context.seed();
-    const child = context.start(["listen", "--ack", "--retry-delay", "10ms"]);
+    const child = context.start([
+      "listen",
+      "--no-inbox",
+      "--ack",
+      "--retry-delay",
+      "10ms",
+    ]);
     try {
       await context.server.waitForLogin(); // the server knows the socket
       const first = context.server.send({
@@ -528,7 +553,7 @@ cliTest(
   "listen keeps a status file (connected, licence, last message) that `status` reads with exit 0 while it runs",
   async (context) => {
     await context.seed("desk");
-    const child = context.start(["listen"]);
+    const child = context.start(["listen", "--no-inbox"]);
     try {
       await context.server.waitForLogin(); // the server knows the socket
       context.server.send({ message: "hello" });
@@ -557,8 +582,8 @@ cliTest(
   "listen exits 3 when the device is refused and 4 when another client takes it over, each with one line",
   async (context) => {
     const device = await context.seed();
-    const first = context.start(["listen"]);
-    const second = context.start(["listen"]);
+    const first = context.start(["listen", "--no-inbox"]);
+    const second = context.start(["listen", "--no-inbox"]);
     try {
       await context.server.waitForLogin(device.deviceId, 2);
       const [taken, survivor] = await Promise.race([
@@ -624,6 +649,7 @@ cliTest(
     const hook = await hookServer([[301, { location: "/landing" }]]);
     const child = context.start([
       "listen",
+      "--no-inbox",
       "--webhook",
       `${hook.url}/hook`,
       "--retry-delay",
@@ -655,7 +681,12 @@ cliTest(
   "listen --backlog max-age judges by when the server queued a message, not the sender's timestamp: a live backdated message is delivered",
   async (context) => {
     await context.seed();
-    const child = context.start(["listen", "--backlog", "max-age=1h"]);
+    const child = context.start([
+      "listen",
+      "--no-inbox",
+      "--backlog",
+      "max-age=1h",
+    ]);
     try {
       await context.server.waitForLogin();
       context.server.send({
@@ -678,7 +709,7 @@ cliTest(
       message: "secret content",
       encryptWith: "ab".repeat(32),
     });
-    const stopped = await context.run(["listen"]);
+    const stopped = await context.run(["listen", "--no-inbox"]);
     assert.equal(stopped.code, 2);
     assert.match(
       stopped.stdout,
@@ -689,7 +720,11 @@ cliTest(
       /^message \d+ is end-to-end encrypted and no key is set; it stays on the server: pass --e2ee-key-file/,
     );
     assert.equal(queued(context.server, device).length, 1);
-    const child = context.start(["listen", "--deliver-undecryptable"]);
+    const child = context.start([
+      "listen",
+      "--no-inbox",
+      "--deliver-undecryptable",
+    ]);
     try {
       await child.waitFor("stdout", "end-to-end encrypted");
       await deletedThrough(context, device);
@@ -708,6 +743,7 @@ cliTest(
     context.server.send({ message: "hello\u0000world", title: "N" });
     const child = context.start([
       "listen",
+      "--no-inbox",
       "--exec",
       `printf '%s|%s' "$PUSHOVER_MESSAGE" "\${PUSHOVER_PASSWORD-unset}" > "${out}"`,
     ], { PUSHOVER_PASSWORD: "hunter2-never", PUSHOVER_TWOFA: "123456" });
@@ -728,7 +764,7 @@ cliTest(
     const device = await context.seed();
     context.server.send({ message: "waiting for sh" });
     const child = context.start(
-      ["listen", "--exec", "true", "--retry-delay", "20ms"],
+      ["listen", "--no-inbox", "--exec", "true", "--retry-delay", "20ms"],
       { PATH: "/nonexistent" },
     );
     try {
@@ -745,7 +781,7 @@ cliTest(
   "a sender's escape sequences never reach the terminal: titles are cleaned in prompts and reports too",
   async (context) => {
     await context.seed();
-    const child = context.start(["listen", "--ack"]);
+    const child = context.start(["listen", "--no-inbox", "--ack"]);
     try {
       await context.server.waitForLogin();
       context.server.send({
@@ -773,7 +809,10 @@ cliTest(
     context.server.send({ message: "to a full disk" });
     const { spawn } = await import("node:child_process");
     const { runtimeCommand } = await import("./_spawn.ts");
-    const [program, ...args] = runtimeCommand("cli/main.ts", ["listen"]);
+    const [program, ...args] = runtimeCommand("cli/main.ts", [
+      "listen",
+      "--no-inbox",
+    ]);
     const full = await import("node:fs").then((fs) =>
       fs.openSync("/dev/full", "w")
     );

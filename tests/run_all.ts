@@ -34,6 +34,7 @@ import {
 } from "./_runtimes.ts";
 import { failureLine, parseJUnit, summarise } from "./_junit.ts";
 import { shardFiles as splitFiles } from "./_shards.ts";
+import { pruneStripCache } from "./_strip_cache.ts";
 
 const TEST_FILES = [...Deno.readDirSync(`${ROOT}tests`)]
   .map((entry) => entry.name)
@@ -258,7 +259,14 @@ Deno.addSignalListener("SIGINT", () => {
 });
 
 /** What JSR publishes: the modules whose JSDoc examples `--doc` runs. */
-const DOC_PATHS = ["README.md", "mod.ts", "lib/", "cli/", "testing/"];
+const DOC_PATHS = [
+  "README.md",
+  "mod.ts",
+  "lib/",
+  "cli/",
+  "inbox/",
+  "testing/",
+];
 
 /**
  * Modules that each import a share of `files`, in a temporary folder: Deno
@@ -453,7 +461,14 @@ const CHECKS: [string, string[]][] = [
     "bench",
     "npm",
   ]],
-  ["doc-lint", ["doc", "--lint", "mod.ts", "testing/mod.ts", "cli/main.ts"]],
+  ["doc-lint", [
+    "doc",
+    "--lint",
+    "mod.ts",
+    "testing/mod.ts",
+    "cli/main.ts",
+    "inbox/mod.ts",
+  ]],
   ["publish-dry-run", ["publish", "--dry-run", "--allow-dirty"]],
 ];
 
@@ -483,24 +498,6 @@ async function staticChecks(): Promise<string[]> {
   return failed;
 }
 
-/**
- * Node 22's strip cache keeps a file per version of each .ts file it loaded;
- * once it holds many checkouts' worth, it starts over.
- */
-function pruneStripCache(limit = 5_000): void {
-  try {
-    let entries = 0;
-    for (const _ of Deno.readDirSync(STRIP_CACHE)) {
-      if (++entries > limit) {
-        Deno.removeSync(STRIP_CACHE, { recursive: true });
-        return;
-      }
-    }
-  } catch {
-    // No cache yet.
-  }
-}
-
 /** Wall time since `started` (a performance.now()), for the report. */
 function seconds(started: number): string {
   return `${((performance.now() - started) / 1000).toFixed(1)} s`;
@@ -517,7 +514,7 @@ const wanted = Deno.args.length > 0
 // when it ends; the summary and every failure come at the end.
 const CONCURRENCY = Number(Deno.env.get("TEST_CONCURRENCY") ?? 4);
 for (const runtime of wanted) await runtime.binary().catch(() => {});
-pruneStripCache();
+pruneStripCache(STRIP_CACHE);
 Deno.mkdirSync(OUTPUT_DIR, { recursive: true });
 // A run of named runtimes is for debugging: it skips the static checks.
 const checked = Deno.args.length > 0 ? Promise.resolve([]) : staticChecks();

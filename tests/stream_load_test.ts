@@ -260,3 +260,63 @@ serverTest(
     await assert.rejects(stream.forEach(() => {}), TypeError);
   },
 );
+
+serverTest(
+  "forEachBatch() hands a download's worth at once and deletes it, through the last, once the handler resolves",
+  async (context) => {
+    const { server } = context;
+    const device = await newDevice(context);
+    for (const text of ["one", "two", "three"]) server.send({ message: text });
+    const batches: string[][] = [];
+    let queuedDuring: string[] | undefined;
+    const stream = context.stream(device);
+    await stream.forEachBatch(async (messages) => {
+      batches.push(messages.map((message) => message.message));
+      // Nothing is deleted while the handler works on the batch.
+      queuedDuring ??= queued(server, device);
+      await Promise.resolve();
+      if (batches.length === 1) server.send({ message: "four" });
+      else setTimeout(() => void stream.close(), 0);
+    });
+    assert.deepEqual(batches.map((batch) => batch.slice(-3)), [
+      ["one", "two", "three"],
+      ["four"],
+    ]);
+    assert.equal(batches[0].length, 4, "the welcome and three, in one batch");
+    assert.equal(queuedDuring?.length, 4);
+    assert.deepEqual(queued(server, device), []);
+  },
+);
+
+serverTest(
+  "forEachBatch() leaves the whole batch queued when its handler rejects, and rejects with the handler's error",
+  async (context) => {
+    const { server } = context;
+    const device = await newDevice(context);
+    for (const text of ["one", "two"]) server.send({ message: text });
+    const failure = new Error("the disk is full");
+    await assert.rejects(
+      context.stream(device).forEachBatch(() => Promise.reject(failure)),
+      (error) => error === failure,
+    );
+    assert.equal(queued(server, device).length, 3);
+  },
+);
+
+serverTest(
+  "forEachBatch() takes only a function, and only on a stream not iterated yet",
+  async (context) => {
+    const device = await newDevice(context);
+    const stream = context.stream(device);
+    await assert.rejects(
+      // @ts-expect-error: a handler is required
+      stream.forEachBatch(null),
+      /forEachBatch\(\) takes a function, called with each batch: current value is null/,
+    );
+    void stream.forEach(() => {});
+    await assert.rejects(
+      stream.forEachBatch(() => {}),
+      /has one consumer and is iterated already/,
+    );
+  },
+);

@@ -1,0 +1,158 @@
+// The inbox's driver over the runtime's own SQLite (`node:sqlite`: Node
+// 22.13 and later, Deno 2, Bun 1): a file made 0600 in a 0700 folder,
+// written ahead (WAL) and synced at each commit.
+
+import { chmod, mkdir, open } from "node:fs/promises";
+import { dirname } from "node:path";
+import process from "node:process";
+import type { SqlDriver, SqlValue } from "./_driver.ts";
+
+/** Why an inbox could not be opened or used; `message` says what to do. */
+export class InboxError extends Error {
+  /** "InboxError". */
+  override name = "InboxError";
+}
+
+/** The part of node:sqlite the driver uses. */
+interface Statement {
+  run(...params: SqlValue[]): { changes: number | bigint };
+  all(...params: SqlValue[]): unknown[];
+}
+interface Database {
+  exec(sql: string): void;
+  prepare(sql: string): Statement;
+  close(): void;
+}
+type DatabaseClass = new (path: string) => Database;
+
+/**
+ * node:sqlite's database class; a clear error where the runtime has none
+ * (Node before 22.13, a browser, a Worker). Node 22 warns that SQLite is
+ * experimental on first use: that warning is not the user's business.
+ */
+async function databaseClass(): Promise<DatabaseClass> {
+  const emitWarning = process.emitWarning;
+  process.emitWarning = ((warning: string | Error, ...rest: never[]) => {
+    if (!String(warning).includes("SQLite")) {
+      emitWarning.call(process, warning, ...rest);
+    }
+  }) as typeof process.emitWarning;
+  try {
+    const sqlite = await import("node:sqlite") as unknown as {
+      DatabaseSync: DatabaseClass;
+    };
+    return sqlite.DatabaseSync;
+  } catch {
+    throw new InboxError(
+      "the inbox needs the runtime's built-in SQLite (node:sqlite: Node 22.13 or newer, Deno 2, Bun 1), which this runtime does not have",
+    );
+  } finally {
+    process.emitWarning = emitWarning;
+  }
+}
+
+/**
+ * Makes `path`'s folder (0700 whatever the umask) and the file (0600)
+ * before SQLite opens it, so that the messages are never readable by others,
+ * not even for a moment.
+ */
+async function preparePrivateFile(path: string): Promise<void> {
+  const folder = dirname(path);
+  await mkdir(folder, { recursive: true, mode: 0o700 });
+  const file = await open(path, "a", 0o600);
+  await file.close();
+  await chmod(path, 0o600);
+}
+
+/**
+ * Opens (or creates) the SQLite file at `path` as an inbox driver; `":memory:"`
+ * opens one that lives only as long as it is open.
+ */
+export async function openSqliteFile(path: string): Promise<SqlDriver> {
+  const DatabaseSync = await databaseClass();
+  if (path !== ":memory:") await preparePrivateFile(path);
+  let db: Database;
+  try {
+    db = new DatabaseSync(path);
+    // WAL: readers (history, another process's --follow) never wait for
+    // the writer. FULL: a commit is on disk before the server's delete.
+    db.exec(
+      "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON",
+    );
+  } catch (error) {
+    throw unusable(path, error);
+  }
+  const statements = new Map<string, Statement>();
+  const prepared = (sql: string) => {
+    let statement = statements.get(sql);
+    if (!statement) {
+      statement = db.prepare(sql);
+      statements.set(sql, statement);
+    }
+    return statement;
+  };
+  let depth = 0;
+  return {
+    run: (sql, ...params) =>
+      guard(path, () => Number(prepared(sql).run(...params).changes)),
+    // Rows come without a prototype: copied into plain objects, as every
+    // driver returns them.
+    all: <T>(sql: string, ...params: SqlValue[]) =>
+      guard(
+        path,
+        () => prepared(sql).all(...params).map((row) => ({ ...row as object })),
+      ) as T[],
+    transaction<T>(body: () => T): T {
+      // Nested calls join the outer transaction.
+      if (depth > 0) return body();
+      guard(path, () => db.exec("BEGIN IMMEDIATE"));
+      depth++;
+      try {
+        const result = body();
+        guard(path, () => db.exec("COMMIT"));
+        return result;
+      } catch (error) {
+        try {
+          db.exec("ROLLBACK");
+        } catch {
+          // Already rolled back by SQLite (a full disk, an I/O error).
+        }
+        throw error;
+      } finally {
+        depth--;
+      }
+    },
+    close: () => db.close(),
+  };
+}
+
+/** Runs `step`, turning SQLite's failures into one line naming the file. */
+function guard<T>(path: string, step: () => T): T {
+  try {
+    return step();
+  } catch (error) {
+    throw unusable(path, error);
+  }
+}
+
+/** SQLite's error as one line naming the file and what to do. */
+function unusable(path: string, error: unknown): Error {
+  if (error instanceof InboxError || !(error instanceof Error)) {
+    return error as Error;
+  }
+  const text = error.message;
+  const fix = /not a database|malformed|corrupt/i.test(text)
+    ? "it is damaged or not an inbox: move it aside (the next start makes a new one) or restore a copy"
+    : /readonly|read-only|permission|access/i.test(text)
+    ? "it cannot be written: check its permissions and the disk"
+    : /full|no space/i.test(text)
+    ? "the disk is full: make room"
+    : /locked|busy/i.test(text)
+    ? "another process holds it: wait, or stop that process"
+    : undefined;
+  // A failure of a statement (a constraint, a bug) is not the file's fault.
+  if (fix === undefined) return error;
+  return new InboxError(`the inbox ${path}: ${text}; ${fix}`, {
+    cause: error,
+  });
+}

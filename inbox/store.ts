@@ -1,0 +1,616 @@
+// The inbox over any SQLite driver: messages kept once each, history and
+// full-text search, each sink's position and dead letters, retention, and
+// who receives into it. All SQL of the inbox is here, the same for every
+// driver.
+
+import type { Message } from "../mod.ts";
+import type { SqlDriver, SqlValue } from "./_driver.ts";
+import { migrate } from "./_schema.ts";
+
+/** A message as the inbox keeps it. */
+export interface StoredMessage {
+  /** Its place in the inbox: arrival order, which sinks and pages follow. */
+  seq: number;
+  /** The device it came to. */
+  device: string;
+  /** When it was stored here (ms since the epoch). */
+  receivedAt: number;
+  /** When it was acknowledged from here (ms), if it was. */
+  acknowledgedAt?: number;
+  /** The message with every field as received (decrypted where the key did). */
+  message: Message;
+}
+
+/** Which messages a history query wants; every field narrows it. */
+export interface HistoryQuery {
+  /** Only this device's. */
+  device?: string;
+  /** Full-text search of title, body, app and URL title (every word). */
+  text?: string;
+  /** Only after this inbox position (a page's last `seq`). */
+  afterSeq?: number;
+  /** Only before this inbox position. */
+  beforeSeq?: number;
+  /** Only ids above this one (exact decimal string). */
+  afterId?: string;
+  /** Only ids below this one. */
+  beforeId?: string;
+  /** Only messages dated at or after this time (ms since the epoch). */
+  since?: number;
+  /** Only messages dated before this time (ms since the epoch). */
+  until?: number;
+  /** Only from this app. */
+  app?: string;
+  /** Only this priority and above. */
+  minPriority?: number;
+  /** At most this many (100 unless given). */
+  limit?: number;
+  /** Newest first (the default), or oldest first. */
+  order?: "newest" | "oldest";
+}
+
+/** A message a sink could not take: tried, then set aside. */
+export interface DeadLetter {
+  /** The sink that could not take it. */
+  sink: string;
+  /** The message's inbox position. */
+  seq: number;
+  /** Tries made (since it was last re-driven). */
+  attempts: number;
+  /** The last failure, as the sink reported it. */
+  error: string;
+  /** `dead`, or `retry` once re-driven and waiting for the sink. */
+  state: "dead" | "retry";
+  /** When it was set aside or re-driven (ms). */
+  at: number;
+}
+
+/** Where a sink starts when it is new: after what is stored, or before. */
+export type SinkStart = "end" | "beginning";
+
+/** How long the inbox keeps messages: the first limit reached drops them. */
+export interface Retention {
+  /** Drop messages received longer ago than this (ms). */
+  maxAge?: number;
+  /** Keep at most this many messages (the newest). */
+  maxCount?: number;
+}
+
+/** What {@linkcode Inbox.prune} did. */
+export interface PruneResult {
+  /** Messages dropped. */
+  dropped: number;
+  /** Messages past a limit but kept: a sink has not taken them yet. */
+  held: number;
+}
+
+/** One sink's state, for status pages. */
+export interface SinkState {
+  /** The sink's name. */
+  name: string;
+  /** The last inbox position it took. */
+  position: number;
+  /** Stored messages after its position. */
+  behind: number;
+  /** Its dead letters. */
+  dead: number;
+}
+
+/** The inbox's counts, for `inbox status` and metrics. */
+export interface InboxStats {
+  /** Messages stored. */
+  messages: number;
+  /** When the oldest stored message arrived (ms). */
+  oldest?: number;
+  /** When the newest stored message arrived (ms). */
+  newest?: number;
+  /** The last position given out. */
+  latest: number;
+  /** Bytes of stored message JSON. */
+  bytes: number;
+  /** Each sink, by name. */
+  sinks: SinkState[];
+}
+
+/** Who receives into an inbox. */
+export interface Receiver {
+  /** Its process id. */
+  pid: number;
+  /** The machine it runs on. */
+  host: string;
+  /** Since when (ms). */
+  since: number;
+}
+
+interface Row {
+  seq: number;
+  device: string;
+  received_at: number;
+  acknowledged_at: number | null;
+  json: string;
+}
+
+/** The id as a key whose text order is its numeric order (64-bit safe). */
+function idKey(id: string): string {
+  if (!/^\d{1,20}$/.test(id)) {
+    throw new TypeError(`not a message id: ${JSON.stringify(id)}`);
+  }
+  return id.padStart(20, "0");
+}
+
+/** Words of `text` as an FTS5 query matching all of them, quoted. */
+function ftsQuery(text: string): string | undefined {
+  const words = text.match(/[\p{L}\p{N}_]+/gu);
+  return words?.map((word) => `"${word}"`).join(" ");
+}
+
+function stored(row: Row): StoredMessage {
+  const message: StoredMessage = {
+    seq: row.seq,
+    device: row.device,
+    receivedAt: row.received_at,
+    message: JSON.parse(row.json),
+  };
+  if (row.acknowledged_at !== null) {
+    message.acknowledgedAt = row.acknowledged_at;
+  }
+  return message;
+}
+
+const COLUMNS = "seq, device, received_at, acknowledged_at, json";
+
+/**
+ * The inbox: messages kept once each by (device, id), in arrival order;
+ * history and search over them; each sink's position and dead letters.
+ * Open one on a file with `openInbox()`; this class takes any
+ * {@linkcode SqlDriver} (a Durable Object's storage, a test's).
+ *
+ * @example A sink that takes what arrives, at its own pace
+ * ```ts
+ * import { Inbox, openSqliteFile } from "@openpush/pushover-open-client/inbox";
+ * import type { Message } from "@openpush/pushover-open-client";
+ *
+ * const inbox = new Inbox(await openSqliteFile(":memory:"));
+ * const printer = inbox.sink("printer"); // starts after what is stored
+ * const alert = { id: 7, id_str: "7", umid: 9, umid_str: "9", aid: 1, aid_str: "1",
+ *   app: "Smoke", icon: "smoke", date: 1_700_000_000, priority: 2, acked: 0,
+ *   receipt: "r7", message: "Smoke in the kitchen" } as Message;
+ * inbox.add("my-device-id", [alert]);
+ * for (const stored of printer.next()) {
+ *   console.log(stored.message.message); // "Smoke in the kitchen"
+ *   printer.done(stored.seq); // not given again, even after a restart
+ * }
+ * console.log(inbox.pending().length); // 1: an emergency not acknowledged
+ * inbox.close();
+ * ```
+ */
+export class Inbox {
+  readonly #db: SqlDriver;
+  readonly #now: () => number;
+  readonly #listeners = new Set<() => void>();
+
+  /**
+   * An inbox on `driver`'s database.
+   *
+   * @param driver The database, migrated to this version on the way in.
+   * @param now The clock times are stored on (ms; injectable for tests).
+   */
+  constructor(driver: SqlDriver, now: () => number = Date.now) {
+    this.#db = driver;
+    this.#now = now;
+    migrate(driver);
+  }
+
+  /**
+   * Keeps `messages` of `device` in one transaction: each once, however
+   * often it comes (a re-delivery after a crash adds nothing). Resolves to
+   * how many were new. Once it returns, they are on disk: the stream may
+   * count them handled, and the server delete them.
+   */
+  add(device: string, messages: readonly Message[]): number {
+    const at = this.#now();
+    const added = this.#db.transaction(() => {
+      let count = 0;
+      for (const message of messages) {
+        const key = idKey(message.id_str);
+        // Looked for first: an INSERT that conflicts still uses up a seq,
+        // and positions without gaps read better in a history.
+        const [seen] = this.#db.all(
+          `SELECT 1 FROM messages WHERE device = ? AND key = ?`,
+          device,
+          key,
+        );
+        if (seen) continue;
+        count += this.#db.run(
+          `INSERT INTO messages (device, key, umid, received_at, date, app,
+             priority, title, body, url_title, receipt, e2ee, json)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          device,
+          key,
+          message.umid_str ?? "",
+          at,
+          message.date,
+          message.app,
+          message.priority,
+          message.title ?? null,
+          message.message,
+          message.url_title ?? null,
+          message.receipt ?? null,
+          message.e2ee ?? null,
+          JSON.stringify(message),
+        );
+      }
+      return count;
+    });
+    if (added > 0) this.#changed();
+    return added;
+  }
+
+  /** The messages a query wants, newest first unless asked otherwise. */
+  history(query: HistoryQuery = {}): StoredMessage[] {
+    const where: string[] = [];
+    const params: SqlValue[] = [];
+    const add = (clause: string, ...values: SqlValue[]) => {
+      where.push(clause);
+      params.push(...values);
+    };
+    if (query.device !== undefined) add("device = ?", query.device);
+    if (query.text !== undefined) {
+      const match = ftsQuery(query.text);
+      // Nothing to search for (only punctuation) matches nothing.
+      if (match === undefined) return [];
+      add(
+        "seq IN (SELECT rowid FROM messages_text WHERE messages_text MATCH ?)",
+        match,
+      );
+    }
+    if (query.afterSeq !== undefined) add("seq > ?", query.afterSeq);
+    if (query.beforeSeq !== undefined) add("seq < ?", query.beforeSeq);
+    if (query.afterId !== undefined) add("key > ?", idKey(query.afterId));
+    if (query.beforeId !== undefined) add("key < ?", idKey(query.beforeId));
+    if (query.since !== undefined) add("date * 1000 >= ?", query.since);
+    if (query.until !== undefined) add("date * 1000 < ?", query.until);
+    if (query.app !== undefined) add("app = ?", query.app);
+    if (query.minPriority !== undefined) {
+      add("priority >= ?", query.minPriority);
+    }
+    const order = query.order === "oldest" ? "ASC" : "DESC";
+    const rows = this.#db.all<Row>(
+      `SELECT ${COLUMNS} FROM messages
+       ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
+       ORDER BY seq ${order} LIMIT ?`,
+      ...params,
+      query.limit ?? 100,
+    );
+    return rows.map(stored);
+  }
+
+  /** One stored message by position, or undefined. */
+  get(seq: number): StoredMessage | undefined {
+    const [row] = this.#db.all<Row>(
+      `SELECT ${COLUMNS} FROM messages WHERE seq = ?`,
+      seq,
+    );
+    return row && stored(row);
+  }
+
+  /**
+   * Emergencies not acknowledged yet (from here, or when received), oldest
+   * first: what `pending` lists and `ack --all` acknowledges.
+   */
+  pending(device?: string): StoredMessage[] {
+    const rows = this.#db.all<Row>(
+      `SELECT ${COLUMNS} FROM messages
+       WHERE priority = 2 AND receipt IS NOT NULL AND receipt != ''
+         AND acknowledged_at IS NULL
+         AND coalesce(json_extract(json, '$.acked'), 0) != 1
+         ${device === undefined ? "" : "AND device = ?"}
+       ORDER BY seq ASC`,
+      ...(device === undefined ? [] : [device]),
+    );
+    return rows.map(stored);
+  }
+
+  /** Marks the emergency with `receipt` acknowledged; how many it marked. */
+  acknowledged(receipt: string): number {
+    return this.#db.run(
+      `UPDATE messages SET acknowledged_at = ?
+       WHERE receipt = ? AND acknowledged_at IS NULL`,
+      this.#now(),
+      receipt,
+    );
+  }
+
+  /** The last position given out (0 when empty). */
+  latest(): number {
+    const [row] = this.#db.all<{ latest: number | null }>(
+      `SELECT max(seq) AS latest FROM messages`,
+    );
+    return row?.latest ?? 0;
+  }
+
+  /**
+   * Calls `listener` after each `add()` through this object that kept
+   * something, and each `retry()` that re-drove something; returns the way
+   * to stop. (Another process's adds are seen by
+   * polling {@linkcode Inbox.latest}.)
+   */
+  onAdded(listener: () => void): () => void {
+    const entry = () => listener();
+    this.#listeners.add(entry);
+    return () => this.#listeners.delete(entry);
+  }
+
+  /**
+   * The sink `name`'s cursor, made on first use: a new sink starts after
+   * what is stored (`end`, the default) or before all of it.
+   */
+  sink(name: string, start: SinkStart = "end"): SinkCursor {
+    this.#db.run(
+      `INSERT INTO sinks (name, position)
+       VALUES (?, ${
+        start === "end" ? "(SELECT coalesce(max(seq), 0) FROM messages)" : "0"
+      })
+       ON CONFLICT (name) DO NOTHING`,
+      name,
+    );
+    return new SinkCursor(this.#db, name, this.#now);
+  }
+
+  /** Dead letters (and re-driven ones), of one sink or all, oldest first. */
+  deadLetters(sink?: string): DeadLetter[] {
+    return this.#db.all<DeadLetter>(
+      `SELECT sink, seq, attempts, last_error AS error, state, updated_at AS at
+       FROM deliveries WHERE state != 'trying'
+       ${sink === undefined ? "" : "AND sink = ?"}
+       ORDER BY seq ASC, sink ASC`,
+      ...(sink === undefined ? [] : [sink]),
+    );
+  }
+
+  /**
+   * Re-drives dead letters: the sink gets them again before what follows
+   * its position. One (`seq`) or all of the sink's; how many.
+   */
+  retry(sink: string, seq?: number): number {
+    const count = this.#db.run(
+      `UPDATE deliveries SET state = 'retry', attempts = 0, updated_at = ?
+       WHERE sink = ? AND state = 'dead' ${
+        seq === undefined ? "" : "AND seq = ?"
+      }`,
+      this.#now(),
+      sink,
+      ...(seq === undefined ? [] : [seq]),
+    );
+    if (count > 0) this.#changed();
+    return count;
+  }
+
+  /** Tells this process's waiting sinks that there is more to read. */
+  #changed(): void {
+    for (const listener of [...this.#listeners]) listener();
+  }
+
+  /**
+   * Drops what `retention` no longer keeps — but never a message a sink
+   * has not taken yet, nor a dead letter's: those are counted as `held`.
+   */
+  prune(retention: Retention): PruneResult {
+    const over = this.#overLimits(retention);
+    if (over === undefined) return { dropped: 0, held: 0 };
+    return this.#db.transaction(() => {
+      const taken = `seq <= (SELECT coalesce(min(position), 9e18) FROM sinks)
+        AND seq NOT IN (SELECT seq FROM deliveries)`;
+      const [{ held }] = this.#db.all<{ held: number }>(
+        `SELECT count(*) AS held FROM messages WHERE ${over} AND NOT (${taken})`,
+      );
+      const dropped = this.#db.run(
+        `DELETE FROM messages WHERE ${over} AND ${taken}`,
+      );
+      return { dropped, held };
+    });
+  }
+
+  /**
+   * The messages past a limit, as a WHERE clause (its values are integers
+   * made here, inlined), or undefined when no limit is set.
+   */
+  #overLimits(retention: Retention): string | undefined {
+    const clauses: string[] = [];
+    if (retention.maxAge !== undefined) {
+      const cutoff = Math.floor(this.#now() - retention.maxAge);
+      clauses.push(`received_at < ${cutoff}`);
+    }
+    if (retention.maxCount !== undefined) {
+      const keep = Math.max(0, Math.floor(retention.maxCount));
+      clauses.push(
+        `seq NOT IN (SELECT seq FROM messages ORDER BY seq DESC LIMIT ${keep})`,
+      );
+    }
+    return clauses.length ? `(${clauses.join(" OR ")})` : undefined;
+  }
+
+  /** Counts for a status page. */
+  stats(): InboxStats {
+    const [row] = this.#db.all<{
+      messages: number;
+      oldest: number | null;
+      newest: number | null;
+      latest: number | null;
+      bytes: number | null;
+    }>(
+      `SELECT count(*) AS messages, min(received_at) AS oldest,
+         max(received_at) AS newest, max(seq) AS latest,
+         sum(length(json)) AS bytes FROM messages`,
+    );
+    const sinks = this.#db.all<SinkState>(
+      `SELECT name, position,
+         (SELECT count(*) FROM messages WHERE seq > s.position) AS behind,
+         (SELECT count(*) FROM deliveries d
+           WHERE d.sink = s.name AND d.state != 'trying') AS dead
+       FROM sinks s ORDER BY name`,
+    );
+    const stats: InboxStats = {
+      messages: row.messages,
+      latest: row.latest ?? 0,
+      bytes: row.bytes ?? 0,
+      sinks,
+    };
+    if (row.oldest !== null) stats.oldest = row.oldest;
+    if (row.newest !== null) stats.newest = row.newest;
+    return stats;
+  }
+
+  /**
+   * Claims the inbox for receiving as `me`; another receiver that still
+   * runs (`alive`) keeps it, and is returned. One writer per inbox: two
+   * would each take messages the other then deletes on the server.
+   */
+  claim(
+    me: Receiver,
+    alive: (holder: Receiver) => boolean,
+  ): Receiver | undefined {
+    return this.#db.transaction(() => {
+      const [holder] = this.#db.all<Receiver>(
+        `SELECT pid, host, since FROM receiver`,
+      );
+      const mine = holder?.pid === me.pid && holder.host === me.host;
+      if (holder && !mine && alive(holder)) return holder;
+      this.#db.run(
+        `INSERT INTO receiver (only, pid, host, since) VALUES (1, ?, ?, ?)
+         ON CONFLICT (only) DO UPDATE SET pid = excluded.pid,
+           host = excluded.host, since = excluded.since`,
+        me.pid,
+        me.host,
+        me.since,
+      );
+      return undefined;
+    });
+  }
+
+  /** Gives the inbox up, if `me` holds it. */
+  release(me: Pick<Receiver, "pid" | "host">): void {
+    this.#db.run(
+      `DELETE FROM receiver WHERE pid = ? AND host = ?`,
+      me.pid,
+      me.host,
+    );
+  }
+
+  /** Closes the database. */
+  close(): void {
+    this.#listeners.clear();
+    this.#db.close();
+  }
+}
+
+/** What a sink's failed delivery came to. */
+export type FailureOutcome = "retry" | "dead";
+
+/**
+ * One sink's way through the inbox: what it has not taken yet, in order
+ * (re-driven dead letters first), and where it got to. At least once: a
+ * message is taken when the sink says `done`, so a crash before that hands
+ * it over again.
+ */
+export class SinkCursor {
+  readonly #db: SqlDriver;
+  readonly #now: () => number;
+  /** The sink's name. */
+  readonly name: string;
+
+  /** Made by {@linkcode Inbox.sink}, which also makes the sink's row. */
+  constructor(db: SqlDriver, name: string, now: () => number) {
+    this.#db = db;
+    this.name = name;
+    this.#now = now;
+  }
+
+  /** The last inbox position this sink took. */
+  get position(): number {
+    const [row] = this.#db.all<{ position: number }>(
+      `SELECT position FROM sinks WHERE name = ?`,
+      this.name,
+    );
+    return row?.position ?? 0;
+  }
+
+  /**
+   * Up to `limit` messages for this sink: re-driven dead letters first,
+   * then what follows its position, in order.
+   */
+  next(limit = 100): StoredMessage[] {
+    return this.#db.all<Row>(
+      `SELECT ${COLUMNS} FROM (
+         SELECT m.*, 0 AS lane FROM messages m JOIN deliveries d
+           ON d.seq = m.seq AND d.sink = ? AND d.state = 'retry'
+         UNION ALL
+         SELECT m.*, 1 AS lane FROM messages m
+           WHERE m.seq > (SELECT position FROM sinks WHERE name = ?)
+       ) ORDER BY lane, seq LIMIT ?`,
+      this.name,
+      this.name,
+      limit,
+    ).map(stored);
+  }
+
+  /** The sink took the message at `seq`: it never gets it again. */
+  done(seq: number): void {
+    this.#db.transaction(() => {
+      this.#db.run(
+        `DELETE FROM deliveries WHERE sink = ? AND seq = ?`,
+        this.name,
+        seq,
+      );
+      this.#db.run(
+        `UPDATE sinks SET position = max(position, ?) WHERE name = ?`,
+        seq,
+        this.name,
+      );
+    });
+  }
+
+  /**
+   * The sink could not take the message at `seq`: one more attempt is
+   * counted. It is set aside as a dead letter — and the sink moves past it —
+   * when `permanent`, or once `maxAttempts` were made; otherwise the sink
+   * tries it again (it stays first in line).
+   */
+  failed(
+    seq: number,
+    error: string,
+    { permanent = false, maxAttempts = Infinity } = {},
+  ): FailureOutcome {
+    return this.#db.transaction(() => {
+      const at = this.#now();
+      this.#db.run(
+        `INSERT INTO deliveries (sink, seq, attempts, last_error, state, updated_at)
+         VALUES (?, ?, 1, ?, 'trying', ?)
+         ON CONFLICT (sink, seq) DO UPDATE SET attempts = attempts + 1,
+           last_error = excluded.last_error, updated_at = excluded.updated_at,
+           state = CASE WHEN state = 'retry' THEN 'retry' ELSE 'trying' END`,
+        this.name,
+        seq,
+        error,
+        at,
+      );
+      const [{ attempts }] = this.#db.all<{ attempts: number }>(
+        `SELECT attempts FROM deliveries WHERE sink = ? AND seq = ?`,
+        this.name,
+        seq,
+      );
+      if (!permanent && attempts < maxAttempts) return "retry";
+      this.#db.run(
+        `UPDATE deliveries SET state = 'dead' WHERE sink = ? AND seq = ?`,
+        this.name,
+        seq,
+      );
+      this.#db.run(
+        `UPDATE sinks SET position = max(position, ?) WHERE name = ?`,
+        seq,
+        this.name,
+      );
+      return "dead";
+    });
+  }
+}

@@ -1,0 +1,383 @@
+// The inbox's contract: what any storage driver must give it. Every driver
+// runs this same suite — node:sqlite on Deno, Bun and Node here; a Durable
+// Object's SQL in its own row — so that the inbox behaves alike on each.
+
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import type { Message } from "../mod.ts";
+import type { SqlDriver } from "../inbox/_driver.ts";
+import { Inbox } from "../inbox/store.ts";
+
+/** A message as a download gives it; `fields` override the defaults. */
+export function message(id: number | string, fields: Partial<Message> = {}) {
+  const id_str = String(id);
+  return {
+    id: Number(id_str),
+    id_str,
+    umid: Number(id_str) + 1000,
+    umid_str: String(Number(id_str) + 1000),
+    message: `message ${id_str}`,
+    app: "Tests",
+    aid: 7,
+    aid_str: "7",
+    icon: "tests",
+    date: 1_700_000_000 + Number(id_str),
+    priority: 0,
+    acked: 0,
+    ...fields,
+  } as Message;
+}
+
+/** Bodies of stored messages, for compact assertions. */
+const bodies = (list: { message: Message }[]) =>
+  list.map(({ message }) => message.message);
+
+/**
+ * Runs the contract against drivers `open` makes: a fresh, empty database
+ * each call.
+ */
+export function inboxContract(
+  driverName: string,
+  open: () => Promise<SqlDriver>,
+): void {
+  /** A test with a fresh inbox on a clock the test moves. */
+  function inboxTest(
+    name: string,
+    body: (inbox: Inbox, clock: { now: number }) => void | Promise<void>,
+  ) {
+    test(`inbox on ${driverName}: ${name}`, async () => {
+      const clock = { now: 1_000_000 };
+      const inbox = new Inbox(await open(), () => clock.now);
+      try {
+        await body(inbox, clock);
+      } finally {
+        inbox.close();
+      }
+    });
+  }
+
+  inboxTest(
+    "keeps each message once by device and id, however often it comes",
+    (inbox) => {
+      assert.equal(inbox.add("d1", [message(1), message(2)]), 2);
+      assert.equal(inbox.add("d1", [message(2), message(3)]), 1);
+      assert.equal(inbox.add("d2", [message(1)]), 1, "another device's id 1");
+      assert.deepEqual(bodies(inbox.history({ order: "oldest" })), [
+        "message 1",
+        "message 2",
+        "message 3",
+        "message 1",
+      ]);
+      assert.deepEqual(
+        inbox.history().map((stored) => stored.seq),
+        [4, 3, 2, 1],
+        "newest first by default",
+      );
+    },
+  );
+
+  inboxTest("keeps a batch whole or not at all", (inbox) => {
+    assert.throws(() =>
+      inbox.add("d1", [message(1), message("not-an-id" as never)])
+    );
+    assert.deepEqual(inbox.history(), []);
+  });
+
+  inboxTest("keeps 64-bit ids exact and orders them as numbers", (inbox) => {
+    const big = "18446744073709551615";
+    inbox.add("d1", [message(9), message(10), message(big)]);
+    const [stored] = inbox.history({ afterId: "10" });
+    assert.equal(stored.message.id_str, big);
+    assert.deepEqual(bodies(inbox.history({ beforeId: "10" })), ["message 9"]);
+    assert.throws(() => inbox.history({ afterId: "1e3" }), /not a message id/);
+  });
+
+  inboxTest("gives back every field as received, unknown ones too", (inbox) => {
+    const original = message(5, {
+      title: "Disk",
+      url: "https://example.com/",
+      url_title: "see",
+      sound: "pushover",
+      html: 1,
+      e2ee: "failed",
+      future_field: { nested: [1, "two"] },
+    });
+    inbox.add("d1", [original]);
+    const [stored] = inbox.history();
+    assert.deepEqual(stored.message, original);
+    assert.equal(stored.device, "d1");
+    assert.equal(stored.receivedAt, 1_000_000);
+    assert.equal(stored.acknowledgedAt, undefined);
+    assert.deepEqual(inbox.get(stored.seq), stored);
+    assert.equal(inbox.get(99), undefined);
+  });
+
+  inboxTest(
+    "narrows history by device, app, priority, date and page",
+    (inbox) => {
+      inbox.add("d1", [
+        message(1, { app: "Backup", priority: -1 }),
+        message(2, { app: "Alarm", priority: 2, receipt: "r2" }),
+        message(3, { app: "Backup", priority: 1 }),
+      ]);
+      inbox.add("d2", [message(4, { app: "Backup" })]);
+      assert.deepEqual(bodies(inbox.history({ device: "d2" })), ["message 4"]);
+      assert.deepEqual(bodies(inbox.history({ app: "Backup", device: "d1" })), [
+        "message 3",
+        "message 1",
+      ]);
+      assert.deepEqual(bodies(inbox.history({ minPriority: 1 })), [
+        "message 3",
+        "message 2",
+      ]);
+      const date = (id: number) => (1_700_000_000 + id) * 1000;
+      assert.deepEqual(
+        bodies(inbox.history({ since: date(2), until: date(4) })),
+        ["message 3", "message 2"],
+      );
+      assert.deepEqual(bodies(inbox.history({ limit: 1 })), ["message 4"]);
+      assert.deepEqual(bodies(inbox.history({ beforeSeq: 4, limit: 2 })), [
+        "message 3",
+        "message 2",
+      ]);
+      assert.deepEqual(bodies(inbox.history({ afterSeq: 3 })), ["message 4"]);
+    },
+  );
+
+  inboxTest(
+    "searches title, body, app and link text, every word, ignoring case and accents",
+    (inbox) => {
+      inbox.add("d1", [
+        message(1, { title: "Café open", message: "The disk is full" }),
+        message(2, { message: "disk replaced", url_title: "Ticket 42" }),
+        message(3, { app: "Thermostat", message: "too warm" }),
+      ]);
+      assert.deepEqual(bodies(inbox.history({ text: "DISK" })), [
+        "disk replaced",
+        "The disk is full",
+      ]);
+      assert.deepEqual(bodies(inbox.history({ text: "cafe disk" })), [
+        "The disk is full",
+      ]);
+      assert.deepEqual(bodies(inbox.history({ text: "ticket" })), [
+        "disk replaced",
+      ]);
+      assert.deepEqual(bodies(inbox.history({ text: "thermostat" })), [
+        "too warm",
+      ]);
+      // Search syntax in the text is just text; punctuation alone is nothing.
+      // (`-full` would leave out what has "full"; here it is a word to find.)
+      assert.deepEqual(bodies(inbox.history({ text: '"disk" -full*' })), [
+        "The disk is full",
+      ]);
+      assert.deepEqual(inbox.history({ text: '"*-:' }), []);
+    },
+  );
+
+  inboxTest(
+    "lists emergencies waiting for acknowledgement until acknowledged here or when received",
+    (inbox) => {
+      inbox.add("d1", [
+        message(1, { priority: 2, receipt: "r1" }),
+        message(2, { priority: 2, receipt: "r2", acked: 1 }),
+        message(3, { priority: 1 }),
+        message(4, { priority: 2, receipt: "r4" }),
+      ]);
+      assert.deepEqual(inbox.pending().map((s) => s.message.receipt), [
+        "r1",
+        "r4",
+      ]);
+      assert.deepEqual(inbox.pending("d2"), []);
+      assert.equal(inbox.acknowledged("r1"), 1);
+      assert.equal(inbox.acknowledged("r1"), 0, "once");
+      assert.deepEqual(inbox.pending().map((s) => s.message.receipt), ["r4"]);
+      assert.equal(
+        inbox.history({ order: "oldest" })[0].acknowledgedAt,
+        1_000_000,
+      );
+    },
+  );
+
+  inboxTest("tells listeners of adds that kept something", (inbox) => {
+    let heard = 0;
+    const stop = inbox.onAdded(() => heard++);
+    inbox.add("d1", [message(1)]);
+    inbox.add("d1", [message(1)]);
+    assert.equal(heard, 1);
+    stop();
+    inbox.add("d1", [message(2)]);
+    assert.equal(heard, 1);
+    assert.equal(inbox.latest(), 2);
+  });
+
+  inboxTest(
+    "a new sink starts after what is stored, or before all of it",
+    (inbox) => {
+      inbox.add("d1", [message(1), message(2)]);
+      const late = inbox.sink("late");
+      const early = inbox.sink("early", "beginning");
+      assert.deepEqual(late.next(), []);
+      assert.deepEqual(bodies(early.next()), ["message 1", "message 2"]);
+      inbox.add("d1", [message(3)]);
+      assert.deepEqual(bodies(late.next()), ["message 3"]);
+      // Opening it again keeps where it was.
+      assert.equal(inbox.sink("early", "end").position, 0);
+    },
+  );
+
+  inboxTest(
+    "a sink gets each message in order until it says done, and again after a restart if it did not",
+    (inbox) => {
+      const sink = inbox.sink("hook", "beginning");
+      inbox.add("d1", [message(1), message(2), message(3)]);
+      const [first] = sink.next(1);
+      assert.equal(first.message.message, "message 1");
+      assert.deepEqual(bodies(sink.next(1)), ["message 1"], "not done: again");
+      sink.done(first.seq);
+      assert.deepEqual(bodies(inbox.sink("hook").next()), [
+        "message 2",
+        "message 3",
+      ]);
+      assert.equal(sink.position, first.seq);
+    },
+  );
+
+  inboxTest(
+    "a failing sink keeps its message first until it works or is set aside; others go on",
+    (inbox) => {
+      const failing = inbox.sink("webhook", "beginning");
+      const other = inbox.sink("stdout", "beginning");
+      inbox.add("d1", [message(1), message(2)]);
+      assert.equal(failing.failed(1, "503", { maxAttempts: 3 }), "retry");
+      assert.equal(failing.failed(1, "503 again", { maxAttempts: 3 }), "retry");
+      assert.deepEqual(bodies(failing.next(1)), ["message 1"]);
+      assert.equal(
+        failing.failed(1, "503 at last", { maxAttempts: 3 }),
+        "dead",
+      );
+      assert.deepEqual(bodies(failing.next()), ["message 2"], "moved on");
+      assert.equal(failing.failed(2, "refused", { permanent: true }), "dead");
+      assert.deepEqual(failing.next(), []);
+      assert.deepEqual(bodies(other.next()), ["message 1", "message 2"]);
+      assert.deepEqual(
+        inbox.deadLetters().map(({ sink, seq, attempts, error, state }) => ({
+          sink,
+          seq,
+          attempts,
+          error,
+          state,
+        })),
+        [
+          {
+            sink: "webhook",
+            seq: 1,
+            attempts: 3,
+            error: "503 at last",
+            state: "dead",
+          },
+          {
+            sink: "webhook",
+            seq: 2,
+            attempts: 1,
+            error: "refused",
+            state: "dead",
+          },
+        ],
+      );
+      assert.deepEqual(inbox.deadLetters("stdout"), []);
+    },
+  );
+
+  inboxTest(
+    "retry re-drives dead letters ahead of new messages, one or all",
+    (inbox) => {
+      const sink = inbox.sink("webhook", "beginning");
+      inbox.add("d1", [message(1), message(2)]);
+      sink.failed(1, "down", { permanent: true });
+      sink.failed(2, "down", { permanent: true });
+      inbox.add("d1", [message(3)]);
+      let heard = 0;
+      inbox.onAdded(() => heard++);
+      assert.equal(inbox.retry("webhook", 2), 1);
+      assert.equal(heard, 1, "waiting sinks hear of a re-drive");
+      assert.deepEqual(bodies(sink.next()), ["message 2", "message 3"]);
+      sink.done(2);
+      assert.equal(inbox.retry("webhook"), 1, "the one still dead");
+      assert.deepEqual(bodies(sink.next()), ["message 1", "message 3"]);
+      assert.equal(sink.failed(1, "down again", { maxAttempts: 2 }), "retry");
+      assert.equal(sink.failed(1, "down again", { maxAttempts: 2 }), "dead");
+      assert.deepEqual(inbox.deadLetters().map((d) => [d.seq, d.state]), [[
+        1,
+        "dead",
+      ]]);
+      assert.equal(inbox.retry("nobody"), 0);
+    },
+  );
+
+  inboxTest(
+    "retention drops old messages every sink took, and holds (and counts) the rest",
+    (inbox, clock) => {
+      const sink = inbox.sink("hook", "beginning");
+      inbox.add("d1", [message(1), message(2)]);
+      clock.now += 60_000;
+      inbox.add("d1", [message(3), message(4)]);
+      assert.deepEqual(inbox.prune({}), { dropped: 0, held: 0 });
+      // Older than 30 s: 1 and 2; the sink took neither yet.
+      assert.deepEqual(inbox.prune({ maxAge: 30_000 }), {
+        dropped: 0,
+        held: 2,
+      });
+      sink.done(1);
+      sink.failed(2, "down", { permanent: true }); // a dead letter is kept
+      assert.deepEqual(inbox.prune({ maxAge: 30_000 }), {
+        dropped: 1,
+        held: 1,
+      });
+      sink.done(4);
+      assert.deepEqual(inbox.prune({ maxCount: 1 }), { dropped: 1, held: 1 });
+      assert.deepEqual(bodies(inbox.history()), ["message 4", "message 2"]);
+    },
+  );
+
+  inboxTest("counts what it holds and where each sink is", (inbox, clock) => {
+    assert.deepEqual(inbox.stats(), {
+      messages: 0,
+      latest: 0,
+      bytes: 0,
+      sinks: [],
+    });
+    const sink = inbox.sink("hook", "beginning");
+    inbox.add("d1", [message(1)]);
+    clock.now += 5;
+    inbox.add("d1", [message(2)]);
+    sink.failed(1, "down", { permanent: true });
+    const stats = inbox.stats();
+    assert.equal(stats.messages, 2);
+    assert.equal(stats.oldest, 1_000_000);
+    assert.equal(stats.newest, 1_000_005);
+    assert.equal(stats.latest, 2);
+    assert.ok(stats.bytes > 100, `${stats.bytes} bytes`);
+    assert.deepEqual(stats.sinks, [{
+      name: "hook",
+      position: 1,
+      behind: 1,
+      dead: 1,
+    }]);
+  });
+
+  inboxTest(
+    "has one receiver: a live holder keeps it, a gone one is replaced",
+    (inbox) => {
+      const me = { pid: 100, host: "box", since: 1 };
+      const other = { pid: 200, host: "box", since: 2 };
+      assert.equal(inbox.claim(me, () => true), undefined);
+      assert.equal(inbox.claim(me, () => true), undefined, "mine already");
+      assert.deepEqual(inbox.claim(other, () => true), me);
+      assert.equal(inbox.claim(other, () => false), undefined, "holder gone");
+      inbox.release(me); // not the holder: nothing
+      assert.deepEqual(inbox.claim(me, () => true), other);
+      inbox.release(other);
+      assert.equal(inbox.claim(me, () => true), undefined);
+    },
+  );
+}

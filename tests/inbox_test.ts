@@ -1,0 +1,301 @@
+// The inbox on the runtime's own SQLite (inbox/): the storage contract, the
+// file it keeps, sinks reading it, and a stream received into it over the
+// fake server.
+
+import assert from "node:assert/strict";
+import {
+  chmodSync,
+  mkdtempSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import process from "node:process";
+import { test } from "node:test";
+import {
+  Inbox,
+  InboxError,
+  openInbox,
+  openSqliteFile,
+  receive,
+  runSink,
+  type StoredMessage,
+} from "../inbox/mod.ts";
+import { SCHEMA_VERSION } from "../inbox/_schema.ts";
+import { inboxContract, message } from "./_inbox_contract.ts";
+import { newDevice, queued, serverTest, within } from "./_setup.ts";
+
+inboxContract("node:sqlite in memory", () => openSqliteFile(":memory:"));
+
+/** A temporary folder for files, removed after `body`. */
+async function inFolder(body: (dir: string) => Promise<void>) {
+  const dir = mkdtempSync(join(tmpdir(), "inbox-"));
+  try {
+    await body(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+let files = 0;
+inboxContract("a node:sqlite file", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "inbox-contract-"));
+  process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
+  return await openSqliteFile(join(dir, `inbox-${++files}.sqlite`));
+});
+
+test("the inbox file is 0600 in a 0700 folder whatever the umask, and keeps what was added", async () => {
+  await inFolder(async (dir) => {
+    const path = join(dir, "deep", "inbox.sqlite");
+    const umask = process.umask(0);
+    let inbox: Inbox;
+    try {
+      inbox = await openInbox(path);
+    } finally {
+      process.umask(umask);
+    }
+    inbox.add("d1", [message(1)]);
+    inbox.close();
+    assert.equal(statSync(path).mode & 0o777, 0o600);
+    assert.equal(statSync(join(dir, "deep")).mode & 0o777, 0o700);
+    const again = await openInbox(path);
+    try {
+      assert.equal(again.history()[0].message.message, "message 1");
+    } finally {
+      again.close();
+    }
+  });
+});
+
+test("a file that is not an inbox is one line naming it and what to do", async () => {
+  await inFolder(async (dir) => {
+    const path = join(dir, "inbox.sqlite");
+    writeFileSync(path, "this is no database ".repeat(100), { mode: 0o600 });
+    await assert.rejects(openInbox(path), (error: Error) => {
+      assert.ok(error instanceof InboxError, String(error));
+      assert.match(error.message, new RegExp(`^the inbox ${path}: `));
+      assert.match(error.message, /move it aside/);
+      assert.equal(error.message.includes("\n"), false);
+      return true;
+    });
+  });
+});
+
+test("an inbox written by a newer version is refused, not misread", async () => {
+  await inFolder(async (dir) => {
+    const path = join(dir, "inbox.sqlite");
+    const driver = await openSqliteFile(path);
+    new Inbox(driver);
+    driver.run(`UPDATE meta SET value = ? WHERE name = 'schema'`, "99");
+    driver.close();
+    await assert.rejects(
+      openInbox(path),
+      new RegExp(
+        `newer version \\(schema 99; this one knows ${SCHEMA_VERSION}\\)`,
+      ),
+    );
+  });
+});
+
+test(
+  "a read-only inbox stops receiving with one line and keeps nothing half-written",
+  {
+    skip: process.getuid?.() === 0 && "root writes read-only files",
+  },
+  async () => {
+    await inFolder(async (dir) => {
+      const path = join(dir, "inbox.sqlite");
+      (await openInbox(path)).close();
+      chmodSync(path, 0o400);
+      chmodSync(dir, 0o500);
+      try {
+        const inbox = await openInbox(path).catch((error) => error);
+        const error = inbox instanceof Error ? inbox : (() => {
+          try {
+            inbox.add("d1", [message(1)]);
+          } catch (thrown) {
+            return thrown as Error;
+          } finally {
+            inbox.close();
+          }
+        })();
+        assert.ok(error instanceof InboxError, String(error));
+        assert.match(error.message, /cannot be written/);
+      } finally {
+        chmodSync(dir, 0o700);
+      }
+    });
+  },
+);
+
+/** An in-memory inbox for a test. */
+async function memoryInbox(): Promise<Inbox> {
+  return await openInbox(":memory:");
+}
+
+/** Resolves when `count` deliveries were recorded. */
+function deliveries(count: number) {
+  const got: string[] = [];
+  let enough!: () => void;
+  const done = new Promise<void>((resolve) => enough = resolve);
+  return {
+    got,
+    done,
+    record(stored: StoredMessage) {
+      got.push(stored.message.message);
+      if (got.length === count) enough();
+    },
+  };
+}
+
+test("runSink hands over each message in order, waits for more, and stops on its signal", async () => {
+  const inbox = await memoryInbox();
+  const stop = new AbortController();
+  const seen = deliveries(3);
+  const running = runSink(inbox, inbox.sink("out"), seen.record, {
+    signal: stop.signal,
+  });
+  inbox.add("d1", [message(1), message(2)]);
+  inbox.add("d1", [message(3)]);
+  await within(seen.done, "three deliveries");
+  stop.abort();
+  await running;
+  assert.deepEqual(seen.got, ["message 1", "message 2", "message 3"]);
+  assert.equal(inbox.sink("out").position, 3);
+  inbox.close();
+});
+
+test("runSink retries a failing message with the policy's delays, then sets it aside and goes on", async () => {
+  const inbox = await memoryInbox();
+  const stop = new AbortController();
+  const waits: number[] = [];
+  const dead: string[] = [];
+  const seen = deliveries(2);
+  let tries = 0;
+  const running = runSink(inbox, inbox.sink("hook", "beginning"), (stored) => {
+    if (stored.seq === 1) {
+      tries++;
+      throw Object.assign(new Error("503"), { retryAfter: 50_000 });
+    }
+    seen.record(stored);
+  }, {
+    signal: stop.signal,
+    maxAttempts: 3,
+    retryDelay: { min: 10, max: 20 },
+    sleep: (ms) => {
+      waits.push(ms);
+      return Promise.resolve();
+    },
+    onDead: (stored, reason) => dead.push(`${stored.seq}: ${reason}`),
+  });
+  inbox.add("d1", [message(1), message(2), message(3)]);
+  await within(seen.done, "the messages after the dead one");
+  stop.abort();
+  await running;
+  assert.equal(tries, 3);
+  assert.deepEqual(waits, [50_000, 50_000], "Retry-After as the floor");
+  assert.deepEqual(dead, ["1: 503"]);
+  assert.deepEqual(seen.got, ["message 2", "message 3"]);
+  inbox.close();
+});
+
+test("runSink sets a permanent failure aside at once; a second sink is not held back by the first", async () => {
+  const inbox = await memoryInbox();
+  const stop = new AbortController();
+  const failing = runSink(inbox, inbox.sink("webhook"), () => {
+    throw new Error("refused");
+  }, {
+    signal: stop.signal,
+    isPermanent: () => true,
+    sleep: () => new Promise(() => {}), // a retry would hang here
+  });
+  const seen = deliveries(2);
+  const other = runSink(inbox, inbox.sink("stdout"), seen.record, {
+    signal: stop.signal,
+  });
+  inbox.add("d1", [message(1), message(2)]);
+  await within(seen.done, "stdout's deliveries");
+  const deadBoth = new Promise<void>((resolve) => {
+    const check = () =>
+      inbox.deadLetters("webhook").length === 2
+        ? resolve()
+        : setTimeout(check, 1);
+    check();
+  });
+  await within(deadBoth, "both dead for the webhook");
+  stop.abort();
+  await Promise.all([failing, other]);
+  inbox.close();
+});
+
+test("runSink sees another process's adds by polling the file", async () => {
+  await inFolder(async (dir) => {
+    const path = join(dir, "inbox.sqlite");
+    const reader = await openInbox(path);
+    const writer = await openInbox(path);
+    const stop = new AbortController();
+    const seen = deliveries(1);
+    const running = runSink(reader, reader.sink("follow"), seen.record, {
+      signal: stop.signal,
+      poll: 5,
+    });
+    writer.add("d1", [message(1)]);
+    await within(seen.done, "the other connection's message");
+    stop.abort();
+    await running;
+    reader.close();
+    writer.close();
+  });
+});
+
+serverTest(
+  "receive() keeps every message in the inbox before the server deletes it, each once",
+  async (context) => {
+    const device = await newDevice(context);
+    const inbox = await memoryInbox();
+    const stop = new AbortController();
+    const seen = deliveries(4); // the welcome and three
+    const watching = runSink(
+      inbox,
+      inbox.sink("watch", "beginning"),
+      seen.record,
+      {
+        signal: stop.signal,
+      },
+    );
+    const receiving = receive(
+      context.stream(device, { signal: stop.signal }),
+      inbox,
+      device,
+    );
+    await context.server.waitForLogin(device.deviceId);
+    for (const text of ["one", "two", "three"]) {
+      context.server.send({ message: text });
+    }
+    await within(seen.done, "four messages in the inbox");
+    stop.abort();
+    await receiving.catch(() => {});
+    await watching;
+    assert.deepEqual(seen.got.slice(1), ["one", "two", "three"]);
+    assert.equal(inbox.stats().messages, 4);
+    assert.deepEqual(queued(context.server, device), [], "all deleted");
+    inbox.close();
+  },
+);
+
+serverTest(
+  "receive() leaves a batch the inbox could not keep on the server, and stops with the inbox's error",
+  async (context) => {
+    const device = await newDevice(context);
+    const inbox = await memoryInbox();
+    inbox.close(); // every add now fails
+    const failure = await receive(context.stream(device), inbox, device).then(
+      () => undefined,
+      (error) => error,
+    );
+    assert.ok(failure instanceof Error);
+    assert.equal(queued(context.server, device).length, 1, "the welcome stays");
+  },
+);
