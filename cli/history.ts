@@ -7,7 +7,7 @@ import { type Context, defineCommand } from "./_command.ts";
 import { EXIT, usage } from "./_fail.ts";
 import { formatLine, oneLine, toJson } from "./_format.ts";
 import { say } from "./_io.ts";
-import { INBOX_FLAG, openExistingInbox } from "./_inbox.ts";
+import { INBOX_FLAG, openExistingInbox, openInboxFile } from "./_inbox.ts";
 import { parseDuration } from "./_options.ts";
 import { Output, OutputClosed } from "./_output.ts";
 import { defaultInboxPath } from "./_paths.ts";
@@ -156,7 +156,11 @@ async function show(
   options: HistoryOptions,
   { io, signal }: Context,
 ): Promise<number> {
-  const inbox = await openExistingInbox(options.inbox);
+  // Following waits for what a listener will receive, even into an inbox
+  // it has not made yet; a look at history makes none.
+  const inbox = options.follow
+    ? await openInboxFile(options.inbox)
+    : await openExistingInbox(options.inbox);
   if (!inbox) {
     say(io, `no inbox at ${options.inbox} yet: \`listen\` keeps one`);
     return EXIT.ok;

@@ -2,7 +2,7 @@
 
 import { downloadMessages, needsAcknowledgement } from "../mod.ts";
 import type { Message } from "../mod.ts";
-import { type Context, defineCommand, type Env, type Net } from "./_command.ts";
+import { defineCommand, type Env, type Net } from "./_command.ts";
 import { EXIT } from "./_fail.ts";
 import { type Io, say } from "./_io.ts";
 import { INBOX_FLAG, openExistingInbox } from "./_inbox.ts";

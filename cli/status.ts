@@ -5,7 +5,9 @@ import { defineCommand } from "./_command.ts";
 import { EXIT } from "./_fail.ts";
 import { oneLine } from "./_format.ts";
 import { type Io, print } from "./_io.ts";
-import { defaultStatusPath } from "./_paths.ts";
+import { defaultInboxPath, defaultStatusPath } from "./_paths.ts";
+import { INBOX_FLAG, openExistingInbox } from "./_inbox.ts";
+import type { InboxStats } from "../inbox/mod.ts";
 import { isRunning, readStatus } from "./_status_file.ts";
 
 /** `status`. */
@@ -22,29 +24,70 @@ Exit code 0 when a listener is connected, 1 otherwise.`,
       value: "PATH",
       help: (env) => `(default\u00a0${defaultStatusPath(env)})`,
     },
-    json: { type: "boolean", help: 'the file as it is, with "running" added' },
+    json: {
+      type: "boolean",
+      help: 'the file as it is, with "running" and "inbox" added',
+    },
+    ...INBOX_FLAG,
   },
   options: ({ values }, env) => ({
     path: values["status-file"] ?? defaultStatusPath(env),
+    inbox: values.inbox ?? defaultInboxPath(env),
     json: values.json === true,
   }),
   run: (options, { io }) => report(options, io),
 });
 
+/** The inbox's counts, or undefined when there is no inbox. */
+async function inboxStats(path: string): Promise<InboxStats | undefined> {
+  const inbox = await openExistingInbox(path);
+  if (!inbox) return undefined;
+  try {
+    return inbox.stats();
+  } finally {
+    inbox.close();
+  }
+}
+
+/** The inbox's state in a few lines. */
+function inboxLines(path: string, stats: InboxStats): string[] {
+  const when = (ms?: number) =>
+    ms === undefined ? "" : new Date(ms).toISOString();
+  const lines = [
+    `inbox: ${stats.messages} message(s), ${
+      Math.ceil(stats.bytes / 1024)
+    } KiB of text${
+      stats.oldest === undefined
+        ? ""
+        : `, from ${when(stats.oldest)} to ${when(stats.newest)}`
+    } (${path})`,
+  ];
+  for (const sink of stats.sinks) {
+    lines.push(
+      `  ${oneLine(sink.name)}: at ${sink.position}, ${sink.behind} to go${
+        sink.dead ? `, ${sink.dead} set aside (history --failed)` : ""
+      }`,
+    );
+  }
+  return lines;
+}
+
 /** Prints what the status file says; the exit code says if connected. */
 async function report(
-  { path, json }: { path: string; json: boolean },
+  { path, inbox, json }: { path: string; inbox: string; json: boolean },
   io: Io,
 ): Promise<number> {
   const file = await readStatus(path);
+  const stats = await inboxStats(inbox);
   if (!file) {
     print(io, `not running (no status file at ${path})`);
+    if (stats && !json) print(io, inboxLines(inbox, stats).join("\n"));
     return EXIT.error;
   }
   const running = file.state !== "stopped" && isRunning(file.pid);
   const connected = running && file.state === "connected";
   if (json) {
-    print(io, JSON.stringify({ ...file, running }));
+    print(io, JSON.stringify({ ...file, running, inbox: stats ?? null }));
     return connected ? EXIT.ok : EXIT.error;
   }
   const lines = [
@@ -65,6 +108,7 @@ async function report(
       "the account has no Desktop licence: Open Client devices stop after their 30-day trial",
     );
   }
+  if (stats) lines.push(...inboxLines(inbox, stats));
   print(io, lines.join("\n"));
   return connected ? EXIT.ok : EXIT.error;
 }

@@ -8,11 +8,13 @@
  * balancing shards: a wrong figure costs time, never a result.
  */
 export const FILE_SECONDS: Record<string, number> = {
-  "tests/stream_resume_test.ts": 9,
+  "tests/cli_crash_test.ts": 15,
+  "tests/stream_resume_test.ts": 16,
   "tests/stream_edges_test.ts": 3.5,
   "tests/stream_reconnect_test.ts": 3.5,
   "tests/hostile_input_test.ts": 3,
   "tests/cli_listen_test.ts": 2,
+  "tests/cli_inbox_test.ts": 1.5,
   "tests/cli_test.ts": 1.5,
   "tests/deleter_test.ts": 1.5,
   "tests/stream_lifecycle_test.ts": 1.5,

@@ -1,0 +1,176 @@
+/**
+ * What the inbox costs and gives, on the runtime running this script:
+ *
+ * - receiving a backlog of `--backlog` messages (10,000) from the fake (in
+ *   this process, its in-process transport) into an inbox file, against the
+ *   same stream with a handler that only counts — the ratio is the inbox's
+ *   cost on the receiving path (each batch committed and synced);
+ * - full-text search over `--stored` messages (100,000): the median of 50
+ *   searches for a word in about 1 % of them, 20 results each;
+ * - the first page of history (20, newest first) over the same inbox;
+ * - bytes per stored message (the file, after a checkpoint).
+ *
+ * Prints one JSON line.
+ *
+ *   <runtime> bench/inbox_bench.ts [--backlog 10000] [--stored 100000]
+ *
+ * @module
+ */
+
+import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import process from "node:process";
+import { login, registerDevice, streamMessages } from "../mod.ts";
+import type { Message } from "../mod.ts";
+import { openInbox, openSqliteFile, receive } from "../inbox/mod.ts";
+import { Inbox } from "../inbox/store.ts";
+import { startFakeServer } from "../testing/mod.ts";
+import { runtimeName } from "./bench_server.ts";
+
+function option(name: string, fallback: number): number {
+  const index = process.argv.indexOf(`--${name}`);
+  return index === -1 ? fallback : Number(process.argv[index + 1]);
+}
+
+const BACKLOG = option("backlog", 10_000);
+const STORED = option("stored", 100_000);
+const dir = mkdtempSync(join(tmpdir(), "inbox-bench-"));
+
+/** ms to stream a backlog of BACKLOG, handled by `handle`. */
+async function receiveBacklog(
+  handle: "count" | "inbox",
+  run: number,
+): Promise<number> {
+  const email = `bench${run}@example.com`;
+  const server = await startFakeServer({
+    listen: false,
+    keepAliveInterval: 0,
+    accounts: [{ email, password: "pw" }],
+  });
+  const net = { apiUrl: server.apiUrl, fetch: server.fetch };
+  const session = await login({ email, password: "pw" }, net);
+  const device = await registerDevice(session, `bench-${run}`, net);
+  for (let i = 0; i < BACKLOG - 1; i++) {
+    server.send({ message: `backlog message ${i} about the disk` });
+  }
+  const inbox = handle === "inbox"
+    ? await openInbox(join(dir, `receive-${run}.sqlite`))
+    : undefined;
+  const stop = new AbortController();
+  let count = 0;
+  const stream = streamMessages(device, {
+    ...net,
+    websocketUrl: server.websocketUrl,
+    WebSocket: server.WebSocket,
+    signal: stop.signal,
+  });
+  const started = performance.now();
+  let ended = 0;
+  const take = (messages: readonly Message[]) => {
+    count += messages.length;
+    if (count >= BACKLOG) {
+      ended = performance.now();
+      stop.abort();
+    }
+  };
+  if (inbox) {
+    const adding = inbox.add.bind(inbox);
+    inbox.add = (id, messages) => {
+      const added = adding(id, messages);
+      take(messages);
+      return added;
+    };
+    await receive(stream, inbox, device).catch(() => {});
+    inbox.close();
+  } else {
+    await stream.forEachBatch(take).catch(() => {});
+  }
+  await server.close();
+  return ended - started;
+}
+
+/** A stored message, made up: one in a hundred mentions "furnace". */
+function made(i: number): Message {
+  const id = String(i + 1);
+  return {
+    id: i + 1,
+    id_str: id,
+    umid: i + 1,
+    umid_str: id,
+    aid: 1,
+    aid_str: "1",
+    app: ["Backup", "Alarm", "Thermostat", "Mail"][i % 4],
+    icon: "x",
+    date: 1_700_000_000 + i,
+    priority: (i % 5) - 2,
+    acked: 0,
+    title: `Report ${i}`,
+    message: `${
+      i % 100 === 0 ? "the furnace stopped" : "all quiet"
+    } — reading ${i} of sensor ${i % 37}, nothing else to say here`,
+  } as Message;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
+// Alternating, so that neither side always runs on a warmer process.
+const plain: number[] = [];
+const kept: number[] = [];
+for (let run = 0; run < 4; run++) {
+  if (run % 2 === 0) {
+    plain.push(await receiveBacklog("count", run));
+    kept.push(await receiveBacklog("inbox", run + 100));
+  } else {
+    kept.push(await receiveBacklog("inbox", run + 100));
+    plain.push(await receiveBacklog("count", run));
+  }
+}
+
+const path = join(dir, "stored.sqlite");
+const driver = await openSqliteFile(path);
+const inbox = new Inbox(driver);
+for (let i = 0; i < STORED; i += 1_000) {
+  inbox.add(
+    "bench",
+    Array.from({ length: Math.min(1_000, STORED - i) }, (_, j) => made(i + j)),
+  );
+}
+const searches: number[] = [];
+for (let i = 0; i < 50; i++) {
+  const started = performance.now();
+  const found = inbox.history({ text: "furnace", limit: 20 });
+  searches.push(performance.now() - started);
+  if (found.length !== 20) throw new Error(`found ${found.length}`);
+}
+const pages: number[] = [];
+for (let i = 0; i < 50; i++) {
+  const started = performance.now();
+  inbox.history({ limit: 20 });
+  pages.push(performance.now() - started);
+}
+const firstPageStarted = performance.now();
+inbox.close();
+// A cold first page, as `history` opens the file and reads.
+const reopened = await openInbox(path);
+reopened.history({ limit: 20 });
+const coldPageMs = performance.now() - firstPageStarted;
+reopened.close();
+const bytes = statSync(path).size;
+rmSync(dir, { recursive: true, force: true });
+
+console.log(JSON.stringify({
+  runtime: runtimeName(),
+  backlog: BACKLOG,
+  receiveMs: { plain: median(plain), inbox: median(kept) },
+  receiveRatio: median(kept) / median(plain),
+  stored: STORED,
+  searchMedianMs: median(searches),
+  pageMedianMs: median(pages),
+  coldFirstPageMs: coldPageMs,
+  bytesPerMessage: bytes / STORED,
+}));
+process.exit(0);

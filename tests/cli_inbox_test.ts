@@ -1,0 +1,291 @@
+// `listen` with its inbox (the default), end to end against the fake: what
+// arrives is kept, the server's queue drains as soon as it is on disk, and
+// each output reads the inbox as a sink of its own — a failing webhook holds
+// back nothing else, sets a message aside after its tries, and `retry`
+// hands it over again. `history`, `pending` and `ack` read the inbox.
+
+import assert from "node:assert/strict";
+import { createServer } from "node:http";
+import { readFileSync } from "node:fs";
+import { chmod, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { openInbox } from "../inbox/mod.ts";
+import { cliTest, interrupt } from "./_cli.ts";
+import { queued } from "./_setup.ts";
+
+/** A webhook receiver answering `status()`; records what it took (2xx). */
+async function webhook(status: () => number) {
+  const bodies: string[] = [];
+  const server = createServer((request, response) => {
+    let body = "";
+    request.on("data", (chunk) => body += chunk);
+    request.on("end", () => {
+      const answer = status();
+      if (answer < 300) bodies.push(body);
+      response.writeHead(answer).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${port}/hook`,
+    bodies,
+    close: () => new Promise((resolve) => server.close(resolve)),
+  };
+}
+
+/** Resolves once `check` holds, looking after each turn of the loop. */
+async function until(check: () => boolean, what: string): Promise<void> {
+  const started = Date.now();
+  while (!check()) {
+    // A safety net only: the event comes long before on any machine.
+    if (Date.now() - started > 60_000) throw new Error(`never: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+cliTest(
+  "listen keeps what arrives in the inbox, the server's queue drains, and history shows, searches and follows it with exact ids",
+  async (context) => {
+    const device = await context.seed();
+    const child = context.start(["listen"]);
+    const follower = context.start(["history", "--follow", "--json"]);
+    try {
+      await context.server.waitForLogin();
+      context.server.send({ message: "the disk is full", title: "nas" });
+      context.server.send({ message: "backup done", app: "Backup" });
+      await child.waitFor("stdout", "backup done");
+      await until(
+        () => queued(context.server, device).length === 0,
+        "the queue drained",
+      );
+      await follower.waitFor("stdout", "backup done");
+      assert.equal(await interrupt(child), 0);
+      assert.equal(await interrupt(follower), 0);
+    } finally {
+      await child.kill();
+      await follower.kill();
+    }
+    const all = await context.run(["history"]);
+    assert.equal(all.code, 0, all.stderr);
+    assert.match(all.stdout, /nas: the disk is full\n.*backup done\n$/s);
+    const found = await context.run(["history", "--search", "DISK"]);
+    assert.match(found.stdout, /^[^\n]*the disk is full\n$/);
+    const json = await context.run(["history", "--json", "--app", "Backup"]);
+    const [line] = json.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    assert.equal(line.message.message, "backup done");
+    assert.equal(typeof line.message.id, "string");
+    assert.equal(line.device, device.deviceId);
+    const followed = follower.output().stdout.trim().split("\n")
+      .map((l) => JSON.parse(l).message.message);
+    assert.deepEqual(followed.slice(-2), ["the disk is full", "backup done"]);
+  },
+);
+
+cliTest(
+  "a failing --webhook holds back neither stdout nor later messages; after its tries a message is set aside, reported once, listed by history --failed, and retry hands it over again",
+  async (context) => {
+    await context.seed();
+    let answer = 503;
+    const hook = await webhook(() => answer);
+    const args = [
+      "listen",
+      "--webhook",
+      hook.url,
+      "--retry-delay",
+      "5ms",
+      "--max-attempts",
+      "2",
+    ];
+    const child = context.start(args);
+    try {
+      await context.server.waitForLogin();
+      context.server.send({ message: "first" });
+      context.server.send({ message: "second" });
+      // stdout is not held back by the webhook's failures.
+      await child.waitFor("stdout", "second");
+      await child.waitFor("stderr", "(inbox 2) set aside for webhook");
+      assert.equal(await interrupt(child), 0);
+    } finally {
+      await child.kill();
+    }
+    const stderr = child.output().stderr;
+    assert.equal(stderr.match(/first.*set aside|set aside[^\n]*/g)?.length, 2);
+    assert.match(stderr, /retry \d+/);
+    const failed = await context.run(["history", "--failed"]);
+    assert.equal(failed.code, 0, failed.stderr);
+    assert.match(
+      failed.stdout,
+      /^\d+ {2}webhook: --webhook: .* answered 503 \(2 tries\) .*first\n/,
+    );
+    assert.match(failed.stdout, /second\n$/);
+    const status = await context.run(["status"]);
+    assert.match(
+      status.stdout,
+      /^inbox: 2 message\(s\), \d+ KiB of text, from /m,
+    );
+    assert.match(status.stdout, /^ {2}stdout: at 2, 0 to go$/m);
+    assert.match(
+      status.stdout,
+      /^ {2}webhook: at 2, 0 to go, 2 set aside \(history --failed\)$/m,
+    );
+    // Fixed: handed over again, they reach the webhook on the next start.
+    answer = 200;
+    const retried = await context.run(["retry"]);
+    assert.equal(retried.code, 0, retried.stderr);
+    assert.match(
+      retried.stderr,
+      /handed 2 set-aside message\(s\) over again \(webhook\)/,
+    );
+    const again = context.start(args);
+    try {
+      await until(() => hook.bodies.length >= 2, "two re-driven posts");
+      // Taken once the sink has written down that it took them.
+      const inbox = await openInbox(
+        join(context.dir, "data", "pushover-open-client", "inbox.sqlite"),
+      );
+      try {
+        await until(() => inbox.deadLetters().length === 0, "taken");
+      } finally {
+        inbox.close();
+      }
+      assert.equal(await interrupt(again), 0);
+    } finally {
+      await again.kill();
+      await hook.close();
+    }
+    const bodies = hook.bodies.map((b) => JSON.parse(b).message);
+    assert.deepEqual(bodies, ["first", "second"]);
+    assert.equal(again.output().stdout, "", "stdout had them already");
+    const none = await context.run(["history", "--failed"]);
+    assert.equal(none.stdout, "");
+  },
+);
+
+cliTest(
+  "each output resumes where it stopped: a hook that failed before a restart gets its message from the inbox after",
+  async (context) => {
+    const device = await context.seed();
+    const script = join(context.dir, "hook.sh");
+    const out = join(context.dir, "hooked.txt");
+    await writeFile(script, `#!/bin/sh\nexit 1\n`);
+    await chmod(script, 0o755);
+    const failing = context.start([
+      "listen",
+      "--exec",
+      script,
+      "--retry-delay",
+      "5ms",
+    ]);
+    try {
+      await context.server.waitForLogin();
+      context.server.send({ message: "kept for the hook" });
+      await failing.waitFor("stderr", "trying again in");
+      // In the inbox: deleted on the server, the hook's failure apart.
+      await until(
+        () => queued(context.server, device).length === 0,
+        "deleted on the server",
+      );
+      assert.equal(await interrupt(failing), 0);
+    } finally {
+      await failing.kill();
+    }
+    await writeFile(script, `#!/bin/sh\ncat >> "${out}"\n`);
+    const working = context.start(["listen", "--exec", script]);
+    try {
+      await until(() => {
+        try {
+          return readFileSync(out, "utf8").includes("kept for the hook");
+        } catch {
+          return false;
+        }
+      }, "the hook ran");
+      assert.equal(await interrupt(working), 0);
+    } finally {
+      await working.kill();
+    }
+    assert.equal(working.output().stdout, "", "stdout had it the first time");
+  },
+);
+
+cliTest(
+  "an emergency a plain listen received stays pending in the inbox; ack acknowledges it and marks it there",
+  async (context) => {
+    await context.seed();
+    const child = context.start(["listen"]);
+    let receipt: string | undefined;
+    try {
+      await context.server.waitForLogin();
+      receipt = context.server.send({
+        message: "smoke",
+        title: "Alarm",
+        priority: 2,
+      }).receipt;
+      await child.waitFor("stderr", "acknowledge it with");
+      assert.equal(await interrupt(child), 0);
+    } finally {
+      await child.kill();
+    }
+    assert.ok(receipt);
+    const pending = await context.run(["pending"]);
+    assert.equal(pending.code, 0, pending.stderr);
+    assert.match(pending.stdout, new RegExp(`^${receipt} .*Alarm: smoke\\n$`));
+    const acked = await context.run(["ack", "--all"]);
+    assert.equal(acked.code, 0, acked.stderr);
+    assert.match(
+      acked.stderr,
+      new RegExp(`acknowledged "Alarm" \\(${receipt}\\)`),
+    );
+    assert.equal(context.server.store.isPending(receipt), false);
+    const after = await context.run(["pending"]);
+    assert.equal(after.stdout, "");
+    assert.match(after.stderr, /no emergency waits for acknowledgement/);
+  },
+);
+
+cliTest(
+  "a second listener on the same inbox is refused with one line naming the first's pid",
+  async (context) => {
+    await context.seed();
+    const first = context.startProcess(["listen"]);
+    try {
+      await first.waitFor("stderr", "online");
+      const second = await context.run(["listen"]);
+      assert.equal(second.code, 1);
+      assert.match(
+        second.stderr,
+        /^the inbox .*inbox\.sqlite is in use by another listener \(pid \d+ on .*\): stop it, or give this one --inbox with another file\n$/,
+      );
+      first.signal("SIGTERM");
+      assert.equal((await first.exited).code, 0);
+    } finally {
+      await first.kill();
+    }
+    // Stopped, it let the inbox go.
+    const third = context.start(["listen"]);
+    try {
+      await third.waitFor("stderr", "online");
+      assert.equal(await interrupt(third), 0);
+    } finally {
+      await third.kill();
+    }
+  },
+);
+
+cliTest(
+  "--inbox and --no-inbox together, and bad retention or attempts, are refused before anything happens",
+  async (context) => {
+    for (
+      const args of [
+        ["--inbox", "x.sqlite", "--no-inbox"],
+        ["--keep", "0"],
+        ["--keep-count", "-1"],
+        ["--max-attempts", "many"],
+      ]
+    ) {
+      const result = await context.run(["listen", ...args]);
+      assert.equal(result.code, 2, `${args.join(" ")}: ${result.stderr}`);
+      assert.equal(result.stderr.split("\n").length, 2, result.stderr);
+    }
+  },
+);
