@@ -19,6 +19,9 @@
  * - soak: 10,000 `R` reconnects while messages flow (bench/soak.ts);
  * - many streams: 1,000 streams in one process against 1,000 bare WebSockets
  *   — RSS, heap, idle CPU (bench/many_streams.ts);
+ * - the inbox: receiving a backlog of 10,000 into it against the same
+ *   stream without it; full-text search over 100,000 stored messages, the
+ *   first page of history, bytes per message (bench/inbox_bench.ts);
  * - footprint: each entry point bundled and minified by esbuild (from npm),
  *   gzipped, against its budget (bench/footprint.ts); import time of mod.ts
  *   against an empty module.
@@ -26,7 +29,7 @@
  * The run fails (exit code 1) when a bundle is over its budget. Options, for
  * quick runs while developing (these write no results.json):
  *
- *   deno task bench --only many,latency   # sections: stream, latency, load, rstorm, decrypt, soak, many, footprint
+ *   deno task bench --only many,latency   # sections: stream, latency, load, rstorm, decrypt, soak, many, inbox, footprint
  *   deno task bench --runtimes deno,node24
  *   deno task bench --quick               # small counts everywhere
  *   deno task bench --only many --streams 200
@@ -45,6 +48,7 @@ const SECTIONS = [
   "decrypt",
   "soak",
   "many",
+  "inbox",
   "footprint",
 ];
 
@@ -199,6 +203,7 @@ const results: Record<string, unknown> = {
   decrypt: {},
   soak: {},
   manyStreams: {},
+  inbox: {},
 };
 const wanted = (section: string) => only.includes(section);
 /** Stores one runtime's figures of a section. */
@@ -263,6 +268,18 @@ try {
         "soak",
         runtime,
         await runJson(runtime, "bench/soak.ts", [server.info], true),
+      );
+    }
+    if (wanted("inbox")) {
+      console.log(`the inbox on ${runtime.name} …`);
+      put(
+        "inbox",
+        runtime,
+        await runJson(
+          runtime,
+          "bench/inbox_bench.ts",
+          QUICK ? ["--backlog", "1000", "--stored", "10000"] : [],
+        ),
       );
     }
     if (wanted("many")) {
@@ -430,6 +447,36 @@ for (const name of Object.keys(r.soak)) {
 }
 const mib = (bytes: number) => `${f(bytes / 2 ** 20, 1)} MiB`;
 const kib = (bytes: number) => `${f(bytes / 1024, 1)} KiB`;
+for (const [name, i] of Object.entries(r.inbox as Any)) {
+  rows.push([
+    `${name} receive ${i.backlog} into the inbox`,
+    `${f(i.receiveMs.inbox)} ms`,
+    `without it ${f(i.receiveMs.plain)} ms / ≤ 1.5×`,
+    `${f(i.receiveRatio)}×`,
+    i.receiveRatio <= 1.5 ? "yes" : "no",
+  ]);
+  rows.push([
+    `${name} search ${i.stored} stored, median`,
+    `${f(i.searchMedianMs, 2)} ms`,
+    "≤ 20 ms",
+    "",
+    i.searchMedianMs <= 20 ? "yes" : "no",
+  ]);
+  rows.push([
+    `${name} history's first page, opening the file`,
+    `${f(i.coldFirstPageMs, 1)} ms`,
+    "≤ 50 ms",
+    "",
+    i.coldFirstPageMs <= 50 ? "yes" : "no",
+  ]);
+  rows.push([
+    `${name} inbox bytes per stored message`,
+    `${Math.round(i.bytesPerMessage)} B`,
+    "",
+    "",
+    "",
+  ]);
+}
 for (const [name, m] of Object.entries(r.manyStreams as Any)) {
   const { library: l, bare: b } = m;
   const rss = l.after.rss / b.after.rss;

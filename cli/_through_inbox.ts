@@ -85,6 +85,7 @@ export async function deliverThroughInbox(d: InboxDelivery): Promise<void> {
   try {
     await d.stream.forEachBatch((messages) => {
       d.inbox.add(d.deviceId, messages);
+      d.inbox.indexSoon();
       if (Date.now() - lastPrune >= PRUNE_EVERY) {
         lastPrune = Date.now();
         prune(d);

@@ -36,15 +36,22 @@ const MIGRATIONS: readonly (readonly string[])[] = [
       content = 'messages', content_rowid = 'seq',
       tokenize = 'unicode61 remove_diacritics 2'
     )`,
-    `CREATE TRIGGER messages_text_add AFTER INSERT ON messages BEGIN
-      INSERT INTO messages_text (rowid, title, body, app, url_title)
-      VALUES (new.seq, new.title, new.body, new.app, new.url_title);
-    END`,
-    `CREATE TRIGGER messages_text_drop AFTER DELETE ON messages BEGIN
+    // The text index is filled after the commit that keeps a message, not
+    // in it (Inbox.index): indexing costs twice the insert, and receiving —
+    // the commit the server's delete waits for — should not pay for it.
+    // 'indexed' in meta is the last seq in the index; only rows up to it
+    // may be taken out of it (an external-content index must be told the
+    // exact text it holds).
+    `INSERT INTO meta (name, value) VALUES ('indexed', '0')`,
+    `CREATE TRIGGER messages_text_drop AFTER DELETE ON messages
+     WHEN old.seq <= (SELECT CAST(value AS INTEGER) FROM meta WHERE name = 'indexed')
+     BEGIN
       INSERT INTO messages_text (messages_text, rowid, title, body, app, url_title)
       VALUES ('delete', old.seq, old.title, old.body, old.app, old.url_title);
     END`,
-    `CREATE TRIGGER messages_text_change AFTER UPDATE OF title, body, app, url_title ON messages BEGIN
+    `CREATE TRIGGER messages_text_change AFTER UPDATE OF title, body, app, url_title ON messages
+     WHEN old.seq <= (SELECT CAST(value AS INTEGER) FROM meta WHERE name = 'indexed')
+     BEGIN
       INSERT INTO messages_text (messages_text, rowid, title, body, app, url_title)
       VALUES ('delete', old.seq, old.title, old.body, old.app, old.url_title);
       INSERT INTO messages_text (rowid, title, body, app, url_title)

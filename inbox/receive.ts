@@ -38,5 +38,8 @@ export async function receive(
 ): Promise<void> {
   await stream.forEachBatch((messages) => {
     inbox.add(device.deviceId, messages);
+    // For search, once the stream has moved on: not on the path the
+    // server's delete waits for.
+    inbox.indexSoon();
   });
 }

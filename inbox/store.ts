@@ -188,6 +188,8 @@ export class Inbox {
   readonly #db: SqlDriver;
   readonly #now: () => number;
   readonly #listeners = new Set<() => void>();
+  #indexTimer: ReturnType<typeof setTimeout> | undefined;
+  #closed = false;
 
   /**
    * An inbox on `driver`'s database.
@@ -213,18 +215,14 @@ export class Inbox {
       let count = 0;
       for (const message of messages) {
         const key = idKey(message.id_str);
-        // Looked for first: an INSERT that conflicts still uses up a seq,
-        // and positions without gaps read better in a history.
-        const [seen] = this.#db.all(
-          `SELECT 1 FROM messages WHERE device = ? AND key = ?`,
-          device,
-          key,
-        );
-        if (seen) continue;
+        // One statement that looks first: an INSERT that conflicts would
+        // still use up a seq, and positions without gaps read better.
         count += this.#db.run(
           `INSERT INTO messages (device, key, umid, received_at, date, app,
              priority, title, body, url_title, receipt, e2ee, json)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
+           WHERE NOT EXISTS
+             (SELECT 1 FROM messages WHERE device = ?1 AND key = ?2)`,
           device,
           key,
           message.umid_str ?? "",
@@ -259,6 +257,7 @@ export class Inbox {
       const match = ftsQuery(query.text);
       // Nothing to search for (only punctuation) matches nothing.
       if (match === undefined) return [];
+      this.index();
       add(
         "seq IN (SELECT rowid FROM messages_text WHERE messages_text MATCH ?)",
         match,
@@ -283,6 +282,48 @@ export class Inbox {
       query.limit ?? 100,
     );
     return rows.map(stored);
+  }
+
+  /**
+   * Adds what arrived since the last call to the text index; how many. A
+   * search does it first, so it always sees everything; a receiver calls it
+   * after each commit, off the path the server's delete waits on.
+   */
+  index(): number {
+    return this.#db.transaction(() => {
+      const [{ indexed }] = this.#db.all<{ indexed: number }>(
+        `SELECT CAST(value AS INTEGER) AS indexed FROM meta WHERE name = 'indexed'`,
+      );
+      const latest = this.latest();
+      if (latest <= indexed) return 0;
+      const count = this.#db.run(
+        `INSERT INTO messages_text (rowid, title, body, app, url_title)
+         SELECT seq, title, body, app, url_title FROM messages WHERE seq > ?`,
+        indexed,
+      );
+      this.#db.run(
+        `UPDATE meta SET value = ? WHERE name = 'indexed'`,
+        String(latest),
+      );
+      return count;
+    });
+  }
+
+  /**
+   * Indexes what arrived once the current task is over (several calls, one
+   * run): what a receiver calls after each commit. A failure here is left
+   * to the next search, which indexes first.
+   */
+  indexSoon(): void {
+    if (this.#indexTimer !== undefined || this.#closed) return;
+    this.#indexTimer = setTimeout(() => {
+      this.#indexTimer = undefined;
+      try {
+        this.index();
+      } catch {
+        // A full disk, say: the next search indexes, or reports it.
+      }
+    }, 0);
   }
 
   /** One stored message by position, or undefined. */
@@ -499,6 +540,8 @@ export class Inbox {
 
   /** Closes the database. */
   close(): void {
+    this.#closed = true;
+    clearTimeout(this.#indexTimer);
     this.#listeners.clear();
     this.#db.close();
   }

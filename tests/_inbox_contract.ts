@@ -175,6 +175,33 @@ export function inboxContract(
   );
 
   inboxTest(
+    "indexes for search after the commit, and a search sees everything; retention takes dropped messages out of the index",
+    async (inbox) => {
+      inbox.add("d1", [message(1, { message: "kettle on" })]);
+      assert.equal(inbox.index(), 1);
+      assert.equal(inbox.index(), 0, "nothing new");
+      inbox.add("d1", [message(2, { message: "kettle off" })]);
+      // Not indexed yet: the search indexes first.
+      assert.deepEqual(bodies(inbox.history({ text: "kettle" })), [
+        "kettle off",
+        "kettle on",
+      ]);
+      inbox.add("d1", [message(3, { message: "kettle again" })]);
+      inbox.indexSoon();
+      inbox.indexSoon(); // once
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      assert.equal(inbox.index(), 0, "indexed soon after");
+      inbox.add("d1", [message(4, { message: "kettle unindexed" })]);
+      // Dropped before and after being indexed: the index stays right.
+      assert.deepEqual(inbox.prune({ maxCount: 1 }), { dropped: 3, held: 0 });
+      assert.deepEqual(bodies(inbox.history({ text: "kettle" })), [
+        "kettle unindexed",
+      ]);
+      inbox.indexSoon(); // closed before it runs: nothing happens
+    },
+  );
+
+  inboxTest(
     "lists emergencies waiting for acknowledgement until acknowledged here or when received",
     (inbox) => {
       inbox.add("d1", [

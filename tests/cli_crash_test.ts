@@ -44,6 +44,10 @@ cliTest(
       new Set([...runs.flat(), ...current]).size === BURST;
     for (let run = 0; !done() || kills < KILLS; run++) {
       if (run > KILLS * 4) assert.fail(`not done after ${run} runs`);
+      // This run's login, once the fake has taken it: before that, a
+      // message gets no '!' on this socket (the fake sends no keep-alive
+      // here, whose first frame would bring a download).
+      const from = context.server.log.entries.length;
       const child = context.startProcess([
         "listen",
         "--inbox",
@@ -51,7 +55,10 @@ cliTest(
         "--json",
       ]);
       try {
-        await child.waitFor("stderr", "online");
+        await context.server.log.waitFor(
+          (e) => e.kind === "socket" && e.event === "login",
+          from,
+        );
         // Messages keep coming while it runs: the burst spread over the
         // killed runs, so that every kill falls within it.
         const batch = texts.slice(sent, sent + Math.ceil(BURST / KILLS));
@@ -63,7 +70,24 @@ cliTest(
           const owed = sent - new Set(runs.flat()).size;
           const lines = Math.floor(next() * (owed + 1));
           for (let i = 0; i < lines; i++) {
-            await child.waitFor("stdout", '"message":"m');
+            await child.waitFor("stdout", '"message":"m').catch(
+              async (error) => {
+                const inbox = await openInbox(inboxPath);
+                const state = JSON.stringify({
+                  run,
+                  kills,
+                  sent,
+                  owed,
+                  lines,
+                  printedNow: i,
+                  seen: new Set(runs.flat()).size,
+                  stats: inbox.stats(),
+                  queued: queued(context.server, device).length,
+                });
+                inbox.close();
+                throw new Error(`${(error as Error).message}\n${state}`);
+              },
+            );
           }
           await child.kill(); // SIGKILL
           kills++;
