@@ -390,9 +390,12 @@ async function listenUntilStopped(
     acknowledged: (message) => acknowledgedHere(message),
   });
   let notifier: DesktopNotifier | undefined;
+  /** Whether notifications carry an "Acknowledge" button. */
+  let notifierAcknowledges = false;
   if (settings.notify) {
     const probe = await probeNotifySend(io.env);
     if (probe) {
+      notifierAcknowledges = probe.actions;
       notifier = new DesktopNotifier({
         cacheDir: iconCacheDir(io.env),
         env: io.env,
@@ -488,8 +491,8 @@ async function listenUntilStopped(
     if (needsAcknowledgement(message)) {
       if (settings.ack) {
         void askToAcknowledge(io, prompt, message, acknowledger);
-      } else if (!notifier) {
-        // Deleted from the queue now: the receipt is how to acknowledge it.
+      } else if (!notifierAcknowledges) {
+        // No button to press: the receipt is how to acknowledge it.
         tell(
           `emergency "${
             oneLine(message.title ?? message.app)

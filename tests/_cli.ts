@@ -163,9 +163,13 @@ export async function runCli(
 export function cliTest(
   name: string,
   body: (context: CliContext) => Promise<void>,
-  { skip }: { skip?: string | false } = {},
+  { skip, timeout = 120_000 }: {
+    skip?: string | false;
+    /** The safety net (ms): a test waits for events, and this only ends a hang. */
+    timeout?: number;
+  } = {},
 ): void {
-  test(name, { timeout: 120_000, skip }, async () => {
+  test(name, { timeout, skip }, async () => {
     const server = await startFakeServer({
       keepAliveInterval: 0,
       accounts: [

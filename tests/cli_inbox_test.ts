@@ -7,8 +7,9 @@
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import { readFileSync } from "node:fs";
-import { chmod, writeFile } from "node:fs/promises";
+import { chmod, mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import process from "node:process";
 import { openInbox } from "../inbox/mod.ts";
 import { cliTest, interrupt } from "./_cli.ts";
 import { queued } from "./_setup.ts";
@@ -286,6 +287,37 @@ cliTest(
       const result = await context.run(["listen", ...args]);
       assert.equal(result.code, 2, `${args.join(" ")}: ${result.stderr}`);
       assert.equal(result.stderr.split("\n").length, 2, result.stderr);
+    }
+  },
+);
+
+cliTest(
+  "with --notify but a notify-send without buttons, an emergency still says how to acknowledge it",
+  async (context) => {
+    await context.seed();
+    const bin = join(context.dir, "bin");
+    await mkdir(bin);
+    // Help without --action: notifications cannot carry "Acknowledge".
+    await writeFile(
+      join(bin, "notify-send"),
+      `#!/bin/sh\n[ "$1" = "--help" ] && echo "Usage: notify-send SUMMARY [BODY]"\nexit 0\n`,
+    );
+    await chmod(join(bin, "notify-send"), 0o755);
+    const child = context.start(["listen", "--notify"], {
+      PATH: `${bin}:${process.env.PATH}`,
+    });
+    try {
+      await context.server.waitForLogin();
+      const { receipt } = context.server.send({
+        message: "smoke",
+        title: "Alarm",
+        priority: 2,
+      });
+      const hint = await child.waitFor("stderr", "acknowledge it with");
+      assert.match(hint, new RegExp(`ack ${receipt}$`));
+      assert.equal(await interrupt(child), 0);
+    } finally {
+      await child.kill();
     }
   },
 );
