@@ -9,6 +9,7 @@ import process from "node:process";
 import type { RetryDelay } from "../lib/_retry.ts";
 import type { Inbox, Retention, StoredMessage } from "../inbox/mod.ts";
 import { runSink } from "../inbox/mod.ts";
+import { decryptMessage } from "../mod.ts";
 import type { Message, MessageStream } from "../mod.ts";
 import { CliError } from "./_fail.ts";
 import { HookFailed } from "./_hooks.ts";
@@ -41,6 +42,12 @@ export interface InboxDelivery {
   retention: Required<Retention>;
   /** Hands undecryptable messages to hooks as they came. */
   deliverUndecryptable: boolean;
+  /**
+   * The key given now: a message kept undecrypted (no key then, or another)
+   * is decrypted with it when a sink takes it — a `retry` after the key was
+   * set hands it over readable.
+   */
+  encryptionKey: string | undefined;
   /** Ends the sinks' work (the stream stopped, or the user stops). */
   handling: AbortController;
   tell(line: string): void;
@@ -113,15 +120,24 @@ function isPermanent(error: unknown): boolean {
     error instanceof Undecryptable;
 }
 
+/** Whether the message's text is still encrypted. */
+function isUnreadable(message: Message): boolean {
+  return message.e2ee === "encrypted" || message.e2ee === "failed";
+}
+
 /** A message a hook cannot use: its text could not be decrypted. */
 class Undecryptable extends Error {}
 
 function runOne(d: InboxDelivery, sink: Sink): Promise<void> {
   const cursor = d.inbox.sink(sink.name);
-  const deliver = async ({ message }: StoredMessage) => {
+  const deliver = async (stored: StoredMessage) => {
+    let { message } = stored;
     if (!d.wanted(message)) return;
-    const unreadable = message.e2ee === "encrypted" ||
-      message.e2ee === "failed";
+    if (isUnreadable(message) && d.encryptionKey !== undefined) {
+      message = await decryptMessage(message, d.encryptionKey)
+        .catch(() => message);
+    }
+    const unreadable = isUnreadable(message);
     if (unreadable && !sink.takesUndecryptable && !d.deliverUndecryptable) {
       throw new Undecryptable(
         `it is end-to-end encrypted and ${

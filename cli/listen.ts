@@ -551,6 +551,7 @@ async function listenUntilStopped(
           maxAttempts: settings.maxAttempts,
           retention: settings.retention,
           deliverUndecryptable: settings.deliverUndecryptable,
+          encryptionKey,
           handling,
           tell,
           problem: (text) => void status.update({ lastError: text }),

@@ -597,6 +597,15 @@ export class SinkCursor {
     ).map(stored);
   }
 
+  /** Moves the sink's position up to `seq` (never back: a re-drive is behind it). */
+  #moveTo(seq: number): void {
+    this.#db.run(
+      `UPDATE sinks SET position = max(position, ?) WHERE name = ?`,
+      seq,
+      this.name,
+    );
+  }
+
   /** The sink took the message at `seq`: it never gets it again. */
   done(seq: number): void {
     this.#db.transaction(() => {
@@ -605,11 +614,7 @@ export class SinkCursor {
         this.name,
         seq,
       );
-      this.#db.run(
-        `UPDATE sinks SET position = max(position, ?) WHERE name = ?`,
-        seq,
-        this.name,
-      );
+      this.#moveTo(seq);
     });
   }
 
@@ -648,11 +653,7 @@ export class SinkCursor {
         this.name,
         seq,
       );
-      this.#db.run(
-        `UPDATE sinks SET position = max(position, ?) WHERE name = ?`,
-        seq,
-        this.name,
-      );
+      this.#moveTo(seq);
       return "dead";
     });
   }

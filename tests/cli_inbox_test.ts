@@ -321,3 +321,59 @@ cliTest(
     }
   },
 );
+
+/** A sender's end-to-end key (64 hex digits), for this test only. */
+const E2EE_KEY =
+  "1f046d257b8eeaf278c5218fe03a9887c21f80ecd5ad11e39f28cb7cb8b9ce03";
+
+cliTest(
+  "a message that could not be decrypted is kept, printed as such and set aside for a hook instead of stopping the listener; with the key set, retry hands it over readable",
+  async (context) => {
+    await context.seed();
+    const out = join(context.dir, "hooked.txt");
+    const hook = ["--exec", `cat >> "${out}"`];
+    const child = context.start(["listen", ...hook]);
+    try {
+      await context.server.waitForLogin();
+      context.server.send({
+        message: "the secret plan",
+        encryptWith: E2EE_KEY,
+      });
+      context.server.send({ message: "in the clear" });
+      await child.waitFor("stderr", "set aside for exec");
+      await child.waitFor("stdout", "in the clear");
+      assert.equal(await interrupt(child), 0, "not stopped by it");
+    } finally {
+      await child.kill();
+    }
+    assert.match(child.output().stdout, /end-to-end encrypted: set the key/);
+    const keyFile = join(context.dir, "sender.key");
+    await writeFile(keyFile, `${E2EE_KEY}\n`, { mode: 0o600 });
+    const retried = await context.run(["retry"]);
+    assert.match(
+      retried.stderr,
+      /handed 1 set-aside message\(s\) over again \(exec\)/,
+    );
+    const again = context.start([
+      "listen",
+      ...hook,
+      "--e2ee-key-file",
+      keyFile,
+    ]);
+    try {
+      await until(() => {
+        try {
+          return readFileSync(out, "utf8").includes("the secret plan");
+        } catch {
+          return false;
+        }
+      }, "the hook got the decrypted text");
+      assert.equal(await interrupt(again), 0);
+    } finally {
+      await again.kill();
+    }
+    const hooked = readFileSync(out, "utf8");
+    assert.match(hooked, /"e2ee":"decrypted"/);
+    assert.ok(!hooked.includes(E2EE_KEY));
+  },
+);
