@@ -12,8 +12,18 @@ import process from "node:process";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Buffer } from "node:buffer";
-import { chmod, readFile, writeFile } from "node:fs/promises";
+import {
+  chmod,
+  mkdtemp,
+  readdir,
+  readFile,
+  rm,
+  stat,
+  writeFile,
+} from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { test } from "node:test";
 import { CLI, cliTest, interrupt } from "./_cli.ts";
 import { runtimeCommand } from "./_spawn.ts";
 import { EMAIL, PASSWORD, queued, TWOFA, within } from "./_setup.ts";
@@ -329,3 +339,22 @@ cliTest(
     );
   },
 );
+
+test("a private file is written through a temporary name nobody can guess or plant: a file planted at the old predictable name is neither used nor changed", async () => {
+  const { writePrivate } = await import("../cli/_files.ts");
+  const dir = await mkdtemp(join(tmpdir(), "planted-"));
+  try {
+    const path = join(dir, "credentials.json");
+    // What another user of a shared folder could make first, readable.
+    const planted = join(dir, `.credentials.json.${process.pid}.tmp`);
+    await writeFile(planted, "planted", { mode: 0o666 });
+    await writePrivate(path, "the device's secret");
+    assert.equal(await readFile(planted, "utf8"), "planted");
+    assert.equal(await readFile(path, "utf8"), "the device's secret");
+    assert.equal((await stat(path)).mode & 0o777, 0o600);
+    const left = (await readdir(dir)).filter((name) => name.endsWith(".tmp"));
+    assert.deepEqual(left, [`.credentials.json.${process.pid}.tmp`]);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
