@@ -70,7 +70,15 @@ async function preparePrivateFile(path: string): Promise<void> {
  */
 export async function openSqliteFile(path: string): Promise<SqlDriver> {
   const DatabaseSync = await databaseClass();
-  if (path !== ":memory:") await preparePrivateFile(path);
+  if (path !== ":memory:") {
+    await preparePrivateFile(path).catch((error) => {
+      const code = (error as { code?: string }).code ?? String(error);
+      throw new InboxError(
+        `the inbox ${path}: cannot create it (${code}); give --inbox a file in a folder you can write`,
+        { cause: error },
+      );
+    });
+  }
   let db: Database;
   try {
     db = new DatabaseSync(path);

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import {
   chmodSync,
   mkdtempSync,
+  readdirSync,
   rmSync,
   statSync,
   writeFileSync,
@@ -280,6 +281,7 @@ serverTest(
     await watching;
     assert.deepEqual(seen.got.slice(1), ["one", "two", "three"]);
     assert.equal(inbox.stats().messages, 4);
+    assert.equal(inbox.index(), 0, "indexed after each commit already");
     assert.deepEqual(queued(context.server, device), [], "all deleted");
     inbox.close();
   },
@@ -299,3 +301,59 @@ serverTest(
     assert.equal(queued(context.server, device).length, 1, "the welcome stays");
   },
 );
+
+test("the node:sqlite driver: WAL, synced commits, a busy timeout; nested transactions join the outer one; statement errors stay SQLite's", async () => {
+  await inFolder(async (dir) => {
+    const warn = process.emitWarning;
+    const driver = await openSqliteFile(join(dir, "inbox.sqlite"));
+    try {
+      assert.equal(process.emitWarning, warn, "the warning filter is undone");
+      assert.deepEqual(driver.all(`PRAGMA journal_mode`), [
+        { journal_mode: "wal" },
+      ]);
+      assert.deepEqual(driver.all(`PRAGMA synchronous`), [{ synchronous: 2 }]);
+      assert.deepEqual(driver.all(`PRAGMA busy_timeout`), [{ timeout: 5000 }]);
+      driver.run(`CREATE TABLE t (n INTEGER PRIMARY KEY)`);
+      driver.transaction(() =>
+        driver.transaction(() => driver.run(`INSERT INTO t VALUES (1)`))
+      );
+      assert.throws(() =>
+        driver.transaction(() => {
+          driver.run(`INSERT INTO t VALUES (2)`);
+          throw new Error("rolled back");
+        }), /rolled back/);
+      assert.deepEqual(driver.all(`SELECT n FROM t`), [{ n: 1 }]);
+      // Not the file's fault: SQLite's own error, not an InboxError.
+      assert.throws(
+        () => driver.run(`INSERT INTO t VALUES (1)`),
+        (error: Error) =>
+          !(error instanceof InboxError) && /UNIQUE/.test(error.message),
+      );
+    } finally {
+      driver.close();
+    }
+  });
+});
+
+test("an in-memory inbox makes no file, and an inbox that cannot be made is one line", async () => {
+  const before = new Set(readdirSync("."));
+  (await openSqliteFile(":memory:")).close();
+  assert.deepEqual(new Set(readdirSync(".")), before);
+  await inFolder(async (dir) => {
+    await assert.rejects(openInbox(dir), (error: Error) => {
+      assert.ok(error instanceof InboxError);
+      assert.equal(error.name, "InboxError");
+      assert.match(
+        error.message,
+        /^the inbox .*: cannot create it \(EISDIR\); give --inbox/,
+      );
+      return true;
+    });
+    const path = join(dir, "inbox.sqlite");
+    writeFileSync(path, "this is no database ".repeat(100), { mode: 0o600 });
+    await assert.rejects(openInbox(path), (error: Error) => {
+      assert.ok((error as Error & { cause?: unknown }).cause instanceof Error);
+      return true;
+    });
+  });
+});
