@@ -145,10 +145,7 @@ function guard<T>(path: string, step: () => T): T {
 
 /** SQLite's error as one line naming the file and what to do. */
 function unusable(path: string, error: unknown): Error {
-  if (error instanceof InboxError || !(error instanceof Error)) {
-    return error as Error;
-  }
-  const text = error.message;
+  const text = (error as Error).message;
   const fix = /not a database|malformed|corrupt/i.test(text)
     ? "it is damaged or not an inbox: move it aside (the next start makes a new one) or restore a copy"
     : /readonly|read-only|permission|access/i.test(text)
@@ -159,7 +156,7 @@ function unusable(path: string, error: unknown): Error {
     ? "another process holds it: wait, or stop that process"
     : undefined;
   // A failure of a statement (a constraint, a bug) is not the file's fault.
-  if (fix === undefined) return error;
+  if (fix === undefined) return error as Error;
   return new InboxError(`the inbox ${path}: ${text}; ${fix}`, {
     cause: error,
   });

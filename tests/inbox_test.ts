@@ -5,8 +5,8 @@
 import assert from "node:assert/strict";
 import {
   chmodSync,
+  existsSync,
   mkdtempSync,
-  readdirSync,
   rmSync,
   statSync,
   writeFileSync,
@@ -336,9 +336,8 @@ test("the node:sqlite driver: WAL, synced commits, a busy timeout; nested transa
 });
 
 test("an in-memory inbox makes no file, and an inbox that cannot be made is one line", async () => {
-  const before = new Set(readdirSync("."));
   (await openSqliteFile(":memory:")).close();
-  assert.deepEqual(new Set(readdirSync(".")), before);
+  assert.equal(existsSync(":memory:"), false, "no file named :memory:");
   await inFolder(async (dir) => {
     await assert.rejects(openInbox(dir), (error: Error) => {
       assert.ok(error instanceof InboxError);
@@ -347,13 +346,45 @@ test("an in-memory inbox makes no file, and an inbox that cannot be made is one 
         error.message,
         /^the inbox .*: cannot create it \(EISDIR\); give --inbox/,
       );
+      assert.ok((error as Error & { cause?: unknown }).cause instanceof Error);
       return true;
     });
     const path = join(dir, "inbox.sqlite");
     writeFileSync(path, "this is no database ".repeat(100), { mode: 0o600 });
-    await assert.rejects(openInbox(path), (error: Error) => {
+    // Refused as it opens, not at the first statement after.
+    await assert.rejects(openSqliteFile(path), (error: Error) => {
+      assert.ok(error instanceof InboxError);
       assert.ok((error as Error & { cause?: unknown }).cause instanceof Error);
       return true;
     });
+  });
+});
+
+test("an inbox another connection holds is one line saying so, after the busy timeout", async () => {
+  await inFolder(async (dir) => {
+    const path = join(dir, "inbox.sqlite");
+    const holder = await openSqliteFile(path);
+    const waiting = await openSqliteFile(path);
+    try {
+      holder.run(`CREATE TABLE t (n INTEGER)`);
+      await assert.rejects(
+        Promise.resolve().then(() =>
+          holder.transaction(() => {
+            holder.run(`INSERT INTO t VALUES (1)`);
+            // The other connection wants to write meanwhile: it waits out
+            // the busy timeout (5 s), then says who to wait for.
+            waiting.run(`INSERT INTO t VALUES (2)`);
+          })
+        ),
+        (error: Error) => {
+          assert.ok(error instanceof InboxError, String(error));
+          assert.match(error.message, /another process holds it/);
+          return true;
+        },
+      );
+    } finally {
+      holder.close();
+      waiting.close();
+    }
   });
 });
