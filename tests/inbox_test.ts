@@ -131,6 +131,10 @@ test(
   },
 );
 
+/** Bodies of stored messages. */
+const bodies = (list: StoredMessage[]) =>
+  list.map((stored) => stored.message.message);
+
 /** An in-memory inbox for a test. */
 async function memoryInbox(): Promise<Inbox> {
   return await openInbox(":memory:");
@@ -387,4 +391,49 @@ test("an inbox another connection holds is one line saying so, after the busy ti
       waiting.close();
     }
   });
+});
+
+test("runSink's waits: 1 s growing by default, doubling per try, a finite wait without Retry-After", async () => {
+  const inbox = await memoryInbox();
+  const stop = new AbortController();
+  const waits: number[] = [];
+  let tries = 0;
+  const running = runSink(inbox, inbox.sink("hook", "beginning"), () => {
+    tries++;
+    throw new Error("down");
+  }, {
+    signal: stop.signal,
+    maxAttempts: 8,
+    sleep: (ms) => {
+      waits.push(ms);
+      if (waits.length === 7) stop.abort();
+      return Promise.resolve();
+    },
+  });
+  inbox.add("d1", [message(1)]);
+  await running;
+  assert.equal(waits.length, 7);
+  assert.ok(waits.every((w) => Number.isFinite(w) && w >= 1_000), `${waits}`);
+  assert.ok(waits[0] <= 2_000, `first wait ${waits[0]}`);
+  // Jittered up to min·2^attempt: all seven at the floor is next to impossible.
+  assert.ok(waits.some((w) => w > 1_000), `${waits}`);
+  assert.ok(Math.max(...waits) <= 300_000);
+  inbox.close();
+});
+
+test("runSink stopped while a message is being handed over does not count it taken, nor as a failure", async () => {
+  const inbox = await memoryInbox();
+  inbox.add("d1", [message(1), message(2)]);
+  for (const ending of ["resolves", "rejects"]) {
+    const stop = new AbortController();
+    const cursor = inbox.sink(`sink-${ending}`, "beginning");
+    await runSink(inbox, cursor, () => {
+      stop.abort(); // Ctrl-C while the hook runs
+      if (ending === "rejects") throw new Error("killed by the stop");
+    }, { signal: stop.signal });
+    assert.equal(cursor.position, 0, `${ending}: given again next run`);
+    assert.deepEqual(inbox.deadLetters(), []);
+    assert.deepEqual(bodies(cursor.next(1)), ["message 1"]);
+  }
+  inbox.close();
 });
