@@ -397,10 +397,9 @@ test("runSink's waits: 1 s growing by default, doubling per try, a finite wait w
   const inbox = await memoryInbox();
   const stop = new AbortController();
   const waits: number[] = [];
-  let tries = 0;
   const running = runSink(inbox, inbox.sink("hook", "beginning"), () => {
-    tries++;
-    throw new Error("down");
+    // A Retry-After that is not a number is no floor.
+    throw Object.assign(new Error("down"), { retryAfter: "soon" });
   }, {
     signal: stop.signal,
     maxAttempts: 8,
@@ -427,11 +426,13 @@ test("runSink stopped while a message is being handed over does not count it tak
   for (const ending of ["resolves", "rejects"]) {
     const stop = new AbortController();
     const cursor = inbox.sink(`sink-${ending}`, "beginning");
+    let retried = 0;
     await runSink(inbox, cursor, () => {
       stop.abort(); // Ctrl-C while the hook runs
       if (ending === "rejects") throw new Error("killed by the stop");
-    }, { signal: stop.signal });
+    }, { signal: stop.signal, onRetry: () => retried++ });
     assert.equal(cursor.position, 0, `${ending}: given again next run`);
+    assert.equal(retried, 0, `${ending}: not a failed try`);
     assert.deepEqual(inbox.deadLetters(), []);
     assert.deepEqual(bodies(cursor.next(1)), ["message 1"]);
   }
