@@ -138,3 +138,24 @@ export function parseDuration(
 }
 
 const MAX_TIMER = 2 ** 31 - 1;
+
+/** A priority flag (-2 to 2), decimal digits only: Number() reads "" as 0 and "0x1" as 1. */
+export function parsePriority(value: string, flag: string): number {
+  const given = value.trim();
+  const priority = /^[+-]?\d$/.test(given) ? Number(given) : NaN;
+  if (!(priority >= -2 && priority <= 2)) {
+    throw usage(
+      `${flag}: '${oneLine(value)}' is not a priority; use -2, -1, 0, 1 or 2`,
+    );
+  }
+  return priority;
+}
+
+/** A count flag: a whole number from 1 on, in decimal digits. */
+export function parseCount(value: string, flag: string): number {
+  const n = /^\d{1,9}$/.test(value.trim()) ? Number(value) : NaN;
+  if (!(n >= 1)) {
+    throw usage(`${flag}: '${oneLine(value)}' is not a count from 1 on`);
+  }
+  return n;
+}

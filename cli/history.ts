@@ -8,7 +8,7 @@ import { EXIT, usage } from "./_fail.ts";
 import { formatLine, oneLine, toJson } from "./_format.ts";
 import { say } from "./_io.ts";
 import { INBOX_FLAG, openExistingInbox, openInboxFile } from "./_inbox.ts";
-import { parseDuration } from "./_options.ts";
+import { parseCount, parseDuration, parsePriority } from "./_options.ts";
 import { Output, OutputClosed } from "./_output.ts";
 import { defaultInboxPath } from "./_paths.ts";
 
@@ -84,10 +84,12 @@ WHEN is a message id (digits), a duration ago (30s, 5m, 2h, 1d) or a date
       ...when(values.since, "--since", "since", "afterId"),
       ...when(values.until, "--until", "until", "beforeId"),
       ...(values.app === undefined ? {} : { app: values.app }),
-      ...(values["min-priority"] === undefined
-        ? {}
-        : { minPriority: priority(values["min-priority"]) }),
-      limit: values.limit === undefined ? 20 : count(values.limit),
+      ...(values["min-priority"] === undefined ? {} : {
+        minPriority: parsePriority(values["min-priority"], "--min-priority"),
+      }),
+      limit: values.limit === undefined
+        ? 20
+        : parseCount(values.limit, "--limit"),
     },
     failed: values.failed === true,
     json: values.json === true,
@@ -117,25 +119,6 @@ function when(
     );
   }
   return { [time]: date };
-}
-
-function priority(value: string): number {
-  if (!/^[+-]?\d$/.test(value.trim()) || Math.abs(Number(value)) > 2) {
-    throw usage(
-      `--min-priority: '${
-        oneLine(value)
-      }' is not a priority; use -2, -1, 0, 1 or 2`,
-    );
-  }
-  return Number(value);
-}
-
-function count(value: string): number {
-  const n = /^\d{1,6}$/.test(value.trim()) ? Number(value) : NaN;
-  if (!(n >= 1)) {
-    throw usage(`--limit: '${oneLine(value)}' is not a count from 1 on`);
-  }
-  return n;
 }
 
 /** One stored message as `history` prints it. */

@@ -28,7 +28,9 @@ import {
   configPath,
   type Endpoints,
   endpoints,
+  parseCount,
   parseDuration,
+  parsePriority,
   urlFlags,
   WEBSOCKET_FLAG,
 } from "./_options.ts";
@@ -228,19 +230,9 @@ function listenOptions(
     if (max < min) throw usage("--retry-delay: MAX is below MIN");
     retry = { min, max, resetAfter: 0 };
   }
-  let minPriority = -2;
-  if (values["min-priority"] !== undefined) {
-    // Decimal digits only: Number() reads "" as 0 and "0x1" as 1.
-    const given = values["min-priority"].trim();
-    minPriority = /^[+-]?\d$/.test(given) ? Number(given) : NaN;
-    if (!Number.isInteger(minPriority) || minPriority < -2 || minPriority > 2) {
-      throw usage(
-        `--min-priority: '${
-          values["min-priority"]
-        }' is not a priority; use -2, -1, 0, 1 or 2`,
-      );
-    }
-  }
+  const minPriority = values["min-priority"] === undefined
+    ? -2
+    : parsePriority(values["min-priority"], "--min-priority");
   // `--app "$APP"` with APP unset gives "": no app has that name, and every
   // message would be deleted unseen.
   if (values.app?.some((name) => name.trim() === "")) {
@@ -282,9 +274,9 @@ function listenOptions(
       : values.inbox ?? defaultInboxPath(env),
     retention: {
       maxAge: parseDuration(values.keep ?? "90d", "--keep", YEARS),
-      maxCount: wholeNumber(values["keep-count"] ?? "100000", "--keep-count"),
+      maxCount: parseCount(values["keep-count"] ?? "100000", "--keep-count"),
     },
-    maxAttempts: wholeNumber(values["max-attempts"] ?? "20", "--max-attempts"),
+    maxAttempts: parseCount(values["max-attempts"] ?? "20", "--max-attempts"),
     statusFile: values["status-file"] ?? defaultStatusPath(env),
     config: configPath(values, env),
     configFlag: values.config,
@@ -302,15 +294,6 @@ function noInbox(inbox: string | undefined): undefined {
 
 /** Durations of retention may run to years. */
 const YEARS = 100 * 365 * 86_400_000;
-
-/** A count from 1 on, in decimal digits. */
-function wholeNumber(value: string, flag: string): number {
-  const n = /^\d{1,9}$/.test(value.trim()) ? Number(value) : NaN;
-  if (!(n >= 1)) {
-    throw usage(`${flag}: '${oneLine(value)}' is not a count from 1 on`);
-  }
-  return n;
-}
 
 /** The hooks a message goes through, in order, by their inbox names. */
 function hooksFor(
