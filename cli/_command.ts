@@ -128,15 +128,11 @@ export function parseCommand<F extends Flags, O>(
       }'; see ${name} --help`,
     );
   }
-  // A line break or an escape in a value ends a unit file's line, forges a
-  // log line or moves a terminal's cursor: none is wanted in any flag.
-  for (const [flag, value] of Object.entries(parsed.values)) {
-    const values = Array.isArray(value) ? value : [value];
-    if (values.some((v) => typeof v === "string" && CONTROL.test(v))) {
-      throw usage(
-        `${name}: --${flag} holds a control character (a line break, a carriage return or an escape); remove it`,
-      );
-    }
+  const flag = flagWithControl(parsed.values);
+  if (flag !== undefined) {
+    throw usage(
+      `${name}: --${flag} holds a control character (a line break, a carriage return or an escape); remove it`,
+    );
   }
   return command.options({
     values: parsed.values as Values<F>,
@@ -146,6 +142,22 @@ export function parseCommand<F extends Flags, O>(
 }
 
 type ParseSpecs = NonNullable<Parameters<typeof parseArgs>[0]>["options"];
+
+/**
+ * The first flag whose value holds a control character, if any. A line
+ * break or an escape in a value ends a unit file's line, forges a log line
+ * or moves a terminal's cursor: none is wanted in any flag, from the command
+ * line or from a file (the relay's).
+ */
+export function flagWithControl(
+  values: Readonly<Record<string, unknown>>,
+): string | undefined {
+  for (const [flag, value] of Object.entries(values)) {
+    const list = Array.isArray(value) ? value : [value];
+    if (list.some((v) => typeof v === "string" && CONTROL.test(v))) return flag;
+  }
+  return undefined;
+}
 
 /** Control characters but tab (C0, DEL, C1). */
 // deno-lint-ignore no-control-regex

@@ -64,6 +64,10 @@ const COMMANDS: Record<string, { summary: string; load(): Promise<Command> }> =
       summary: "show what is queued, without deleting it",
       load: async () => (await import("./messages.ts")).messages as Command,
     },
+    relay: {
+      summary: "listen for many devices in one process",
+      load: async () => (await import("./relay.ts")).relay as Command,
+    },
     history: {
       summary: "show what the inbox keeps: search, dead letters, --follow",
       load: async () => (await import("./history.ts")).history as Command,

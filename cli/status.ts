@@ -8,16 +8,17 @@ import { type Io, print } from "./_io.ts";
 import { defaultInboxPath, defaultStatusPath } from "./_paths.ts";
 import { INBOX_FLAG, openExistingInbox } from "./_inbox.ts";
 import type { InboxStats } from "../inbox/mod.ts";
-import { isRunning, readStatus } from "./_status_file.ts";
+import { isRunning, type ListenerStatus, readStatus } from "./_status_file.ts";
 
 /** `status`. */
 export const status = defineCommand({
   name: "status",
-  usage: ["[--status-file PATH] [--json]"],
+  usage: ["[--status-file PATH] [--json]", "--devices FILE [--json]"],
   about:
     `Reads the status file \`listen\` keeps and says whether the listener runs and
 is connected, since when, when the last message came and the last problem.
-Exit code 0 when a listener is connected, 1 otherwise.`,
+Exit code 0 when a listener is connected, 1 otherwise. With --devices, the
+same for each device of a relay, a line each; 0 only when all are connected.`,
   flags: {
     "status-file": {
       type: "string",
@@ -29,14 +30,56 @@ Exit code 0 when a listener is connected, 1 otherwise.`,
       help: 'the file as it is, with "running" and "inbox" added',
     },
     ...INBOX_FLAG,
+    devices: {
+      type: "string",
+      value: "FILE",
+      help: "each device of the relay that FILE lists (see relay --help)",
+    },
   },
   options: ({ values }, env) => ({
     path: values["status-file"] ?? defaultStatusPath(env),
     inbox: values.inbox ?? defaultInboxPath(env),
     json: values.json === true,
+    devices: values.devices,
   }),
-  run: (options, { io }) => report(options, io),
+  run: (options, { io }) =>
+    options.devices === undefined
+      ? report(options, io)
+      : reportDevices(options.devices, options.json, io),
 });
+
+/** Each relay device's state, a block each; 0 only when all are connected. */
+async function reportDevices(
+  file: string,
+  json: boolean,
+  io: Io,
+): Promise<number> {
+  // Loaded only here: it brings listen's table, which status needs not.
+  const { readRelayFile } = await import("./_relay_file.ts");
+  const devices = await readRelayFile(file, io.env);
+  let connected = 0;
+  for (const { name, options } of devices) {
+    const status = options.statusFile;
+    const state = await readStatus(status);
+    const running = state !== undefined && state.state !== "stopped" &&
+      isRunning(state.pid);
+    if (running && state.state === "connected") connected++;
+    if (json) {
+      print(io, JSON.stringify({ name, ...state, running }));
+    } else {
+      const lines = state
+        ? statusLines(state, running)
+        : [`not running (no status file at ${status})`];
+      print(
+        io,
+        [`${name}: ${lines[0]}`, ...lines.slice(1).map((l) => `  ${l}`)].join(
+          "\n",
+        ),
+      );
+    }
+  }
+  return connected === devices.length ? EXIT.ok : EXIT.error;
+}
 
 /** The inbox's counts, or undefined when there is no inbox. */
 async function inboxStats(path: string): Promise<InboxStats | undefined> {
@@ -90,6 +133,14 @@ async function report(
     print(io, JSON.stringify({ ...file, running, inbox: stats ?? null }));
     return connected ? EXIT.ok : EXIT.error;
   }
+  const lines = statusLines(file, running);
+  if (stats) lines.push(...inboxLines(inbox, stats));
+  print(io, lines.join("\n"));
+  return connected ? EXIT.ok : EXIT.error;
+}
+
+/** What a status file says, in lines: the state first. */
+function statusLines(file: ListenerStatus, running: boolean): string[] {
   const lines = [
     running
       ? `${file.state} since ${file.since} (pid ${file.pid})`
@@ -108,7 +159,5 @@ async function report(
       "the account has no Desktop licence: Open Client devices stop after their 30-day trial",
     );
   }
-  if (stats) lines.push(...inboxLines(inbox, stats));
-  print(io, lines.join("\n"));
-  return connected ? EXIT.ok : EXIT.error;
+  return lines;
 }

@@ -99,7 +99,7 @@ export interface LiveScript {
   /** Closes the read end of the child's stderr (`2>&1 | head -1`). */
   closeStderr(): void;
   /** Sends a signal (e.g. SIGINT, as Ctrl-C does). */
-  signal(signal: "SIGINT" | "SIGTERM" | "SIGSTOP" | "SIGCONT"): void;
+  signal(signal: "SIGINT" | "SIGTERM" | "SIGSTOP" | "SIGCONT" | "SIGHUP"): void;
   /** Resolves when the child has exited. */
   exited: Promise<{ code: number | null; signal: string | null }>;
   /** Everything printed so far. */
