@@ -131,7 +131,7 @@ cliTest(
     const status = await context.run(["status", "--devices", file]);
     assert.match(
       status.stdout,
-      /^home: stopped since .*\n(?:  .*\n)*work: stopped since /m,
+      /^home: stopped since .*\n(?: {2}.*\n)*work: stopped since /m,
     );
   },
 );
