@@ -19,6 +19,8 @@
  * - soak: 10,000 `R` reconnects while messages flow (bench/soak.ts);
  * - many streams: 1,000 streams in one process against 1,000 bare WebSockets
  *   — RSS, heap, idle CPU (bench/many_streams.ts);
+ * - the relay: 1,000 devices in one `relay` process — time until all are
+ *   online, RSS, idle CPU, send → the device's line (bench/relay_bench.ts);
  * - the inbox: receiving a backlog of 10,000 into it against the same
  *   stream without it; full-text search over 100,000 stored messages, the
  *   first page of history, bytes per message (bench/inbox_bench.ts);
@@ -29,7 +31,7 @@
  * The run fails (exit code 1) when a bundle is over its budget. Options, for
  * quick runs while developing (these write no results.json):
  *
- *   deno task bench --only many,latency   # sections: stream, latency, load, rstorm, decrypt, soak, many, inbox, footprint
+ *   deno task bench --only many,latency   # sections: stream, latency, load, rstorm, decrypt, soak, many, relay, inbox, footprint
  *   deno task bench --runtimes deno,node24
  *   deno task bench --quick               # small counts everywhere
  *   deno task bench --only many --streams 200
@@ -48,6 +50,7 @@ const SECTIONS = [
   "decrypt",
   "soak",
   "many",
+  "relay",
   "inbox",
   "footprint",
 ];
@@ -77,6 +80,7 @@ const QUICK_ARGS: Record<string, string[]> = {
   "bench/decrypt_bench.ts": ["--messages", "300", "--fields", "300"],
   "bench/soak.ts": ["--reconnects", "500"],
   "bench/many_streams.ts": ["--idle", "2", "--settle", "6"],
+  "bench/relay_bench.ts": ["--idle", "2", "--settle", "6", "--samples", "10"],
 };
 
 interface Runtime {
@@ -203,6 +207,7 @@ const results: Record<string, unknown> = {
   decrypt: {},
   soak: {},
   manyStreams: {},
+  relay: {},
   inbox: {},
 };
 const wanted = (section: string) => only.includes(section);
@@ -211,7 +216,7 @@ const put = (section: string, runtime: Runtime, value: unknown) =>
   (results[section] as Record<string, unknown>)[runtime.name] = value;
 
 // The sections that need it get the fake in a process of its own.
-const server = ["stream", "soak", "many"].some(wanted)
+const server = ["stream", "soak", "many", "relay"].some(wanted)
   ? await startServer()
   : { info: "", stop: () => Promise.resolve() };
 try {
@@ -295,6 +300,18 @@ try {
         ], true) as Record<string, number>;
       }
       put("manyStreams", runtime, modes);
+    }
+    if (wanted("relay")) {
+      console.log(`relay with ${STREAMS} devices on ${runtime.name} …`);
+      put(
+        "relay",
+        runtime,
+        await runJson(runtime, "bench/relay_bench.ts", [
+          server.info,
+          "--devices",
+          STREAMS,
+        ], true),
+      );
     }
   }
 } finally {
@@ -509,6 +526,29 @@ for (const [name, m] of Object.entries(r.manyStreams as Any)) {
     `bare ${f(b.idleCpuPercent, 3)} % / ≤ 2×`,
     `${f(cpu)}×`,
     cpu <= 2 ? "yes" : "no",
+  ]);
+}
+for (const [name, x] of Object.entries((r.relay ?? {}) as Any)) {
+  rows.push([
+    `${name} relay, ${x.devices} devices: all online`,
+    `${f(x.upMs / 1000)} s`,
+    "",
+    "",
+    "",
+  ]);
+  rows.push([
+    `${name} relay, ${x.devices} devices: RSS, idle CPU`,
+    `${mib(x.after.rss)}, ${f(x.idleCpuPercent, 3)} % of a core`,
+    `per device ${kib(x.perDevice.rssBytes)}`,
+    "",
+    "",
+  ]);
+  rows.push([
+    `${name} relay: send → the device's line, median / p95`,
+    `${f(x.sendToSinkMs.median)} / ${f(x.sendToSinkMs.p95)} ms`,
+    "",
+    "",
+    "",
   ]);
 }
 const fp = r.footprint ?? { entries: {}, importTimes: {}, overBudget: [] };

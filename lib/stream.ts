@@ -280,7 +280,9 @@ class Stream implements MessageStream {
   #startedAt = 0;
   /** Messages in a row whose HMAC did not verify with the key. */
   #mismatches = 0;
-  #onAbort = () => void this.#stop("aborted", this.#settings.signal?.reason);
+  /** The listener on the caller's signal: its reason ends the stream. */
+  #onAbort = (event: Event) =>
+    void this.#stop("aborted", (event.target as AbortSignal).reason);
 
   constructor(device: Device, options: StreamOptions) {
     const settings = checkOptions(device, options);
@@ -376,8 +378,10 @@ class Stream implements MessageStream {
   /** The rest of the batch at once; undefined once the stream stopped. */
   async #nextBatch(): Promise<Message[] | undefined> {
     if (await this.#ready()) {
-      const rest = this.#batch.slice(this.#index);
-      this.#index = this.#batch.length;
+      // The whole batch: a batch consumer is the stream's only one, so none
+      // of it was handed out before (the batch is dropped, not reused).
+      const rest = this.#batch;
+      this.#index = rest.length;
       // Moving on from the last marks the whole batch handled: the delete
       // goes through the highest id.
       this.#inHand = rest[rest.length - 1];

@@ -21,6 +21,7 @@ const ENTRIES = {
   "./testing": "testing/mod",
   "./cli": "cli/main",
   "./inbox": "inbox/mod",
+  "./cloudflare": "cloudflare/mod",
 };
 
 async function run(program: string, args: string[], cwd = ROOT) {

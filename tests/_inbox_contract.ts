@@ -3,7 +3,6 @@
 // Object's SQL in its own row — so that the inbox behaves alike on each.
 
 import assert from "node:assert/strict";
-import { test } from "node:test";
 import type { Message } from "../mod.ts";
 import type { SqlDriver } from "../inbox/_driver.ts";
 import { Inbox } from "../inbox/store.ts";
@@ -32,20 +31,28 @@ export function message(id: number | string, fields: Partial<Message> = {}) {
 const bodies = (list: { message: Message }[]) =>
   list.map(({ message }) => message.message);
 
+/** How a case is declared: node:test's `test`, or a collector elsewhere. */
+export type DefineTest = (
+  name: string,
+  body: () => Promise<void>,
+) => unknown;
+
 /**
  * Runs the contract against drivers `open` makes: a fresh, empty database
- * each call.
+ * each call. `define` declares each case: node:test's `test` here; a
+ * Durable Object collects them and runs each inside workerd.
  */
 export function inboxContract(
   driverName: string,
   open: () => Promise<SqlDriver>,
+  define: DefineTest,
 ): void {
   /** A test with a fresh inbox on a clock the test moves. */
   function inboxTest(
     name: string,
     body: (inbox: Inbox, clock: { now: number }) => void | Promise<void>,
   ) {
-    test(`inbox on ${driverName}: ${name}`, async () => {
+    define(`inbox on ${driverName}: ${name}`, async () => {
       const clock = { now: 1_000_000 };
       const inbox = new Inbox(await open(), () => clock.now);
       try {

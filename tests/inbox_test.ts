@@ -28,7 +28,11 @@ import { SCHEMA_VERSION } from "../inbox/_schema.ts";
 import { inboxContract, message } from "./_inbox_contract.ts";
 import { newDevice, queued, serverTest, within } from "./_setup.ts";
 
-inboxContract("node:sqlite in memory", () => openSqliteFile(":memory:"));
+inboxContract(
+  "node:sqlite in memory",
+  () => openSqliteFile(":memory:"),
+  test,
+);
 
 /** A temporary folder for files, removed after `body`. */
 async function inFolder(body: (dir: string) => Promise<void>) {
@@ -45,7 +49,7 @@ inboxContract("a node:sqlite file", async () => {
   const dir = mkdtempSync(join(tmpdir(), "inbox-contract-"));
   process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
   return await openSqliteFile(join(dir, `inbox-${++files}.sqlite`));
-});
+}, test);
 
 test("the inbox file is 0600 in a 0700 folder whatever the umask, and keeps what was added", async () => {
   await inFolder(async (dir) => {

@@ -1,13 +1,16 @@
 /**
  * Runs the whole test suite on every runtime the library promises: Deno (this
  * process's), Bun 1, Node 22 and Node 24; then the library inside Cloudflare's
- * workerd (tests/workerd/run.ts: Node 24 drives Miniflare). Missing runtimes
+ * workerd (tests/workerd/run.ts: Node 24 drives Miniflare), the Durable
+ * Object deployment in Miniflare (tests/cloudflare/run.ts), Chromium and the
+ * npm package. Missing runtimes
  * and tools are installed from npm into `.runtimes/` (git-ignored); nothing
  * else is needed but Node + npm.
  *
  *   deno task test              # every runtime
  *   deno task test node24 bun   # only those
  *   deno task test workerd      # only the Worker
+ *   deno task test durable-objects
  *
  * The static checks a JSR release needs (fmt, lint, type check, doc lint,
  * publish dry run) run beside the runtimes (four at a time;
@@ -108,9 +111,12 @@ const node = (major: number): Runtime => ({
 
 /**
  * The library bundled (esbuild) into a Worker that Miniflare runs in workerd,
- * against the fake server, driven by a node:test script on Node 24.
+ * against the fake server, driven by a node:test script on Node 24: `workerd`
+ * runs tests/workerd/run.ts (the library in a Worker), `durable-objects`
+ * tests/cloudflare/run.ts (the inbox contract in a Durable Object's SQL, and
+ * cloudflare/'s Worker and device objects).
  */
-function workerd(): Runtime {
+function workerd(name: string, script: string): Runtime {
   let tools: string[] = [];
   const packageVersion = async (name: string) =>
     JSON.parse(
@@ -119,7 +125,7 @@ function workerd(): Runtime {
       ),
     ).version;
   return {
-    name: "workerd",
+    name,
     binary: async () => {
       const esbuild = await fromNpm("esbuild", "esbuild@0", ".bin/esbuild");
       const miniflare = await fromNpm(
@@ -133,7 +139,7 @@ function workerd(): Runtime {
     command: (binary, _files, report) => [
       binary,
       ...nodeReporters(report),
-      "tests/workerd/run.ts",
+      script,
       ...tools,
     ],
     version: async (binary) => {
@@ -265,6 +271,7 @@ const DOC_PATHS = [
   "lib/",
   "cli/",
   "inbox/",
+  "cloudflare/",
   "testing/",
 ];
 
@@ -327,7 +334,8 @@ const RUNTIMES: Runtime[] = [
   },
   node(22),
   node(24),
-  workerd(),
+  workerd("workerd", "tests/workerd/run.ts"),
+  workerd("durable-objects", "tests/cloudflare/run.ts"),
   chromium(),
   npmPackage(),
 ];
@@ -455,6 +463,8 @@ const CHECKS: [string, string[]][] = [
     "mod.ts",
     "lib",
     "cli",
+    "inbox",
+    "cloudflare",
     "testing",
     "tests",
     "examples",
@@ -468,6 +478,7 @@ const CHECKS: [string, string[]][] = [
     "testing/mod.ts",
     "cli/main.ts",
     "inbox/mod.ts",
+    "cloudflare/mod.ts",
   ]],
   ["publish-dry-run", ["publish", "--dry-run", "--allow-dirty"]],
 ];

@@ -1,0 +1,445 @@
+/**
+ * The Cloudflare deployment in Miniflare (workerd): cloudflare/worker.ts and
+ * its Durable Object class, bundled by esbuild, against the fake Pushover
+ * server running here on 127.0.0.1. A second Worker consumes the Queue and
+ * keeps every delivery in a KV namespace the tests read. And the inbox's
+ * contract suite, each case in a Durable Object of its own.
+ *
+ * Run by `deno task test durable-objects` (tests/run_all.ts), with Node 24:
+ *
+ *   node --test-reporter=spec tests/cloudflare/run.ts \
+ *     --esbuild .runtimes/esbuild/node_modules/.bin/esbuild \
+ *     --miniflare .runtimes/miniflare/node_modules/miniflare/dist/src/index.js
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { createServer } from "node:http";
+import { createRequire } from "node:module";
+import process from "node:process";
+import { after, before, describe, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { type FakeServer, startFakeServer } from "../../testing/mod.ts";
+import { bundle } from "../_bundle.ts";
+import { within } from "../_setup.ts";
+import type { Device } from "../../mod.ts";
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const EMAIL = "objects@example.com";
+const PASSWORD = "pa55-in-an-object";
+const TOKEN = "admin-token-for-the-tests-0123456789";
+
+interface MiniflareLike {
+  ready: Promise<URL>;
+  dispatchFetch(url: string, init?: RequestInit): Promise<Response>;
+  getKVNamespace(binding: string, worker?: string): Promise<{
+    list(options?: { cursor?: string }): Promise<{
+      keys: { name: string }[];
+      list_complete: boolean;
+      cursor?: string;
+    }>;
+  }>;
+  dispose(): Promise<void>;
+}
+type MiniflareClass = new (options: Record<string, unknown>) => MiniflareLike;
+
+function flag(name: string, fallback: string): string {
+  const index = process.argv.indexOf(`--${name}`);
+  return index === -1 ? fallback : process.argv[index + 1];
+}
+const esbuild = flag(
+  "esbuild",
+  `${ROOT}.runtimes/esbuild/node_modules/.bin/esbuild`,
+);
+const miniflareEntry = flag(
+  "miniflare",
+  `${ROOT}.runtimes/miniflare/node_modules/miniflare/dist/src/index.js`,
+);
+const require = createRequire(miniflareEntry);
+const { Miniflare } = require(miniflareEntry) as { Miniflare: MiniflareClass };
+const workerdDate =
+  (require("workerd") as { compatibilityDate: string }).compatibilityDate;
+const today = new Date().toISOString().slice(0, 10);
+const COMPATIBILITY_DATE = workerdDate < today ? workerdDate : today;
+
+/** Resolves once `check` holds, looking every 20 ms (a net of 60 s). */
+async function until(
+  check: () => boolean | Promise<boolean>,
+  what: string,
+): Promise<void> {
+  const started = Date.now();
+  while (!await check()) {
+    if (Date.now() - started > 60_000) throw new Error(`never: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+describe("the inbox contract in a Durable Object's SQL", () => {
+  let miniflare: MiniflareLike;
+  const names: string[] = [];
+  before(async () => {
+    miniflare = new Miniflare({
+      modules: true,
+      script: bundle(
+        esbuild,
+        new URL("./contract_worker.ts", import.meta.url),
+        "neutral",
+        ["node:*"],
+      ),
+      compatibilityDate: COMPATIBILITY_DATE,
+      // node:assert for the suite's assertions; the inbox itself needs none.
+      compatibilityFlags: ["nodejs_compat"],
+      durableObjects: { CASES: { className: "ContractCase", useSQLite: true } },
+    });
+    const response = await miniflare.dispatchFetch("http://contract/");
+    names.push(...await response.json() as string[]);
+  });
+  after(() => miniflare?.dispose());
+
+  test("every case of the suite runs here (16 or more)", () => {
+    assert.ok(names.length >= 16, `${names.length} cases`);
+  });
+  // The cases are known only once the bundle runs: one test per case,
+  // declared from the list the Worker gives.
+  test("each case passes, each in an object of its own", async (t) => {
+    for (const name of names) {
+      await t.test(name, async () => {
+        const response = await miniflare.dispatchFetch(
+          `http://contract/?case=${encodeURIComponent(name)}`,
+        );
+        const result = await response.json() as { ok: boolean; error?: string };
+        if (!result.ok) assert.fail(result.error);
+      });
+    }
+  });
+});
+
+describe("a Durable Object per device, behind the admin API", () => {
+  let server: FakeServer;
+  let miniflare: MiniflareLike;
+  /** Every body the admin API answered: none may hold a secret. */
+  const answers: string[] = [];
+  const webhook = { up: true, bodies: [] as string[], refused: 0 };
+  let webhookUrl = "";
+  let closeWebhook: () => Promise<void>;
+
+  /** The admin API, with the token unless `token` says otherwise. */
+  async function admin(
+    method: string,
+    path: string,
+    body?: unknown,
+    token: string | null = TOKEN,
+  ): Promise<{ status: number; json: Record<string, unknown> }> {
+    const response = await miniflare.dispatchFetch(
+      `http://relay.example${path}`,
+      {
+        method,
+        headers: token ? { authorization: `Bearer ${token}` } : {},
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      },
+    );
+    const text = await response.text();
+    answers.push(text);
+    return { status: response.status, json: JSON.parse(text) };
+  }
+
+  /** The device's stored messages' bodies, oldest first. */
+  async function stored(deviceId: string): Promise<string[]> {
+    const { json } = await admin(
+      "GET",
+      `/devices/${deviceId}/messages?limit=500`,
+    );
+    return (json.messages as { message: { message: string } }[])
+      .map((m) => m.message.message).reverse();
+  }
+
+  /** Every Queue delivery the consumer kept: dedupe key → times seen. */
+  async function queued(): Promise<Map<string, number>> {
+    const kv = await miniflare.getKVNamespace("SEEN", "consumer");
+    const seen = new Map<string, number>();
+    let cursor: string | undefined;
+    do {
+      const page = await kv.list(cursor ? { cursor } : {});
+      for (const { name } of page.keys) {
+        const key = name.slice(0, name.lastIndexOf("#"));
+        seen.set(key, (seen.get(key) ?? 0) + 1);
+      }
+      cursor = page.list_complete ? undefined : page.cursor;
+    } while (cursor);
+    return seen;
+  }
+
+  /** A device made on the fake directly (the API takes id and secret). */
+  function fakeDevice(name: string): Device {
+    const account = server.store.accounts[0];
+    const secret = server.store.issueSecret(account);
+    const record = server.store.addDevice(account, name);
+    record.queue.length = 0;
+    return { deviceId: record.id, secret };
+  }
+
+  before(async () => {
+    server = await startFakeServer({
+      accounts: [{ email: EMAIL, password: PASSWORD }],
+    });
+    const hook = createServer((request, response) => {
+      let body = "";
+      request.on("data", (chunk) => body += chunk);
+      request.on("end", () => {
+        if (webhook.up) webhook.bodies.push(body);
+        else webhook.refused++;
+        response.writeHead(webhook.up ? 204 : 503).end();
+      });
+    });
+    await new Promise<void>((resolve) => hook.listen(0, "127.0.0.1", resolve));
+    webhookUrl = `http://127.0.0.1:${
+      (hook.address() as { port: number }).port
+    }/hook`;
+    closeWebhook = () => new Promise((resolve) => hook.close(() => resolve()));
+    miniflare = new Miniflare({
+      host: "127.0.0.1",
+      port: 0,
+      compatibilityDate: COMPATIBILITY_DATE,
+      workers: [
+        {
+          name: "admin",
+          modules: true,
+          script: bundle(
+            esbuild,
+            new URL("../../cloudflare/worker.ts", import.meta.url),
+            "neutral",
+          ),
+          compatibilityDate: COMPATIBILITY_DATE,
+          durableObjects: {
+            DEVICE: { className: "PushoverDevice", useSQLite: true },
+          },
+          queueProducers: { QUEUE: "alerts" },
+          bindings: {
+            ADMIN_TOKEN: TOKEN,
+            PUSHOVER_API_URL: server.apiUrl,
+            PUSHOVER_WEBSOCKET_URL: server.websocketUrl,
+            WATCHDOG_SECONDS: "1",
+          },
+        },
+        {
+          name: "consumer",
+          modules: true,
+          script: `export default {
+            async queue(batch, env) {
+              for (const m of batch.messages) {
+                await env.SEEN.put(m.body.dedupeKey + "#" + crypto.randomUUID(), JSON.stringify(m.body));
+                m.ack();
+              }
+            },
+          };`,
+          compatibilityDate: COMPATIBILITY_DATE,
+          kvNamespaces: ["SEEN"],
+          queueConsumers: {
+            alerts: { maxBatchSize: 100, maxBatchTimeout: 0.1 },
+          },
+        },
+      ],
+    });
+    await miniflare.ready;
+  });
+  after(async () => {
+    await miniflare?.dispose();
+    await closeWebhook?.();
+    await server?.close();
+  });
+
+  test("the admin API refuses a missing or wrong token, in constant time, and says how", async () => {
+    for (const token of [null, "", "wrong", `${TOKEN}x`, TOKEN.slice(0, -1)]) {
+      const { status, json } = await admin(
+        "GET",
+        "/devices/abc",
+        undefined,
+        token,
+      );
+      assert.equal(status, 401, String(token));
+      assert.match(String(json.error), /bearer token is required/);
+    }
+    const { status } = await admin("GET", "/devices/abc");
+    assert.equal(status, 404, "with the token: no such device");
+  });
+
+  test("the whole flow: added by e-mail and password, it streams, keeps, and hands each message to the webhook and the Queue", async () => {
+    const { status, json } = await admin("POST", "/devices", {
+      email: EMAIL,
+      password: PASSWORD,
+      deviceName: "objects",
+      webhook: webhookUrl,
+      queue: true,
+    });
+    assert.equal(status, 201, JSON.stringify(json));
+    const deviceId = String(json.deviceId);
+    assert.deepEqual(json.sinks, ["webhook", "queue"]);
+    await server.waitForLogin(deviceId);
+    const device = server.store.devices.get(deviceId)!;
+    for (const body of ["first", "second", "third"]) {
+      server.send({ message: body, device: "objects" });
+    }
+    await until(
+      async () => (await stored(deviceId)).length === 4,
+      "the welcome and three kept",
+    );
+    assert.deepEqual((await stored(deviceId)).slice(1), [
+      "first",
+      "second",
+      "third",
+    ]);
+    await until(() => device.queue.length === 0, "deleted on the server");
+    await until(() => webhook.bodies.length === 4, "the webhook took four");
+    const delivered = webhook.bodies.map((b) => JSON.parse(b));
+    assert.deepEqual(
+      delivered.map((d) => d.dedupeKey),
+      delivered.map((d) => `${deviceId}:${d.message.id_str}`),
+    );
+    await until(async () => (await queued()).size === 4, "four in the Queue");
+    const search = await admin("GET", `/devices/${deviceId}/search?q=SECOND`);
+    assert.deepEqual(
+      (search.json.messages as { message: { message: string } }[]).map((m) =>
+        m.message.message
+      ),
+      ["second"],
+    );
+    const report = await admin("GET", `/devices/${deviceId}`);
+    assert.equal(report.json.state, "synced");
+    assert.equal((report.json.inbox as { messages: number }).messages, 4);
+  });
+
+  test("a webhook down, then up: nothing lost, in order, the Queue not held back", async () => {
+    const device = fakeDevice("hooked");
+    webhook.up = false;
+    const { status } = await admin("POST", "/devices", {
+      ...device,
+      webhook: webhookUrl,
+      queue: true,
+    });
+    assert.equal(status, 201);
+    await server.waitForLogin(device.deviceId);
+    const before = webhook.bodies.length;
+    for (const body of ["down 1", "down 2"]) {
+      server.send({ message: body, device: "hooked" });
+    }
+    const keys = async () =>
+      [...(await queued()).keys()].filter((k) => k.startsWith(device.deviceId));
+    await until(async () => (await keys()).length === 2, "the Queue took both");
+    await until(() => webhook.refused >= 2, "the webhook refused, twice");
+    const report = await admin("GET", `/devices/${device.deviceId}`);
+    assert.match(String(report.json.lastError), /webhook .* answered 503/);
+    webhook.up = true;
+    await until(
+      () => webhook.bodies.length === before + 2,
+      "the alarm retried the webhook",
+    );
+    assert.deepEqual(
+      webhook.bodies.slice(before).map((b) => JSON.parse(b).message.message),
+      ["down 1", "down 2"],
+    );
+  });
+
+  test("50 devices in 50 objects: each keeps its own message", async () => {
+    const devices = Array.from(
+      { length: 50 },
+      (_, i) => fakeDevice(`many-${i}`),
+    );
+    await Promise.all(
+      devices.map(async (device) => {
+        const { status } = await admin("POST", "/devices", device);
+        assert.equal(status, 201);
+      }),
+    );
+    for (const device of devices) await server.waitForLogin(device.deviceId);
+    devices.forEach((_, i) =>
+      server.send({ message: `to ${i}`, device: `many-${i}` })
+    );
+    for (const [i, device] of devices.entries()) {
+      await until(
+        async () => (await stored(device.deviceId)).join() === `to ${i}`,
+        `device ${i} kept its message`,
+      );
+    }
+  });
+
+  test("an object restarted mid-burst is brought back by its alarm and resumes from its storage: nothing lost or doubled in its inbox, each Queue key there", async () => {
+    const device = fakeDevice("burst");
+    await admin("POST", "/devices", { ...device, queue: true });
+    await server.waitForLogin(device.deviceId);
+    const BURST = 200;
+    for (let i = 0; i < BURST / 2; i++) {
+      server.send({ message: `burst ${i}`, device: "burst" });
+    }
+    await until(
+      async () => (await stored(device.deviceId)).length > 0,
+      "the first of the burst kept",
+    );
+    const restarted = await admin(
+      "POST",
+      `/devices/${device.deviceId}/restart`,
+    );
+    assert.equal(restarted.json.restarting, true, JSON.stringify(restarted));
+    for (let i = BURST / 2; i < BURST; i++) {
+      server.send({ message: `burst ${i}`, device: "burst" });
+    }
+    // No request reaches the object now: its alarm (the watchdog) makes
+    // it again and it logs in anew.
+    await within(
+      server.waitForLogin(device.deviceId, 2),
+      "a second login",
+      20_000,
+    );
+    await until(
+      async () => (await stored(device.deviceId)).length === BURST,
+      "all of the burst kept, after the restart",
+    );
+    const kept = await stored(device.deviceId);
+    assert.deepEqual(
+      kept,
+      Array.from({ length: BURST }, (_, i) => `burst ${i}`),
+      "each once, in order",
+    );
+    assert.equal(server.store.devices.get(device.deviceId)!.queue.length, 0);
+    let seen = new Map<string, number>();
+    await until(async () => {
+      seen = new Map(
+        [...await queued()].filter(([k]) => k.startsWith(device.deviceId)),
+      );
+      return seen.size === BURST;
+    }, "every key in the Queue");
+    const doubled = [...seen.values()].filter((n) => n > 1).length;
+    // At least once: a send whose cursor commit the restart cut off is
+    // sent again; at most the one message in flight.
+    assert.ok(doubled <= 1, `${doubled} keys sent twice`);
+    console.log(
+      `burst of ${BURST} across a restart: ${doubled} Queue key(s) sent twice`,
+    );
+  });
+
+  test("a device removed stops and forgets; no answer ever held a secret", async () => {
+    const device = fakeDevice("removed");
+    await admin("POST", "/devices", device);
+    await server.waitForLogin(device.deviceId);
+    const removed = await admin("DELETE", `/devices/${device.deviceId}`);
+    assert.equal(removed.json.removed, true);
+    await until(
+      () => server.connections(device.deviceId) === 0,
+      "its socket closed",
+    );
+    const after = await admin("GET", `/devices/${device.deviceId}`);
+    assert.equal(after.status, 404);
+    // Every device secret the objects logged in with, from their frames.
+    const secrets = new Set([PASSWORD, TOKEN]);
+    for (const { data } of server.log.sockets("received")) {
+      const secret = /^login:[^:]+:(.+)\n$/.exec(String(data))?.[1];
+      if (secret) secrets.add(secret);
+    }
+    assert.ok(secrets.size > 3, "the secrets were found");
+    for (const answer of answers) {
+      for (const secret of secrets) {
+        assert.ok(!answer.includes(secret), "an answer held a secret");
+      }
+    }
+  });
+});
