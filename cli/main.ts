@@ -34,6 +34,7 @@ import {
 } from "../lib/errors.ts";
 import { type Command, helpText, parseCommand } from "./_command.ts";
 import { CliError, EXIT } from "./_fail.ts";
+import { InboxError } from "../inbox/_errors.ts";
 import { flushed, type Io, print, processIo, say } from "./_io.ts";
 import { VERSION } from "./_version.ts";
 import { Interrupted, Prompt } from "./_prompt.ts";
@@ -213,7 +214,10 @@ function exitCode(error: unknown): number {
 
 /** One line for a person: no class name, no stack. */
 function describe(error: unknown): string {
-  if (error instanceof CliError) return error.message;
+  // Each names its file or flag and what to do, in one line.
+  if (error instanceof CliError || error instanceof InboxError) {
+    return firstLine(error.message);
+  }
   if (error instanceof PushoverError) {
     // "Cannot X: the server answered …" reads well as it is.
     return firstLine(error.message);

@@ -70,9 +70,13 @@ const worker: WorkerHandler = {
           status: error.status,
         });
       }
-      // The library's errors are one line and never hold a secret.
+      // The library's errors are one line and never hold a secret. What
+      // Pushover refused (bad credentials, a missing 2FA code, a taken name)
+      // is the caller's to fix; what is passing, Pushover's trouble.
       if (error instanceof PushoverError) {
-        return Response.json({ error: error.message }, { status: 502 });
+        return Response.json({ error: error.message }, {
+          status: error.transient ? 502 : 400,
+        });
       }
       return Response.json({ error: "internal error" }, { status: 500 });
     }

@@ -7,11 +7,9 @@ import { dirname } from "node:path";
 import process from "node:process";
 import type { SqlDriver, SqlValue } from "./_driver.ts";
 
-/** Why an inbox could not be opened or used; `message` says what to do. */
-export class InboxError extends Error {
-  /** "InboxError". */
-  override name = "InboxError";
-}
+import { InboxError } from "./_errors.ts";
+
+export { InboxError };
 
 /** The part of node:sqlite the driver uses. */
 interface Statement {
@@ -152,6 +150,8 @@ function unusable(path: string, error: unknown): Error {
     ? "it cannot be written: check its permissions and the disk"
     : /full|no space/i.test(text)
     ? "the disk is full: make room"
+    : /disk I\/O error/i.test(text)
+    ? "the disk is full, over a size limit or failing: make room or check it"
     : /locked|busy/i.test(text)
     ? "another process holds it: wait, or stop that process"
     : undefined;

@@ -178,12 +178,22 @@ export class Transcript {
   }
 }
 
+/** `word` quoted for bash. */
+export const shellQuote = (word: string): string =>
+  `'${word.replaceAll("'", `'\\''`)}'`;
+
 /** Starts `script` with the current runtime; stop it with signal() or kill. */
 export function startScript(
   script: string,
-  { args = [], env = {}, pipeTo }: {
+  { args = [], env = {}, pipeTo, shell }: {
     args?: string[];
     env?: Record<string, string>;
+    /**
+     * A bash script around the script's command line (given quoted): limits
+     * its process inherits (`ulimit -f 64; exec ${command}`), a namespace it
+     * runs in.
+     */
+    shell?: (command: string) => string;
     /**
      * A shell command the script's stdout is piped into (`head -1`), as a
      * person's shell would; the script's exit code is then printed on
@@ -193,14 +203,18 @@ export function startScript(
   } = {},
 ): LiveScript {
   const command = runtimeCommand(script, args);
-  const quote = (word: string) => `'${word.replaceAll("'", `'\\''`)}'`;
-  const [program, ...rest] = pipeTo === undefined ? command : [
-    "bash",
-    "-c",
-    `${
-      command.map(quote).join(" ")
-    } | ${pipeTo}; echo "exit=\${PIPESTATUS[0]}" >&2`,
-  ];
+  const quote = shellQuote;
+  const [program, ...rest] = pipeTo !== undefined
+    ? [
+      "bash",
+      "-c",
+      `${
+        command.map(quote).join(" ")
+      } | ${pipeTo}; echo "exit=\${PIPESTATUS[0]}" >&2`,
+    ]
+    : shell !== undefined
+    ? ["bash", "-c", shell(command.map(quote).join(" "))]
+    : command;
   const child = spawn(program, rest, {
     cwd: new URL("../", import.meta.url).pathname,
     env: childEnv(env),

@@ -5,13 +5,15 @@
 // hands it over again. `history`, `pending` and `ack` read the inbox.
 
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { createServer } from "node:http";
 import { readFileSync } from "node:fs";
 import { chmod, mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import process from "node:process";
 import { openInbox } from "../inbox/mod.ts";
-import { cliTest, interrupt } from "./_cli.ts";
+import { CLI, cliTest, interrupt } from "./_cli.ts";
+import { shellQuote, startScript } from "./_spawn.ts";
 import { queued } from "./_setup.ts";
 
 /** A webhook receiver answering `status()`; records what it took (2xx). */
@@ -377,3 +379,97 @@ cliTest(
     assert.ok(!hooked.includes(E2EE_KEY));
   },
 );
+
+cliTest(
+  "a full disk stops the listener with one line naming the inbox, and nothing it could not keep is deleted on the server",
+  async (context) => {
+    const device = await context.seed();
+    const path = join(context.dir, "inbox.sqlite");
+    // A file size limit (1 KiB blocks) as a full disk: the inbox cannot
+    // grow past it. SIGXFSZ ignored, a write past it fails with EFBIG.
+    const child = startScript(CLI, {
+      args: ["listen", "--inbox", path],
+      env: context.env(),
+      shell: (command) => `trap '' XFSZ; ulimit -f 256; exec ${command}`,
+    });
+    const sent: string[] = [];
+    try {
+      await context.server.waitForLogin();
+      for (let i = 0; i < 600; i++) {
+        const body = `message ${i} ${"x".repeat(1_000)}`;
+        context.server.send({ message: body });
+        sent.push(body);
+      }
+      const { code } = await child.exited;
+      assert.equal(code, 1, child.output().stderr);
+    } finally {
+      await child.kill();
+    }
+    const lines = child.output().stderr.trim().split("\n");
+    assert.match(
+      lines.at(-1)!,
+      /^the inbox .*inbox\.sqlite: .*; the disk is full.*: make room/,
+    );
+    const inbox = await openInbox(path);
+    let kept: Set<string>;
+    try {
+      kept = new Set(
+        inbox.history({ limit: 10_000 }).map((s) => s.message.message),
+      );
+    } finally {
+      inbox.close();
+    }
+    const waiting = new Set(queued(context.server, device));
+    const lost = sent.filter((body) => !kept.has(body) && !waiting.has(body));
+    assert.deepEqual(lost, [], "each kept or still queued");
+    assert.ok(waiting.size > 0, "the disk filled before the burst was in");
+  },
+);
+
+cliTest(
+  "a read-only inbox stops the listener with one line naming it before anything is deleted on the server",
+  async (context) => {
+    const device = await context.seed();
+    const folder = join(context.dir, "kept");
+    const path = join(folder, "inbox.sqlite");
+    (await openInbox(path)).close();
+    context.server.send({ message: "stays queued" });
+    // The folder mounted read-only for the listener alone: a mount
+    // namespace of its own (unshare), so even root cannot write there.
+    const readOnly = `mount --bind ${shellQuote(folder)} ${
+      shellQuote(folder)
+    } && mount -o remount,ro,bind ${shellQuote(folder)}`;
+    const child = startScript(CLI, {
+      args: ["listen", "--inbox", path],
+      env: context.env(),
+      shell: (command) =>
+        `exec unshare -rm bash -c ${
+          shellQuote(`${readOnly} && exec ${command}`)
+        }`,
+    });
+    let code: number | null;
+    try {
+      ({ code } = await child.exited);
+    } finally {
+      await child.kill();
+    }
+    const { stderr } = child.output();
+    assert.equal(code, 1, stderr);
+    assert.match(
+      stderr,
+      /^the inbox .*inbox\.sqlite: cannot create it \(EROFS\); give --inbox a file in a folder you can write\n$/,
+    );
+    assert.deepEqual(queued(context.server, device), ["stays queued"]);
+  },
+  { skip: unshareWorks() ? false : "unshare -rm is not allowed here" },
+);
+
+/** Whether this machine lets a process have a mount namespace of its own. */
+function unshareWorks(): boolean {
+  try {
+    execFileSync("unshare", ["-rm", "true"], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+}

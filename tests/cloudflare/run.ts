@@ -29,6 +29,8 @@ const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const EMAIL = "objects@example.com";
 const PASSWORD = "pa55-in-an-object";
 const TOKEN = "admin-token-for-the-tests-0123456789";
+const TWOFA_EMAIL = "twofa@example.com";
+const TWOFA = "424242";
 
 interface MiniflareLike {
   ready: Promise<URL>;
@@ -181,7 +183,10 @@ describe("a Durable Object per device, behind the admin API", () => {
 
   before(async () => {
     server = await startFakeServer({
-      accounts: [{ email: EMAIL, password: PASSWORD }],
+      accounts: [
+        { email: EMAIL, password: PASSWORD },
+        { email: TWOFA_EMAIL, password: PASSWORD, twofa: TWOFA },
+      ],
     });
     const hook = createServer((request, response) => {
       let body = "";
@@ -307,6 +312,45 @@ describe("a Durable Object per device, behind the admin API", () => {
     const report = await admin("GET", `/devices/${deviceId}`);
     assert.equal(report.json.state, "synced");
     assert.equal((report.json.inbox as { messages: number }).messages, 4);
+  });
+
+  test("an account with 2FA: refused in one line without the code, added with it", async () => {
+    const body = {
+      email: TWOFA_EMAIL,
+      password: PASSWORD,
+      deviceName: "twofa",
+    };
+    const refused = await admin("POST", "/devices", body);
+    assert.equal(refused.status, 400);
+    assert.match(String(refused.json.error), /two-factor|2FA/i);
+    const added = await admin("POST", "/devices", { ...body, twofa: TWOFA });
+    assert.equal(added.status, 201, JSON.stringify(added.json));
+    await server.waitForLogin(String(added.json.deviceId));
+  });
+
+  test("poll mode keeps no socket: the setup downloads, keeps and deletes what waits", async () => {
+    const device = fakeDevice("polled");
+    server.send({ message: "waiting", device: "polled" });
+    const { status, json } = await admin("POST", "/devices", {
+      ...device,
+      mode: "poll",
+      pollSeconds: 60,
+    });
+    assert.equal(status, 201, JSON.stringify(json));
+    assert.equal(json.mode, "poll");
+    assert.deepEqual(await stored(device.deviceId), ["waiting"]);
+    assert.equal(server.store.devices.get(device.deviceId)!.queue.length, 0);
+    assert.equal(server.connections(device.deviceId), 0, "no socket");
+    const bad = await admin("POST", "/devices", {
+      ...device,
+      mode: "poll",
+      pollSeconds: 5,
+    });
+    assert.equal(bad.status, 400);
+    assert.match(
+      String(bad.json.error),
+      /pollSeconds: a whole number, 60 or more/,
+    );
   });
 
   test("a webhook down, then up: nothing lost, in order, the Queue not held back", async () => {
