@@ -76,8 +76,12 @@ async function registerDevices(count: number, tag: string): Promise<Device[]> {
 
 /** Lines as they come, and who waits for which. */
 class Lines {
-  readonly #waiting = new Map<string, () => void>();
+  readonly #waiting = new Map<
+    string,
+    { ending: string; resolve: () => void }
+  >();
   count = 0;
+
   stream(): Writable {
     let partial = "";
     return new Writable({
@@ -87,8 +91,9 @@ class Lines {
         partial = lines.pop()!;
         for (const line of lines) {
           this.count++;
-          for (const [needle, resolve] of this.#waiting) {
-            if (line.includes(needle)) {
+
+          for (const [needle, { ending, resolve }] of this.#waiting) {
+            if (line.includes(needle) && line.endsWith(ending)) {
               this.#waiting.delete(needle);
               resolve();
             }
@@ -98,9 +103,11 @@ class Lines {
       },
     });
   }
-  /** Resolves once a line holds `needle`. */
-  waitFor(needle: string): Promise<void> {
-    return new Promise((resolve) => this.#waiting.set(needle, resolve));
+  /** Resolves once a line holds `needle` (and ends with `ending`). */
+  waitFor(needle: string, ending = ""): Promise<void> {
+    return new Promise((resolve) =>
+      this.#waiting.set(needle, { ending, resolve })
+    );
   }
 }
 
@@ -132,8 +139,15 @@ const before = memory();
 
 const stdout = new Lines();
 const stderr = new Lines();
+let online = 0;
 const onlineLines: Promise<void>[] = Object.keys(entries).map((name) =>
-  stderr.waitFor(`${name}: online`)
+  // "online", or "back online" after a first connection failed.
+  stderr.waitFor(`${name}: `, "online").then(() => void online++)
+);
+// Progress on stderr (run.ts shows it only if the script fails).
+const progress = setInterval(
+  () => console.error(`${online} of ${DEVICES} online, ${stderr.count} lines`),
+  10_000,
 );
 const stop = new AbortController();
 const started = performance.now();
@@ -156,6 +170,7 @@ await Promise.race([
   }),
 ]);
 const upMs = performance.now() - started;
+clearInterval(progress);
 await sleep(SETTLE_SECONDS * 1000);
 
 const cpuBefore = process.cpuUsage();

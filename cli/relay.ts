@@ -23,6 +23,13 @@ import { listen } from "./listen.ts";
 /** How often the file is looked at for a change (ms). */
 const FILE_POLL = 1_000;
 
+/**
+ * Devices start this far apart (ms): a thousand then open their sockets and
+ * first downloads over ten seconds, not all at once against one server
+ * that asks for few connections per address.
+ */
+const START_SPACING = 10;
+
 /** A device whose listener failed starts again after 5 s, growing to 5 min. */
 const RESTART: RetryDelay = { min: 5_000, max: 300_000, resetAfter: 0 };
 
@@ -95,10 +102,12 @@ async function runRelay(
     );
     await Promise.all(leaving.map((run) => run.stop()));
     for (const run of leaving) runs.delete(run.device.name);
+    let starting = 0;
     for (const device of devices) {
       const running = runs.get(device.name);
       if (running?.state === "running") continue;
-      runs.set(device.name, new DeviceRun(device, context));
+      const delay = START_SPACING * starting++;
+      runs.set(device.name, new DeviceRun(device, context, delay));
     }
   };
 
@@ -165,11 +174,14 @@ class DeviceRun {
   readonly #stop = new AbortController();
   readonly #done: Promise<void>;
 
-  constructor(device: RelayDevice, context: Context) {
+  /** Starts the device's listener `delay` ms from now. */
+  constructor(device: RelayDevice, context: Context, delay = 0) {
     this.device = device;
     const stopped = () => this.#stop.abort();
     context.signal.addEventListener("abort", stopped, { once: true });
-    this.#done = this.#run(context).finally(() => {
+    this.#done = sleep(delay, this.#stop.signal).then(() =>
+      this.#stop.signal.aborted ? undefined : this.#run(context)
+    ).finally(() => {
       this.state = "stopped";
       context.signal.removeEventListener("abort", stopped);
     });

@@ -126,10 +126,10 @@ function added(
 ): Promise<void> {
   const waiting = new AbortController();
   const stop = () => waiting.abort();
-  options.signal.addEventListener("abort", stop, { once: true });
+  // Removed in `finally`, whichever ends the wait. The empty read and this
+  // subscription run in one turn: no add of this process comes between.
+  options.signal.addEventListener("abort", stop);
   const unsubscribe = inbox.onAdded(stop);
-  // Added between the empty read and the subscription: look again at once.
-  if (inbox.latest() > cursor.position) stop();
   const poll = options.poll ?? 0;
   const wait = poll > 0
     ? sleep(poll, waiting.signal)

@@ -239,6 +239,44 @@ test("runSink sets a permanent failure aside at once; a second sink is not held 
   inbox.close();
 });
 
+test("runSink counts no failure for a delivery the stop cut short, and takes a Retry-After only as a number", async () => {
+  const inbox = await memoryInbox();
+  const retries: number[] = [];
+  // A Retry-After that is not a number (a header as text) is no floor.
+  const textual = new AbortController();
+  let tries = 0;
+  const textRun = runSink(inbox, inbox.sink("text", "beginning"), () => {
+    if (++tries === 2) textual.abort();
+    throw Object.assign(new Error("503"), { retryAfter: "86400000" });
+  }, {
+    signal: textual.signal,
+    retryDelay: { min: 10, max: 20 },
+    sleep: () => Promise.resolve(),
+    onRetry: (_stored, _reason, delay) => retries.push(delay),
+  });
+  inbox.add("d1", [message(1)]);
+  await textRun; // the second try stops it
+  assert.ok(retries.length >= 1, "tried again");
+  assert.ok(retries.every((delay) => delay <= 20), `waits ${retries}`);
+  // Stopped while delivering, the delivery rejecting because of it: no
+  // attempt counted, no retry said.
+  const stop = new AbortController();
+  const said: string[] = [];
+  const running = runSink(inbox, inbox.sink("cut", "beginning"), () => {
+    stop.abort();
+    throw new Error("aborted");
+  }, {
+    signal: stop.signal,
+    maxAttempts: 1,
+    onRetry: () => said.push("retry"),
+    onDead: () => said.push("dead"),
+  });
+  await running;
+  assert.deepEqual(said, []);
+  assert.equal(inbox.sink("cut").position, 0, "still first in line");
+  inbox.close();
+});
+
 test("runSink sees another process's adds by polling the file", async () => {
   await inFolder(async (dir) => {
     const path = join(dir, "inbox.sqlite");
