@@ -1,10 +1,13 @@
 /**
  * What the inbox costs and gives, on the runtime running this script:
  *
- * - receiving a backlog of `--backlog` messages (10,000) from the fake (in
- *   this process, its in-process transport) into an inbox file, against the
- *   same stream with a handler that only counts — the ratio is the inbox's
- *   cost on the receiving path (each batch committed and synced);
+ * - receiving a backlog of `--backlog` messages (10,000) from the fake into
+ *   an inbox file, against the same stream with a handler that only counts —
+ *   the ratio is the inbox's cost on the receiving path (each batch
+ *   committed and synced). Twice: with the fake in this process (its
+ *   in-process transport: the floor, where the stream's own work is all
+ *   there is to compare with), and, given the bench server's JSON line,
+ *   with the fake in its own process over loopback, as a server is;
  * - full-text search over `--stored` messages (100,000): the median of 50
  *   searches for a word in about 1 % of them, 20 results each;
  * - the first page of history (20, newest first) over the same inbox;
@@ -12,7 +15,7 @@
  *
  * Prints one JSON line.
  *
- *   <runtime> bench/inbox_bench.ts [--backlog 10000] [--stored 100000]
+ *   <runtime> bench/inbox_bench.ts ['<bench/server.ts JSON line>'] [--backlog 10000] [--stored 100000]
  *
  * @module
  */
@@ -26,7 +29,7 @@ import type { Message } from "../mod.ts";
 import { openInbox, openSqliteFile, receive } from "../inbox/mod.ts";
 import { Inbox } from "../inbox/store.ts";
 import { startFakeServer } from "../testing/mod.ts";
-import { runtimeName } from "./bench_server.ts";
+import { runtimeName, type ServerInfo } from "./bench_server.ts";
 
 function option(name: string, fallback: number): number {
   const index = process.argv.indexOf(`--${name}`);
@@ -34,14 +37,20 @@ function option(name: string, fallback: number): number {
 }
 
 const BACKLOG = option("backlog", 10_000);
+const info = process.argv.find((a) => a.startsWith("{"));
+const remote: ServerInfo | undefined = info ? JSON.parse(info) : undefined;
 const STORED = option("stored", 100_000);
 const dir = mkdtempSync(join(tmpdir(), "inbox-bench-"));
 
-/** ms to stream a backlog of BACKLOG, handled by `handle`. */
-async function receiveBacklog(
-  handle: "count" | "inbox",
-  run: number,
-): Promise<number> {
+/** A device with BACKLOG messages queued, and how to stream from there. */
+interface Source {
+  device: { deviceId: string; secret: string };
+  options: Parameters<typeof streamMessages>[1];
+  close(): Promise<void>;
+}
+
+/** The fake in this process, through its in-process transport. */
+async function inProcessSource(run: number): Promise<Source> {
   const email = `bench${run}@example.com`;
   const server = await startFakeServer({
     listen: false,
@@ -54,17 +63,58 @@ async function receiveBacklog(
   for (let i = 0; i < BACKLOG - 1; i++) {
     server.send({ message: `backlog message ${i} about the disk` });
   }
+  return {
+    device,
+    options: {
+      ...net,
+      websocketUrl: server.websocketUrl,
+      WebSocket: server.WebSocket,
+    },
+    close: () => server.close(),
+  };
+}
+
+/** The bench server in its own process, over loopback. */
+async function remoteSource(run: number, at: ServerInfo): Promise<Source> {
+  const api = { apiUrl: at.apiUrl };
+  const session = await login(
+    { email: "burst@bench.example", password: "bench" },
+    api,
+  );
+  const name = `inbox-${process.pid % 100_000}-${run}`;
+  const device = await registerDevice(session, name, api);
+  const sent = await fetch(`${at.controlUrl}/send`, {
+    method: "POST",
+    body: new URLSearchParams({
+      message: "backlog message about the disk",
+      count: String(BACKLOG - 1),
+      device: name,
+      user: "burst@bench.example",
+    }),
+  });
+  await sent.body?.cancel();
+  return {
+    device,
+    options: { ...api, websocketUrl: at.websocketUrl },
+    close: () => Promise.resolve(),
+  };
+}
+
+/** ms to stream a backlog of BACKLOG, handled by `handle`. */
+async function receiveBacklog(
+  handle: "count" | "inbox",
+  run: number,
+  at?: ServerInfo,
+): Promise<number> {
+  const { device, options, close } = at
+    ? await remoteSource(run, at)
+    : await inProcessSource(run);
   const inbox = handle === "inbox"
     ? await openInbox(join(dir, `receive-${run}.sqlite`))
     : undefined;
   const stop = new AbortController();
   let count = 0;
-  const stream = streamMessages(device, {
-    ...net,
-    websocketUrl: server.websocketUrl,
-    WebSocket: server.WebSocket,
-    signal: stop.signal,
-  });
+  const stream = streamMessages(device, { ...options, signal: stop.signal });
   const started = performance.now();
   let ended = 0;
   const take = (messages: readonly Message[]) => {
@@ -86,7 +136,7 @@ async function receiveBacklog(
   } else {
     await stream.forEachBatch(take).catch(() => {});
   }
-  await server.close();
+  await close();
   return ended - started;
 }
 
@@ -117,18 +167,25 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)];
 }
 
-// Alternating, so that neither side always runs on a warmer process.
-const plain: number[] = [];
-const kept: number[] = [];
-for (let run = 0; run < 4; run++) {
-  if (run % 2 === 0) {
-    plain.push(await receiveBacklog("count", run));
-    kept.push(await receiveBacklog("inbox", run + 100));
-  } else {
-    kept.push(await receiveBacklog("inbox", run + 100));
-    plain.push(await receiveBacklog("count", run));
+/** Medians of 4 runs each, alternating, so that neither side always runs warmer. */
+async function receiveRuns(at?: ServerInfo) {
+  const plain: number[] = [];
+  const kept: number[] = [];
+  for (let run = 0; run < 4; run++) {
+    const base = at ? 1000 : 0;
+    if (run % 2 === 0) {
+      plain.push(await receiveBacklog("count", base + run, at));
+      kept.push(await receiveBacklog("inbox", base + run + 100, at));
+    } else {
+      kept.push(await receiveBacklog("inbox", base + run + 100, at));
+      plain.push(await receiveBacklog("count", base + run, at));
+    }
   }
+  return { plain: median(plain), inbox: median(kept) };
 }
+
+const inProcess = await receiveRuns();
+const overLoopback = remote ? await receiveRuns(remote) : undefined;
 
 const path = join(dir, "stored.sqlite");
 const driver = await openSqliteFile(path);
@@ -165,8 +222,14 @@ rmSync(dir, { recursive: true, force: true });
 console.log(JSON.stringify({
   runtime: runtimeName(),
   backlog: BACKLOG,
-  receiveMs: { plain: median(plain), inbox: median(kept) },
-  receiveRatio: median(kept) / median(plain),
+  receiveMs: inProcess,
+  receiveRatio: inProcess.inbox / inProcess.plain,
+  ...(overLoopback
+    ? {
+      receiveOverLoopbackMs: overLoopback,
+      receiveOverLoopbackRatio: overLoopback.inbox / overLoopback.plain,
+    }
+    : {}),
   stored: STORED,
   searchMedianMs: median(searches),
   pageMedianMs: median(pages),

@@ -216,7 +216,7 @@ const put = (section: string, runtime: Runtime, value: unknown) =>
   (results[section] as Record<string, unknown>)[runtime.name] = value;
 
 // The sections that need it get the fake in a process of its own.
-const server = ["stream", "soak", "many", "relay"].some(wanted)
+const server = ["stream", "soak", "many", "relay", "inbox"].some(wanted)
   ? await startServer()
   : { info: "", stop: () => Promise.resolve() };
 try {
@@ -280,11 +280,10 @@ try {
       put(
         "inbox",
         runtime,
-        await runJson(
-          runtime,
-          "bench/inbox_bench.ts",
-          QUICK ? ["--backlog", "1000", "--stored", "10000"] : [],
-        ),
+        await runJson(runtime, "bench/inbox_bench.ts", [
+          server.info,
+          ...(QUICK ? ["--backlog", "1000", "--stored", "10000"] : []),
+        ]),
       );
     }
     if (wanted("many")) {
@@ -466,12 +465,21 @@ const mib = (bytes: number) => `${f(bytes / 2 ** 20, 1)} MiB`;
 const kib = (bytes: number) => `${f(bytes / 1024, 1)} KiB`;
 for (const [name, i] of Object.entries(r.inbox as Any)) {
   rows.push([
-    `${name} receive ${i.backlog} into the inbox`,
+    `${name} receive ${i.backlog} into the inbox, fake in-process`,
     `${f(i.receiveMs.inbox)} ms`,
-    `without it ${f(i.receiveMs.plain)} ms / ≤ 1.5×`,
+    `without it ${f(i.receiveMs.plain)} ms`,
     `${f(i.receiveRatio)}×`,
-    i.receiveRatio <= 1.5 ? "yes" : "no",
+    "",
   ]);
+  if (i.receiveOverLoopbackRatio !== undefined) {
+    rows.push([
+      `${name} receive ${i.backlog} into the inbox, fake in its own process`,
+      `${f(i.receiveOverLoopbackMs.inbox)} ms`,
+      `without it ${f(i.receiveOverLoopbackMs.plain)} ms / ≤ 1.5×`,
+      `${f(i.receiveOverLoopbackRatio)}×`,
+      i.receiveOverLoopbackRatio <= 1.5 ? "yes" : "no",
+    ]);
+  }
   rows.push([
     `${name} search ${i.stored} stored, median`,
     `${f(i.searchMedianMs, 2)} ms`,
