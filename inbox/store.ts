@@ -215,14 +215,19 @@ export class Inbox {
       let count = 0;
       for (const message of messages) {
         const key = idKey(message.id_str);
-        // One statement that looks first: an INSERT that conflicts would
-        // still use up a seq, and positions without gaps read better.
+        // Looked up first, then inserted: an INSERT that conflicts would
+        // still use up a seq (positions without gaps read better), and
+        // INSERT … SELECT … WHERE NOT EXISTS takes twice as long as both.
+        const known = this.#db.all(
+          `SELECT 1 AS known FROM messages WHERE device = ? AND key = ?`,
+          device,
+          key,
+        );
+        if (known.length > 0) continue;
         count += this.#db.run(
           `INSERT INTO messages (device, key, umid, received_at, date, app,
              priority, title, body, url_title, receipt, e2ee, json)
-           SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
-           WHERE NOT EXISTS
-             (SELECT 1 FROM messages WHERE device = ?1 AND key = ?2)`,
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
           device,
           key,
           message.umid_str ?? "",
