@@ -7,6 +7,8 @@
  */
 
 import process from "node:process";
+import { login, registerDevice } from "../mod.ts";
+import type { Device } from "../mod.ts";
 import { startFakeServer } from "../testing/mod.ts";
 
 /** The runtime running this benchmark, with its version, e.g. "bun 1.4.5". */
@@ -48,4 +50,31 @@ export async function startBenchServer(): Promise<
     controlUrl: `${server.assetUrl}/control`,
     close: () => server.close(),
   };
+}
+
+/**
+ * `count` new devices named `${tag}-0`, `${tag}-1`, … on the account `many`
+ * of the bench server at `apiUrl`, registered over REST 20 at a time.
+ */
+export async function registerBenchDevices(
+  apiUrl: string,
+  count: number,
+  tag: string,
+): Promise<Device[]> {
+  const api = { apiUrl };
+  const session = await login(
+    { email: "many@bench.example", password: "bench" },
+    api,
+  );
+  const devices: Device[] = [];
+  for (let i = 0; i < count; i += 20) {
+    const names = Array.from(
+      { length: Math.min(20, count - i) },
+      (_, j) => `${tag}-${i + j}`,
+    );
+    devices.push(
+      ...await Promise.all(names.map((n) => registerDevice(session, n, api))),
+    );
+  }
+  return devices;
 }

@@ -28,9 +28,13 @@
  */
 
 import process from "node:process";
-import { login, registerDevice, streamMessages } from "../mod.ts";
+import { streamMessages } from "../mod.ts";
 import type { Device, MessageStream } from "../mod.ts";
-import { runtimeName, type ServerInfo } from "./bench_server.ts";
+import {
+  registerBenchDevices,
+  runtimeName,
+  type ServerInfo,
+} from "./bench_server.ts";
 
 const server: ServerInfo = JSON.parse(
   process.argv.find((a) => a.startsWith("{"))!,
@@ -66,27 +70,6 @@ function memory(): { rss: number; heapUsed: number } {
   collect();
   const { rss, heapUsed } = process.memoryUsage();
   return { rss, heapUsed };
-}
-
-/** `count` new devices on the bench's account, registered over REST. */
-async function registerDevices(count: number): Promise<Device[]> {
-  const api = { apiUrl: server.apiUrl };
-  const session = await login(
-    { email: "many@bench.example", password: "bench" },
-    api,
-  );
-  const tag = `${MODE[0]}${process.pid % 100_000}`;
-  const devices: Device[] = [];
-  for (let i = 0; i < count; i += 20) {
-    const names = Array.from(
-      { length: Math.min(20, count - i) },
-      (_, j) => `${tag}-${i + j}`,
-    );
-    devices.push(
-      ...await Promise.all(names.map((n) => registerDevice(session, n, api))),
-    );
-  }
-  return devices;
 }
 
 /** A stream consumed by a `for await` loop; resolves once it had its welcome. */
@@ -135,7 +118,11 @@ async function downloadAndDelete({ deviceId, secret }: Device): Promise<void> {
   await deleted.body?.cancel();
 }
 
-const devices = await registerDevices(STREAMS);
+const devices = await registerBenchDevices(
+  server.apiUrl,
+  STREAMS,
+  `${MODE[0]}${process.pid % 100_000}`,
+);
 await sleep(REGISTERED_SECONDS * 1000);
 const before = memory();
 const streams: MessageStream[] = [];

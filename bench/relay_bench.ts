@@ -20,11 +20,13 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough, Writable } from "node:stream";
-import { login, registerDevice } from "../mod.ts";
-import type { Device } from "../mod.ts";
 import { stringifyCredentials } from "../lib/credentials.ts";
 import { main } from "../cli/main.ts";
-import { runtimeName, type ServerInfo } from "./bench_server.ts";
+import {
+  registerBenchDevices,
+  runtimeName,
+  type ServerInfo,
+} from "./bench_server.ts";
 
 const server: ServerInfo = JSON.parse(
   process.argv.find((a) => a.startsWith("{"))!,
@@ -52,26 +54,6 @@ function memory(): { rss: number; heapUsed: number } {
   for (let i = 0; i < 3; i++) g.gc ? g.gc() : g.Bun?.gc(true);
   const { rss, heapUsed } = process.memoryUsage();
   return { rss, heapUsed };
-}
-
-/** Devices registered on the bench's account, 20 at a time. */
-async function registerDevices(count: number, tag: string): Promise<Device[]> {
-  const api = { apiUrl: server.apiUrl };
-  const session = await login(
-    { email: "many@bench.example", password: "bench" },
-    api,
-  );
-  const devices: Device[] = [];
-  for (let i = 0; i < count; i += 20) {
-    const names = Array.from(
-      { length: Math.min(20, count - i) },
-      (_, j) => `${tag}-${i + j}`,
-    );
-    devices.push(
-      ...await Promise.all(names.map((n) => registerDevice(session, n, api))),
-    );
-  }
-  return devices;
 }
 
 /** Lines as they come, and who waits for which. */
@@ -113,7 +95,7 @@ class Lines {
 
 const dir = await mkdtemp(join(tmpdir(), "relay-bench-"));
 const tag = `r${process.pid % 100_000}`;
-const devices = await registerDevices(DEVICES, tag);
+const devices = await registerBenchDevices(server.apiUrl, DEVICES, tag);
 const entries: Record<string, { config: string; "no-inbox"?: true }> = {};
 for (const [i, device] of devices.entries()) {
   const name = `${tag}-${i}`;

@@ -16,54 +16,23 @@
 
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
-import { createRequire } from "node:module";
-import process from "node:process";
 import { after, before, describe, test } from "node:test";
-import { fileURLToPath } from "node:url";
 import { type FakeServer, startFakeServer } from "../../testing/mod.ts";
 import { bundle } from "../_bundle.ts";
+import {
+  COMPATIBILITY_DATE,
+  esbuild,
+  Miniflare,
+  type MiniflareLike,
+} from "../_miniflare.ts";
 import { within } from "../_setup.ts";
 import type { Device } from "../../mod.ts";
 
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const EMAIL = "objects@example.com";
 const PASSWORD = "pa55-in-an-object";
 const TOKEN = "admin-token-for-the-tests-0123456789";
 const TWOFA_EMAIL = "twofa@example.com";
 const TWOFA = "424242";
-
-interface MiniflareLike {
-  ready: Promise<URL>;
-  dispatchFetch(url: string, init?: RequestInit): Promise<Response>;
-  getKVNamespace(binding: string, worker?: string): Promise<{
-    list(options?: { cursor?: string }): Promise<{
-      keys: { name: string }[];
-      list_complete: boolean;
-      cursor?: string;
-    }>;
-  }>;
-  dispose(): Promise<void>;
-}
-type MiniflareClass = new (options: Record<string, unknown>) => MiniflareLike;
-
-function flag(name: string, fallback: string): string {
-  const index = process.argv.indexOf(`--${name}`);
-  return index === -1 ? fallback : process.argv[index + 1];
-}
-const esbuild = flag(
-  "esbuild",
-  `${ROOT}.runtimes/esbuild/node_modules/.bin/esbuild`,
-);
-const miniflareEntry = flag(
-  "miniflare",
-  `${ROOT}.runtimes/miniflare/node_modules/miniflare/dist/src/index.js`,
-);
-const require = createRequire(miniflareEntry);
-const { Miniflare } = require(miniflareEntry) as { Miniflare: MiniflareClass };
-const workerdDate =
-  (require("workerd") as { compatibilityDate: string }).compatibilityDate;
-const today = new Date().toISOString().slice(0, 10);
-const COMPATIBILITY_DATE = workerdDate < today ? workerdDate : today;
 
 /** Resolves once `check` holds, looking every 20 ms (a net of 60 s). */
 async function until(

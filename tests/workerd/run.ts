@@ -20,10 +20,7 @@
  */
 
 import assert from "node:assert/strict";
-import { createRequire } from "node:module";
-import process from "node:process";
 import { after, before, test } from "node:test";
-import { fileURLToPath } from "node:url";
 import { type FakeServer, startFakeServer } from "../../testing/mod.ts";
 import type {
   FlowFailure,
@@ -35,51 +32,23 @@ import type { DecryptRequest, InProcessReport } from "./in_process_worker.ts";
 import { encryptField } from "../../testing/encrypt.ts";
 import { within as withinMs } from "../_setup.ts";
 import { bundle } from "../_bundle.ts";
+import {
+  COMPATIBILITY_DATE,
+  esbuild,
+  Miniflare,
+  type MiniflareLike,
+} from "../_miniflare.ts";
 
 /** Waits in workerd are longer: starting workerd takes a while. */
 const within = <T>(promise: Promise<T>, what: string, ms = 10_000) =>
   withinMs(promise, what, ms);
 
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const EMAIL = "workerd@example.com";
 const PASSWORD = "pa55-w0rd-in-a-worker";
 const DEVICE_NAME = "workerd";
 /** Above 2^53: only `id_str` carries these exactly. */
 const FIRST_ID = "9007199254740993";
 const TAKE = 3;
-
-/** The bits of Miniflare's API this test uses. */
-interface MiniflareLike {
-  ready: Promise<URL>;
-  dispatchFetch(url: string, init: RequestInit): Promise<Response>;
-  dispose(): Promise<void>;
-}
-type MiniflareClass = new (options: Record<string, unknown>) => MiniflareLike;
-
-function flag(name: string, fallback: string): string {
-  const index = process.argv.indexOf(`--${name}`);
-  return index === -1 ? fallback : process.argv[index + 1];
-}
-
-const esbuild = flag(
-  "esbuild",
-  `${ROOT}.runtimes/esbuild/node_modules/.bin/esbuild`,
-);
-const miniflareEntry = flag(
-  "miniflare",
-  `${ROOT}.runtimes/miniflare/node_modules/miniflare/dist/src/index.js`,
-);
-const require = createRequire(miniflareEntry);
-const { Miniflare } = require(miniflareEntry) as { Miniflare: MiniflareClass };
-// By default the newest date this workerd knows (capped at today), as
-// Miniflare picks: what a new Worker gets.
-const workerdDate =
-  (require("workerd") as { compatibilityDate: string }).compatibilityDate;
-const today = new Date().toISOString().slice(0, 10);
-const COMPATIBILITY_DATE = flag(
-  "compatibility-date",
-  workerdDate < today ? workerdDate : today,
-);
 
 /** What happened, gathered once in before() and checked by each test. */
 interface Run {
