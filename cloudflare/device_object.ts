@@ -45,6 +45,12 @@ export interface DeviceSettings {
   mode?: "socket" | "poll";
   /** Seconds between downloads in `poll` mode (60 or more; 60 by default). */
   pollSeconds?: number;
+  /**
+   * The end-to-end key (64 hexadecimal characters): messages are kept
+   * decrypted where it decrypts them. Kept in the object's storage, as the
+   * device's secret is; never answered back.
+   */
+  encryptionKey?: string;
 }
 
 /** What `GET /status` answers: never the secret. */
@@ -55,6 +61,8 @@ export interface DeviceStatus {
   name?: string;
   /** How it receives. */
   mode: "socket" | "poll";
+  /** Whether it has an end-to-end key (the key is never answered back). */
+  encrypted: boolean;
   /** Its sinks by name: webhook, queue. */
   sinks: string[];
   /** The stream's last state (connecting, synced, reconnecting …). */
@@ -180,6 +188,7 @@ export class PushoverDevice {
     const stop = new AbortController();
     const stream = streamMessages(settings.device, {
       ...this.#urls(),
+      ...this.#key(),
       signal: stop.signal,
       onStatus: (change) => this.#onStatus(change),
     });
@@ -207,7 +216,10 @@ export class PushoverDevice {
   async #pollOnce(): Promise<void> {
     const device = this.#settings!.device;
     try {
-      const { messages } = await downloadMessages(device, this.#urls());
+      const { messages } = await downloadMessages(device, {
+        ...this.#urls(),
+        ...this.#key(),
+      });
       if (messages.length > 0) {
         this.#inbox.add(device.deviceId, messages);
         this.#inbox.index();
@@ -327,6 +339,11 @@ export class PushoverDevice {
     await running.done;
   }
 
+  #key(): { encryptionKey?: string } {
+    const key = this.#settings?.encryptionKey;
+    return key ? { encryptionKey: key } : {};
+  }
+
   #urls(): { apiUrl?: string; websocketUrl?: string } {
     return {
       ...(this.#env.PUSHOVER_API_URL
@@ -345,6 +362,7 @@ export class PushoverDevice {
       deviceId: settings.device.deviceId,
       ...(settings.name ? { name: settings.name } : {}),
       mode: settings.mode ?? "socket",
+      encrypted: settings.encryptionKey !== undefined,
       sinks: this.#sinkNames(),
       ...this.#status,
       ...(stopped ? { state: "stopped", stopped } : {}),

@@ -13,7 +13,8 @@
 //   POST   /devices/:id/restart     make the object again (as a deploy does)
 //
 // Sinks: {"webhook": URL, "queue": true}; "mode": "poll" with
-// "pollSeconds" (≥ 60) keeps no socket (see the README's costs).
+// "pollSeconds" (≥ 60) keeps no socket (see the README's costs);
+// "encryptionKey" keeps end-to-end encrypted messages decrypted.
 
 import { login, registerDevice } from "../mod.ts";
 import type { Device } from "../mod.ts";
@@ -215,6 +216,19 @@ function sinksOf(
       throw new Refused(400, 'mode: "socket" or "poll"');
     }
     settings.mode = body.mode;
+  }
+  if (body.encryptionKey !== undefined) {
+    // Not echoed: a key is a secret, even a wrong one.
+    if (
+      typeof body.encryptionKey !== "string" ||
+      !/^[0-9a-fA-F]{64}$/.test(body.encryptionKey)
+    ) {
+      throw new Refused(
+        400,
+        "encryptionKey: 64 hexadecimal characters (the key shown in Pushover's app settings)",
+      );
+    }
+    settings.encryptionKey = body.encryptionKey;
   }
   if (body.pollSeconds !== undefined) {
     const seconds = Number(body.pollSeconds);

@@ -322,6 +322,34 @@ describe("a Durable Object per device, behind the admin API", () => {
     );
   });
 
+  test("with an end-to-end key, a message is kept decrypted; the key is never answered back", async () => {
+    const key = "0f".repeat(32);
+    const device = fakeDevice("sealed");
+    const bad = await admin("POST", "/devices", {
+      ...device,
+      encryptionKey: "not-a-key",
+    });
+    assert.equal(bad.status, 400);
+    assert.doesNotMatch(JSON.stringify(bad.json), /not-a-key/);
+    const { status, json } = await admin("POST", "/devices", {
+      ...device,
+      encryptionKey: key,
+    });
+    assert.equal(status, 201);
+    assert.equal(json.encrypted, true);
+    await server.waitForLogin(device.deviceId);
+    server.send({
+      message: "for your eyes",
+      device: "sealed",
+      encryptWith: key,
+    });
+    await until(
+      async () => (await stored(device.deviceId)).join() === "for your eyes",
+      "kept decrypted",
+    );
+    for (const answer of answers) assert.ok(!answer.includes(key));
+  });
+
   test("a webhook down, then up: nothing lost, in order, the Queue not held back", async () => {
     const device = fakeDevice("hooked");
     webhook.up = false;
