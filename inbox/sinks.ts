@@ -81,7 +81,7 @@ export async function runSink(
   while (!signal.aborted) {
     const [stored] = cursor.next(1);
     if (!stored) {
-      await added(inbox, cursor, options, sleep);
+      await added(inbox, options, sleep);
       continue;
     }
     try {
@@ -120,7 +120,6 @@ export async function runSink(
  */
 function added(
   inbox: Inbox,
-  cursor: SinkCursor,
   options: SinkOptions,
   sleep: (ms: number, signal: AbortSignal) => Promise<void>,
 ): Promise<void> {
@@ -134,11 +133,12 @@ function added(
   const wait = poll > 0
     ? sleep(poll, waiting.signal)
     : new Promise<void>((resolve) =>
-      waiting.signal.addEventListener("abort", () => resolve(), { once: true })
+      waiting.signal.addEventListener("abort", () => resolve())
     );
+  // Every wait subscribes anew: without this a sink that waits a thousand
+  // times would leave a thousand listeners on the inbox and on the signal.
   return wait.finally(() => {
     unsubscribe();
     options.signal.removeEventListener("abort", stop);
-    waiting.abort();
   });
 }
