@@ -78,6 +78,11 @@ const MIGRATIONS: readonly (readonly string[])[] = [
       since INTEGER NOT NULL
     )`,
   ],
+  // 2: what a person has seen (the web page's unread count, mark read).
+  [
+    `ALTER TABLE messages ADD COLUMN read_at INTEGER`,
+    `CREATE INDEX messages_unread ON messages (seq) WHERE read_at IS NULL`,
+  ],
 ];
 
 /** The schema version this code writes. */

@@ -17,6 +17,8 @@ export interface StoredMessage {
   receivedAt: number;
   /** When it was acknowledged from here (ms), if it was. */
   acknowledgedAt?: number;
+  /** When a person marked it read (ms), if they did. */
+  readAt?: number;
   /** The message with every field as received (decrypted where the key did). */
   message: Message;
 }
@@ -43,6 +45,8 @@ export interface HistoryQuery {
   app?: string;
   /** Only this priority and above. */
   minPriority?: number;
+  /** Only messages nobody marked read. */
+  unread?: boolean;
   /** At most this many (100 unless given). */
   limit?: number;
   /** Newest first (the default), or oldest first. */
@@ -127,6 +131,7 @@ interface Row {
   device: string;
   received_at: number;
   acknowledged_at: number | null;
+  read_at: number | null;
   json: string;
 }
 
@@ -154,10 +159,11 @@ function stored(row: Row): StoredMessage {
   if (row.acknowledged_at !== null) {
     message.acknowledgedAt = row.acknowledged_at;
   }
+  if (row.read_at !== null) message.readAt = row.read_at;
   return message;
 }
 
-const COLUMNS = "seq, device, received_at, acknowledged_at, json";
+const COLUMNS = "seq, device, received_at, acknowledged_at, read_at, json";
 
 /**
  * The inbox: messages kept once each by (device, id), in arrival order;
@@ -278,6 +284,7 @@ export class Inbox {
     if (query.minPriority !== undefined) {
       add("priority >= ?", query.minPriority);
     }
+    if (query.unread) add("read_at IS NULL");
     const order = query.order === "oldest" ? "ASC" : "DESC";
     const rows = this.#db.all<Row>(
       `SELECT ${COLUMNS} FROM messages
@@ -365,6 +372,40 @@ export class Inbox {
       this.#now(),
       receipt,
     );
+  }
+
+  /**
+   * Marks messages read: those at `seqs`, or every one up to `through` (a
+   * page's newest). Resolves to how many it marked.
+   */
+  markRead({ seqs, through }: { seqs?: number[]; through?: number }): number {
+    return this.#db.transaction(() => {
+      const at = this.#now();
+      let marked = 0;
+      for (const seq of seqs ?? []) {
+        marked += this.#db.run(
+          `UPDATE messages SET read_at = ? WHERE seq = ? AND read_at IS NULL`,
+          at,
+          seq,
+        );
+      }
+      if (through !== undefined) {
+        marked += this.#db.run(
+          `UPDATE messages SET read_at = ? WHERE seq <= ? AND read_at IS NULL`,
+          at,
+          through,
+        );
+      }
+      return marked;
+    });
+  }
+
+  /** How many messages nobody marked read. */
+  unreadCount(): number {
+    const [{ unread }] = this.#db.all<{ unread: number }>(
+      `SELECT count(*) AS unread FROM messages WHERE read_at IS NULL`,
+    );
+    return unread;
   }
 
   /** The last position given out (0 when empty). */

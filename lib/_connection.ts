@@ -103,11 +103,18 @@ export class Connection {
   #unwatch: (() => void) | undefined;
   /** When the open socket's last frame (or its login) came, `performance.now()`. */
   #lastFrame = 0;
+  /** The same, on the wall clock (ms since the epoch), for people. */
+  #lastFrameAt: number | undefined;
 
   constructor(settings: ConnectionSettings, events: ConnectionEvents) {
     this.#settings = settings;
     this.#events = events;
     this.#backoff = new Backoff(settings.retryDelay, settings.now);
+  }
+
+  /** When the last frame came on a socket (ms since the epoch), if any. */
+  get lastFrameAt(): number | undefined {
+    return this.#lastFrameAt;
   }
 
   /** What the link is doing now (for tests and diagnostics). */
@@ -210,6 +217,7 @@ export class Connection {
     }
     // The watchdog reads this when it fires: no timer is touched per frame.
     this.#lastFrame = performance.now();
+    this.#lastFrameAt = Date.now();
     // Commands are ASCII: any other character (code above 127) or byte is
     // one no command has.
     const codes: ArrayLike<number> | string = typeof data === "string"

@@ -360,6 +360,12 @@ class Stream implements MessageStream {
     return this.close();
   }
 
+  get lastFrameAt(): number | undefined {
+    return this.#phase.name === "running"
+      ? this.#phase.connection.lastFrameAt
+      : undefined;
+  }
+
   /** Calls to next() run one after another, as for-await makes them. */
   #serialised<T>(step: () => Promise<T>): Promise<T> {
     const result = this.#queue.then(step);

@@ -254,6 +254,24 @@ export interface StreamOptions extends RequestOptions {
  */
 export interface MessageStream extends AsyncIterable<Message> {
   /**
+   * When the last frame — a keep-alive, a `!`, any command — came on the
+   * stream's socket (ms since the epoch); undefined before the first and
+   * once the stream stopped. A health check compares it with the clock:
+   * Pushover sends a keep-alive about every 30 s.
+   *
+   * @example Tell whether the link is alive
+   * ```ts
+   * import type { MessageStream } from "@openpush/pushover-open-client";
+   *
+   * function alive(stream: MessageStream, now = Date.now()): boolean {
+   *   const last = stream.lastFrameAt;
+   *   return last !== undefined && now - last < 90_000;
+   * }
+   * ```
+   */
+  readonly lastFrameAt: number | undefined;
+
+  /**
    * Hands every message to `handler`, one at a time, in id order; a message
    * counts as handled — and is deleted — only once `handler` has resolved.
    * If it throws or rejects, the stream stops: what was handled before is

@@ -400,6 +400,27 @@ export function inboxContract(
   });
 
   inboxTest(
+    "marks messages read, one by one or up to a position, and counts the unread",
+    (inbox, clock) => {
+      inbox.add("d1", [message(1), message(2), message(3)]);
+      assert.equal(inbox.unreadCount(), 3);
+      clock.now = 2_000_000;
+      assert.equal(inbox.markRead({ seqs: [2] }), 1);
+      assert.equal(inbox.markRead({ seqs: [2] }), 0, "read already");
+      assert.equal(inbox.unreadCount(), 2);
+      assert.equal(inbox.get(2)?.readAt, 2_000_000);
+      assert.equal(inbox.get(1)?.readAt, undefined);
+      assert.deepEqual(bodies(inbox.history({ unread: true })), [
+        "message 3",
+        "message 1",
+      ]);
+      assert.equal(inbox.markRead({ through: 3 }), 2);
+      assert.equal(inbox.unreadCount(), 0);
+      assert.deepEqual(inbox.history({ unread: true }), []);
+    },
+  );
+
+  inboxTest(
     "has one receiver: a live holder keeps it, a gone one is replaced",
     (inbox) => {
       const me = { pid: 100, host: "box", since: 1 };

@@ -130,3 +130,20 @@ test("a MessageStream has an explicit Symbol.asyncDispose that closes it", async
   assert.equal(HandSocket.last!.closed, true);
   assert.deepEqual(await iterator.next(), { done: true, value: undefined });
 });
+
+test("MessageStream.lastFrameAt: none before a frame, each frame moves it, none once stopped", async () => {
+  const server = messageServer();
+  const { stream, iterator } = open(server);
+  assert.equal(stream.lastFrameAt, undefined, "before the start");
+  await iterator.next(); // connected, the first message handed out
+  assert.equal(stream.lastFrameAt, undefined, "logged in, no frame yet");
+  const before = Date.now();
+  HandSocket.last!.frame("#");
+  const first = stream.lastFrameAt;
+  assert.ok(first !== undefined && first >= before, `${first} ≥ ${before}`);
+  while (Date.now() === first) await nextTurn(); // the clock moves on
+  HandSocket.last!.frame("#");
+  assert.ok(stream.lastFrameAt! > first, "a later frame, a later time");
+  await stream.close();
+  assert.equal(stream.lastFrameAt, undefined);
+});
