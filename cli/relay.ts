@@ -106,6 +106,8 @@ async function runRelay(
     for (const device of devices) {
       const running = runs.get(device.name);
       if (running?.state === "running") continue;
+      // A stopped device: its last words (the status file) first.
+      await running?.stop();
       const delay = START_SPACING * starting++;
       runs.set(device.name, new DeviceRun(device, context, delay));
     }
@@ -212,6 +214,9 @@ class DeviceRun {
         (error) => error instanceof CliError && FINAL.includes(error.code),
       );
     } catch (error) {
+      // Before the line that says so: a reload that follows the line must
+      // see the device stopped, and start it again.
+      this.state = "stopped";
       const why = (error as Error).message;
       tell(
         `stopped: ${why} (the other devices go on; fix it, then SIGHUP or edit the file)`,

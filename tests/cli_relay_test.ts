@@ -9,7 +9,7 @@ import { rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Device } from "../mod.ts";
 import { type CliContext, cliTest, interrupt } from "./_cli.ts";
-import { queued } from "./_setup.ts";
+import { queued, within } from "./_setup.ts";
 import type { LiveScript } from "./_spawn.ts";
 
 /** Devices registered on the fake, each saved in its own credentials file. */
@@ -239,7 +239,10 @@ cliTest(
       await relay.waitFor("stderr", /^stopped: stopped: another client/);
       relay.signal("SIGHUP");
       await relay.waitFor("stderr", "SIGHUP: reloading");
-      await context.server.waitForLogin(id("stopped"), 2);
+      await within(
+        context.server.waitForLogin(id("stopped"), 2),
+        "the stopped device's second login",
+      );
       assert.equal(logins(context, id("runs")), 1);
       assert.equal(await interrupt(relay), 0);
     } finally {
