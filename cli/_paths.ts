@@ -41,6 +41,15 @@ export function defaultStatusPath(env: Env): string {
   );
 }
 
+/** Where `listen --http` keeps its access token when stderr is a log. */
+export function webTokenPath(env: Env): string {
+  return join(
+    xdgFolder(env, "XDG_STATE_HOME", ".local/state"),
+    APP,
+    "web-token",
+  );
+}
+
 /** The inbox `listen` keeps unless `--inbox` names another. */
 export function defaultInboxPath(env: Env): string {
   return join(

@@ -35,6 +35,8 @@ export interface InboxDelivery {
   deviceId: string;
   stream: MessageStream;
   sinks: Sink[];
+  /** Hears how many of each batch were new (for /metrics). */
+  received?(count: number): void;
   /** Whether the filters (--min-priority, --app, --backlog) let it through. */
   wanted(message: Message): boolean;
   retry: RetryDelay;
@@ -91,7 +93,8 @@ export async function deliverThroughInbox(d: InboxDelivery): Promise<void> {
   const sinks = d.sinks.map((sink) => runOne(d, sink));
   try {
     await d.stream.forEachBatch((messages) => {
-      d.inbox.add(d.deviceId, messages);
+      const added = d.inbox.add(d.deviceId, messages);
+      d.received?.(added);
       d.inbox.indexSoon();
       if (Date.now() - lastPrune >= PRUNE_EVERY) {
         lastPrune = Date.now();

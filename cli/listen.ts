@@ -35,8 +35,17 @@ import {
   WEBSOCKET_FLAG,
 } from "./_options.ts";
 import { Output, OutputClosed, OutputStopped } from "./_output.ts";
-import { defaultInboxPath, defaultStatusPath, iconCacheDir } from "./_paths.ts";
+import {
+  defaultInboxPath,
+  defaultStatusPath,
+  iconCacheDir,
+  webTokenPath,
+} from "./_paths.ts";
 import { INBOX_FLAG, openInboxFile } from "./_inbox.ts";
+import { ListenerState } from "./_listener_state.ts";
+import { watchOffline } from "./_offline_hook.ts";
+import { startWebApp } from "./_web_app.ts";
+import { type Address, parseAddress } from "./_web_server.ts";
 import {
   claimInbox,
   deliverThroughInbox,
@@ -138,6 +147,28 @@ const FLAGS = {
     type: "boolean",
     help: "hand on a message that cannot be decrypted as it came",
   },
+  http: {
+    type: "string",
+    value: "ADDR",
+    section: "Web page and health",
+    help:
+      "serve the inbox as a web page, with /healthz and /metrics, on [HOST:]PORT (127.0.0.1 unless HOST; port 0 picks one); the URL with its access token is printed once at start",
+  },
+  public: {
+    type: "boolean",
+    help: "let --http listen on an address other than loopback",
+  },
+  "on-offline": {
+    type: "string",
+    value: "CMD",
+    help:
+      "run `sh -c CMD` once after --offline-after offline (PUSHOVER_STATE=offline), and once when back (PUSHOVER_STATE=online)",
+  },
+  "offline-after": {
+    type: "string",
+    value: "DUR",
+    help: "how long offline before --on-offline runs (default 60s)",
+  },
   "status-file": {
     type: "string",
     value: "PATH",
@@ -178,6 +209,12 @@ export interface ListenOptions {
   retention: { maxAge: number; maxCount: number };
   maxAttempts: number;
   statusFile: string;
+  /** --http: the web page's address. */
+  http: Address | undefined;
+  /** --public: a non-loopback --http allowed. */
+  isPublic: boolean;
+  /** --on-offline's command, and after how long (ms). */
+  onOffline: { command: string; after: number } | undefined;
   /** The credentials file. */
   config: string;
   /** `--config` as given, for hints. */
@@ -278,9 +315,44 @@ function listenOptions(
     },
     maxAttempts: parseCount(values["max-attempts"] ?? "20", "--max-attempts"),
     statusFile: values["status-file"] ?? defaultStatusPath(env),
+    ...webOptions(values, values["no-inbox"] === true),
     config: configPath(values, env),
     configFlag: values.config,
     urls: urlFlags(values),
+  };
+}
+
+/** --http, --public, --on-offline and --offline-after, checked. */
+function webOptions(
+  values: Parsed<typeof FLAGS>["values"],
+  noInbox: boolean,
+): Pick<ListenOptions, "http" | "isPublic" | "onOffline"> {
+  const isPublic = values.public === true;
+  const http = values.http === undefined
+    ? undefined
+    : parseAddress(values.http);
+  if (http && noInbox) {
+    throw usage("--http shows the inbox: drop --no-inbox");
+  }
+  if (isPublic && !http) throw usage("--public goes with --http");
+  if (http && !http.loopback && !isPublic) {
+    throw usage(
+      `--http ${values.http}: not a loopback address; add --public to serve your messages to the network (a token is still required)`,
+    );
+  }
+  if (values["on-offline"] !== undefined && !values["on-offline"].trim()) {
+    throw usage("--on-offline: the command is empty");
+  }
+  if (values["offline-after"] !== undefined && !values["on-offline"]) {
+    throw usage("--offline-after goes with --on-offline");
+  }
+  return {
+    http,
+    isPublic,
+    onOffline: values["on-offline"] === undefined ? undefined : {
+      command: values["on-offline"],
+      after: parseDuration(values["offline-after"] ?? "60s", "--offline-after"),
+    },
   };
 }
 
@@ -403,7 +475,14 @@ async function listenUntilStopped(
     if (change.user) user = change.user;
     void status.update(change.update);
   });
+  // What /healthz, /metrics and --on-offline read.
+  const listenerState = new ListenerState();
+  const stopWatchingOffline = settings.onOffline
+    ? watchOffline(listenerState, { ...settings.onOffline, io, tell })
+    : () => {};
+  signal.addEventListener("abort", stopWatchingOffline, { once: true });
   const onStatus = (change: StreamStatus) => {
+    listenerState.status(change);
     if (change.state === "stopped" && change.reason === "failed") {
       streamFailure = { error: change.error };
       handling.abort();
@@ -523,24 +602,46 @@ async function listenUntilStopped(
         if (message.receipt) inbox.acknowledged(message.receipt);
       };
       try {
-        await deliverThroughInbox({
-          inbox,
-          path,
-          deviceId: saved.device.deviceId,
-          stream,
-          sinks: sinks(),
-          wanted,
-          retry: settings.retry,
-          maxAttempts: settings.maxAttempts,
-          retention: settings.retention,
-          deliverUndecryptable: settings.deliverUndecryptable,
-          encryptionKey,
-          handling,
-          tell,
-          problem: (text) => void status.update({ lastError: text }),
-        });
+        const stopWeb = settings.http
+          ? await startWebApp({
+            address: settings.http,
+            isPublic: settings.isPublic,
+            inbox,
+            state: listenerState,
+            stream,
+            device: saved.device,
+            api,
+            assetUrl: new URL(urls.apiUrl ?? "https://api.pushover.net/1")
+              .origin,
+            tokenFile: webTokenPath(io.env),
+            terminal: (io.stderr as { isTTY?: boolean }).isTTY === true,
+            tell,
+          })
+          : async () => {};
+        try {
+          await deliverThroughInbox({
+            inbox,
+            path,
+            deviceId: saved.device.deviceId,
+            stream,
+            sinks: sinks().map((sink) => counted(sink, listenerState)),
+            received: (count) => listenerState.receivedBatch(count),
+            wanted,
+            retry: settings.retry,
+            maxAttempts: settings.maxAttempts,
+            retention: settings.retention,
+            deliverUndecryptable: settings.deliverUndecryptable,
+            encryptionKey,
+            handling,
+            tell,
+            problem: (text) => void status.update({ lastError: text }),
+          });
+        } finally {
+          await stopWeb();
+        }
       } finally {
         release();
+        stopWatchingOffline();
       }
     } finally {
       inbox.close();
@@ -607,6 +708,22 @@ async function listenUntilStopped(
     await status.update({ state: "stopped" });
   }
   return EXIT.ok;
+}
+
+/** `sink`, its deliveries and failures counted for /metrics. */
+function counted(sink: Sink, state: ListenerState): Sink {
+  return {
+    ...sink,
+    deliver: async (message, signal) => {
+      try {
+        await sink.deliver(message, signal);
+      } catch (error) {
+        state.sinkResult(sink.name, false);
+        throw error;
+      }
+      state.sinkResult(sink.name, true);
+    },
+  };
 }
 
 /** Asks about one emergency; a yes starts acknowledging it. */

@@ -400,6 +400,13 @@ export class Inbox {
     });
   }
 
+  /** The apps messages came from, by name. */
+  apps(): string[] {
+    return this.#db.all<{ app: string }>(
+      `SELECT DISTINCT app FROM messages ORDER BY app`,
+    ).map((row) => row.app);
+  }
+
   /** How many messages nobody marked read. */
   unreadCount(): number {
     const [{ unread }] = this.#db.all<{ unread: number }>(

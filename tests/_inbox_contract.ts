@@ -400,7 +400,7 @@ export function inboxContract(
   });
 
   inboxTest(
-    "marks messages read, one by one or up to a position, and counts the unread",
+    "marks messages read, one by one or up to a position, counts the unread, and lists the apps",
     (inbox, clock) => {
       inbox.add("d1", [message(1), message(2), message(3)]);
       assert.equal(inbox.unreadCount(), 3);
@@ -414,9 +414,12 @@ export function inboxContract(
         "message 3",
         "message 1",
       ]);
+      assert.deepEqual(inbox.apps(), ["Tests"]);
+      inbox.add("d1", [message(4, { app: "Backup" })]);
+      assert.deepEqual(inbox.apps(), ["Backup", "Tests"], "by name");
       assert.equal(inbox.markRead({ through: 3 }), 2);
-      assert.equal(inbox.unreadCount(), 0);
-      assert.deepEqual(inbox.history({ unread: true }), []);
+      assert.equal(inbox.unreadCount(), 1, "message 4 came after");
+      assert.deepEqual(bodies(inbox.history({ unread: true })), ["message 4"]);
     },
   );
 
