@@ -187,36 +187,44 @@ async function findChromium(): Promise<string> {
 }
 
 /**
- * A real browser: headless Chromium runs the library in a page served by
- * the fake (tests/browser/run.ts, driven by puppeteer-core on Node 24).
+ * A real browser: headless Chromium, driven by puppeteer-core on Node 24,
+ * runs `script` — the library in a page served by the fake
+ * (tests/browser/run.ts, with esbuild), or the local web app of
+ * `listen --http` (tests/browser/web_app.ts, with axe-core).
  */
-function chromium(): Runtime {
+function chromium(
+  name: string,
+  script: string,
+  tool: "esbuild" | "axe",
+): Runtime {
   let tools: string[] = [];
   let path = "";
   return {
-    name: "chromium",
+    name,
     binary: async () => {
       path = await findChromium();
-      const esbuild = await fromNpm("esbuild", "esbuild@0", ".bin/esbuild");
       const puppeteer = await fromNpm(
         "puppeteer",
         "puppeteer-core@24",
         "puppeteer-core/lib/esm/puppeteer/puppeteer-core.js",
       );
+      const extra = tool === "esbuild"
+        ? await fromNpm("esbuild", "esbuild@0", ".bin/esbuild")
+        : await fromNpm("axe", "axe-core@4", "axe-core/axe.min.js");
       tools = [
         "--chromium",
         path,
         "--puppeteer",
         puppeteer,
-        "--esbuild",
-        esbuild,
+        `--${tool}`,
+        extra,
       ];
       return await findNode(24);
     },
     command: (binary, _files, report) => [
       binary,
       ...nodeReporters(report),
-      "tests/browser/run.ts",
+      script,
       ...tools,
     ],
     version: async () => (await capture([path, "--version"])).trim(),
@@ -336,7 +344,9 @@ const RUNTIMES: Runtime[] = [
   node(24),
   workerd("workerd", "tests/workerd/run.ts"),
   workerd("durable-objects", "tests/cloudflare/run.ts"),
-  chromium(),
+  chromium("chromium", "tests/browser/run.ts", "esbuild"),
+  // The local web app (listen --http) in the real browser, axe-core beside.
+  chromium("web", "tests/browser/web_app.ts", "axe"),
   npmPackage(),
 ];
 

@@ -34,7 +34,7 @@ export const INDEX_HTML = `<!doctype html>
 </header>
 <main>
   <ul id="list" aria-label="Messages"></ul>
-  <article id="detail" tabindex="-1" aria-label="Message" hidden></article>
+  <article id="detail" tabindex="0" aria-label="Message" hidden></article>
 </main>
 <footer><kbd>j</kbd>/<kbd>k</kbd> move · <kbd>Enter</kbd> open · <kbd>/</kbd> search · <kbd>a</kbd> acknowledge</footer>
 </body>
@@ -133,7 +133,7 @@ async function select(index, focus) {
   const m = entry.message;
   const detail = $("detail");
   detail.hidden = false;
-  detail.replaceChildren(
+  detail.replaceChildren(...[
     el("h2", { text: m.title || m.app }),
     el("p", { class: "meta" },
       m.icon ? el("img", { src: "/icons/" + encodeURIComponent(m.icon) + ".png", alt: "", width: "24", height: "24" }) : undefined,
@@ -144,7 +144,7 @@ async function select(index, focus) {
     m.url ? el("p", {}, safeLink(m.url, m.url_title)) : undefined,
     entry.pending ? ackButton(entry) : undefined,
     entry.failed.length ? el("p", { class: "failed", text: "Set aside for: " + entry.failed.join(", ") }) : undefined,
-  );
+  ].filter((child) => child !== undefined));
   if (focus) detail.focus();
   if (!entry.readAt) {
     await api("/api/messages/" + entry.seq + "/read", { method: "POST" }).catch(() => {});
