@@ -69,6 +69,10 @@ const COMMANDS: Record<string, { summary: string; load(): Promise<Command> }> =
       summary: "listen for many devices in one process",
       load: async () => (await import("./relay.ts")).relay as Command,
     },
+    mcp: {
+      summary: "serve the inbox to an AI agent (Model Context Protocol, stdio)",
+      load: async () => (await import("./mcp.ts")).mcp as Command,
+    },
     history: {
       summary: "show what the inbox keeps: search, dead letters, --follow",
       load: async () => (await import("./history.ts")).history as Command,

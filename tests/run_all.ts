@@ -152,6 +152,40 @@ function workerd(name: string, script: string): Runtime {
   };
 }
 
+/**
+ * `mcp` against the official MCP TypeScript SDK's client (npm, a test tool
+ * only): tests/mcp/run.ts on Node 24; the client spawns the CLI over stdio.
+ */
+function mcpClient(): Runtime {
+  let sdk = "";
+  return {
+    name: "mcp",
+    binary: async () => {
+      sdk = await fromNpm(
+        "mcp-sdk",
+        "@modelcontextprotocol/sdk@1",
+        "@modelcontextprotocol/sdk/dist/esm/client/index.js",
+      );
+      return await findNode(24);
+    },
+    command: (binary, _files, report) => [
+      binary,
+      ...nodeReporters(report),
+      "tests/mcp/run.ts",
+      "--sdk",
+      sdk,
+    ],
+    version: async () =>
+      `@modelcontextprotocol/sdk ${
+        JSON.parse(
+          await Deno.readTextFile(
+            `${ROOT}.runtimes/mcp-sdk/node_modules/@modelcontextprotocol/sdk/package.json`,
+          ),
+        ).version
+      }`,
+  };
+}
+
 /** A runtime that cannot run on this machine: a note, not a failure. */
 class Skip extends Error {}
 
@@ -347,6 +381,7 @@ const RUNTIMES: Runtime[] = [
   chromium("chromium", "tests/browser/run.ts", "esbuild"),
   // The local web app (listen --http) in the real browser, axe-core beside.
   chromium("web", "tests/browser/web_app.ts", "axe"),
+  mcpClient(),
   npmPackage(),
 ];
 
