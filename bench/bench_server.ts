@@ -78,3 +78,14 @@ export async function registerBenchDevices(
   }
   return devices;
 }
+
+/** The bench server's JSON line, the one argument of a script that is JSON. */
+export function serverFromArgs(): ServerInfo {
+  return JSON.parse(process.argv.find((a) => a.startsWith("{"))!);
+}
+
+/** A script's `--name VALUE`, or `fallback`. */
+export function option(name: string, fallback: string): string {
+  const index = process.argv.indexOf(`--${name}`);
+  return index === -1 ? fallback : process.argv[index + 1];
+}

@@ -31,19 +31,14 @@ import process from "node:process";
 import { streamMessages } from "../mod.ts";
 import type { Device, MessageStream } from "../mod.ts";
 import {
+  option,
   registerBenchDevices,
   runtimeName,
+  serverFromArgs,
   type ServerInfo,
 } from "./bench_server.ts";
 
-const server: ServerInfo = JSON.parse(
-  process.argv.find((a) => a.startsWith("{"))!,
-);
-
-function option(name: string, fallback: string): string {
-  const index = process.argv.indexOf(`--${name}`);
-  return index === -1 ? fallback : process.argv[index + 1];
-}
+const server: ServerInfo = serverFromArgs();
 
 const MODE = option("mode", "library");
 if (!["library", "bare", "protocol"].includes(MODE)) {

@@ -23,19 +23,14 @@ import { PassThrough, Writable } from "node:stream";
 import { stringifyCredentials } from "../lib/credentials.ts";
 import { main } from "../cli/main.ts";
 import {
+  option,
   registerBenchDevices,
   runtimeName,
+  serverFromArgs,
   type ServerInfo,
 } from "./bench_server.ts";
 
-const server: ServerInfo = JSON.parse(
-  process.argv.find((a) => a.startsWith("{"))!,
-);
-
-function option(name: string, fallback: string): string {
-  const index = process.argv.indexOf(`--${name}`);
-  return index === -1 ? fallback : process.argv[index + 1];
-}
+const server: ServerInfo = serverFromArgs();
 
 const DEVICES = Number(option("devices", "1000"));
 const IDLE_SECONDS = Number(option("idle", "10"));

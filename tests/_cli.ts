@@ -6,7 +6,7 @@
 
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import process from "node:process";
 import { PassThrough, Writable } from "node:stream";
 import { test } from "node:test";
@@ -214,29 +214,7 @@ export function cliTest(
       start: (args, extra) => startCli(args, env(extra), net),
       startProcess: (args, extra, pipeTo) =>
         startScript(CLI, { args, env: env(extra), pipeTo }),
-      seed: async (deviceName = "seeded") => {
-        const account = server.store.accounts[0];
-        const secret = server.store.issueSecret(account);
-        const record = server.store.addDevice(account, deviceName);
-        record.queue.length = 0; // as login leaves it: the welcome deleted
-        const device = { secret, deviceId: record.id };
-        await mkdir(join(dir, "config", "pushover-open-client"), {
-          recursive: true,
-        });
-        await writeFile(
-          config,
-          stringifyCredentials({
-            device,
-            email: EMAIL,
-            deviceName,
-            userKey: account.userKey,
-            apiUrl: server.apiUrl,
-            websocketUrl: server.websocketUrl,
-          }),
-          { mode: 0o600 },
-        );
-        return device;
-      },
+      seed: (deviceName = "seeded") => seedDevice(server, config, deviceName),
     };
     try {
       await body(context);
@@ -263,6 +241,37 @@ function inProcess(server: FakeServer): Pick<Io, "fetch" | "WebSocket"> {
     },
     WebSocket: server.WebSocket,
   };
+}
+
+/**
+ * A device registered on `server`'s first account and saved in `config`
+ * (with the fake's URLs), as `login` would leave it: its backlog (the
+ * welcome) deleted.
+ */
+export async function seedDevice(
+  server: FakeServer,
+  config: string,
+  deviceName: string,
+): Promise<Device> {
+  const account = server.store.accounts[0];
+  const secret = server.store.issueSecret(account);
+  const record = server.store.addDevice(account, deviceName);
+  record.queue.length = 0;
+  const device = { secret, deviceId: record.id };
+  await mkdir(dirname(config), { recursive: true });
+  await writeFile(
+    config,
+    stringifyCredentials({
+      device,
+      email: account.email,
+      deviceName,
+      userKey: account.userKey,
+      apiUrl: server.apiUrl,
+      websocketUrl: server.websocketUrl,
+    }),
+    { mode: 0o600 },
+  );
+  return device;
 }
 
 /** Sends SIGINT (Ctrl-C) and expects exit code 0. */

@@ -17,7 +17,7 @@
  */
 
 import assert from "node:assert/strict";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
@@ -25,7 +25,7 @@ import { PassThrough, Writable } from "node:stream";
 import { after, before, test } from "node:test";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { main } from "../../cli/main.ts";
-import { stringifyCredentials } from "../../lib/credentials.ts";
+import { seedDevice } from "../_cli.ts";
 import { type FakeServer, startFakeServer } from "../../testing/mod.ts";
 
 function flag(name: string): string {
@@ -76,21 +76,10 @@ before(async () => {
     accounts: [{ email: "page@example.com", password: "pw" }],
   });
   home = await mkdtemp(join(tmpdir(), "web-app-"));
-  const account = server.store.accounts[0];
-  const secret = server.store.issueSecret(account);
-  const record = server.store.addDevice(account, "desk");
-  record.queue.length = 0;
-  const config = join(home, "config", "pushover-open-client");
-  await mkdir(config, { recursive: true });
-  await writeFile(
-    join(config, "credentials.json"),
-    stringifyCredentials({
-      device: { secret, deviceId: record.id },
-      deviceName: "desk",
-      apiUrl: server.apiUrl,
-      websocketUrl: server.websocketUrl,
-    }),
-    { mode: 0o600 },
+  await seedDevice(
+    server,
+    join(home, "config", "pushover-open-client", "credentials.json"),
+    "desk",
   );
   let webLine!: (line: string) => void;
   const announced = new Promise<string>((resolve) => webLine = resolve);
