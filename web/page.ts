@@ -116,6 +116,8 @@ async function load() {
     const body = await api("/api/messages?" + params);
     state.messages = body.messages;
     $("unread").textContent = body.unread ? body.unread + " unread" : "";
+    // A tab kept open all day shows the count in its title.
+    document.title = (body.unread ? "(" + body.unread + ") " : "") + "Pushover inbox";
     const apps = new Set([...$("app").options].map((o) => o.value));
     for (const app of body.apps) if (!apps.has(app)) $("app").append(el("option", { value: app, text: app }));
     render();

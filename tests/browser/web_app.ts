@@ -190,6 +190,11 @@ test("a message sent through the fake appears on the open page within a second, 
       "[...document.querySelectorAll('#list .title')].map((e) => e.textContent).join() === 'Boiler'",
     );
     assert.deepEqual(await titles(page), ["Boiler"]);
+    assert.match(
+      String(await page.evaluate("document.title")),
+      /^\(\d+\) Pushover inbox$/,
+      "the unread count in the tab's title",
+    );
     assert.deepEqual(errors, []);
   } finally {
     await page.close();
