@@ -142,7 +142,7 @@ function guard<T>(path: string, step: () => T): T {
 }
 
 /** SQLite's error as one line naming the file and what to do. */
-function unusable(path: string, error: unknown): Error {
+export function unusable(path: string, error: unknown): Error {
   const text = (error as Error).message;
   const fix = /not a database|malformed|corrupt/i.test(text)
     ? "it is damaged or not an inbox: move it aside (the next start makes a new one) or restore a copy"

@@ -9,7 +9,7 @@ export async function sameSecret(
 ): Promise<boolean> {
   const [a, b] = await Promise.all([digest(given), digest(expected)]);
   let difference = 0;
-  for (let i = 0; i < a.length; i++) difference |= a[i] ^ b[i];
+  a.forEach((byte, i) => difference |= byte ^ b[i]);
   return difference === 0 && given.length > 0;
 }
 

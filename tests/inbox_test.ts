@@ -25,6 +25,7 @@ import {
   type StoredMessage,
 } from "../inbox/mod.ts";
 import { SCHEMA_VERSION } from "../inbox/_schema.ts";
+import { unusable } from "../inbox/node_sqlite.ts";
 import { inboxContract, message } from "./_inbox_contract.ts";
 import { newDevice, nextTurn, queued, serverTest, within } from "./_setup.ts";
 
@@ -158,6 +159,15 @@ function deliveries(count: number) {
     },
   };
 }
+
+test("a disk I/O error (a write past a file size limit, a failing disk) is one line naming the inbox", () => {
+  const error = unusable("/x/inbox.sqlite", new Error("disk I/O error"));
+  assert.ok(error instanceof InboxError);
+  assert.equal(
+    error.message,
+    "the inbox /x/inbox.sqlite: disk I/O error; the disk is full, over a size limit or failing: make room or check it",
+  );
+});
 
 test("runSink hands over each message in order, waits for more, and stops on its signal", async () => {
   const inbox = await memoryInbox();
@@ -413,7 +423,8 @@ serverTest(
 test("the node:sqlite driver: WAL, synced commits, a busy timeout; nested transactions join the outer one; statement errors stay SQLite's", async () => {
   await inFolder(async (dir) => {
     const warn = process.emitWarning;
-    const driver = await openSqliteFile(join(dir, "inbox.sqlite"));
+    const path = join(dir, "inbox.sqlite");
+    const driver = await openSqliteFile(path);
     try {
       assert.equal(process.emitWarning, warn, "the warning filter is undone");
       assert.deepEqual(driver.all(`PRAGMA journal_mode`), [
@@ -436,6 +447,34 @@ test("the node:sqlite driver: WAL, synced commits, a busy timeout; nested transa
         () => driver.run(`INSERT INTO t VALUES (1)`),
         (error: Error) =>
           !(error instanceof InboxError) && /UNIQUE/.test(error.message),
+      );
+      // The file's fault, each in one line naming it and what to do: a
+      // database that cannot be written, one that is full.
+      driver.run(`PRAGMA query_only = ON`);
+      assert.throws(
+        () => driver.run(`INSERT INTO t VALUES (3)`),
+        (error: Error) =>
+          error instanceof InboxError &&
+          error.message.startsWith(`the inbox ${path}: `) &&
+          error.message.endsWith(
+            "; it cannot be written: check its permissions and the disk",
+          ),
+      );
+      driver.run(`PRAGMA query_only = OFF`);
+      const [{ page_count }] = driver.all<{ page_count: number }>(
+        `PRAGMA page_count`,
+      );
+      driver.run(`PRAGMA max_page_count = ${page_count}`);
+      assert.throws(
+        () =>
+          driver.transaction(() => {
+            for (let i = 10; i < 10_000; i++) {
+              driver.run(`INSERT INTO t VALUES (?)`, i);
+            }
+          }),
+        (error: Error) =>
+          error instanceof InboxError &&
+          error.message.endsWith("; the disk is full: make room"),
       );
     } finally {
       driver.close();
