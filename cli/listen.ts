@@ -136,23 +136,12 @@ const FLAGS = {
     help:
       "tries of one message per hook before it is set aside as a dead letter (default 20: about an hour); see history --failed, retry",
   },
-  "e2ee-key-file": {
-    type: "string",
-    value: "PATH",
-    section: "Files and service",
-    help:
-      "the end-to-end key (64 hexadecimal characters, file mode 0600); saved beside the credentials. A message that cannot be decrypted stops the listener (exit 2) and stays queued, unless --deliver-undecryptable",
-  },
-  "deliver-undecryptable": {
-    type: "boolean",
-    help: "hand on a message that cannot be decrypted as it came",
-  },
   http: {
     type: "string",
     value: "ADDR",
     section: "Web page and health",
     help:
-      "serve the inbox as a web page, with /healthz and /metrics, on [HOST:]PORT (127.0.0.1 unless HOST; port 0 picks one); the URL with its access token is printed once at start",
+      "serve the inbox as a web page, with /healthz and /metrics, on [HOST:]PORT (127.0.0.1 unless HOST; port 0 picks one); the URL with its access token is printed once on a terminal, else the token goes to a 0600 file in the state folder (web-token)",
   },
   public: {
     type: "boolean",
@@ -168,6 +157,17 @@ const FLAGS = {
     type: "string",
     value: "DUR",
     help: "how long offline before --on-offline runs (default 60s)",
+  },
+  "e2ee-key-file": {
+    type: "string",
+    value: "PATH",
+    section: "Files and service",
+    help:
+      "the end-to-end key (64 hexadecimal characters, file mode 0600); saved beside the credentials. A message it cannot decrypt is kept as it came and set aside for the hooks (retry hands it over decrypted once the key is right); with --no-inbox it stops the listener (exit 2) and stays queued, unless --deliver-undecryptable",
+  },
+  "deliver-undecryptable": {
+    type: "boolean",
+    help: "hand on a message that cannot be decrypted as it came",
   },
   "status-file": {
     type: "string",
