@@ -33,7 +33,10 @@ export const INDEX_HTML = `<!doctype html>
   <p id="status" role="status"></p>
 </header>
 <main>
-  <ul id="list" aria-label="Messages"></ul>
+  <div class="column">
+    <ul id="list" aria-label="Messages"></ul>
+    <button type="button" id="older" hidden>Older messages</button>
+  </div>
   <article id="detail" tabindex="0" aria-label="Message" hidden></article>
 </main>
 <footer><kbd>j</kbd>/<kbd>k</kbd> move · <kbd>Enter</kbd> open · <kbd>/</kbd> search · <kbd>a</kbd> acknowledge</footer>
@@ -44,7 +47,9 @@ export const INDEX_HTML = `<!doctype html>
 /** The page's script: fetch, EventSource and the DOM, nothing else. */
 export const APP_JS = `
 const $ = (id) => document.getElementById(id);
-const state = { csrf: "", messages: [], selected: -1 };
+const PAGE = 100;
+/** The list holds this many pages (the API gives at most 500 at once). */
+const state = { csrf: "", messages: [], selected: -1, pages: 1 };
 
 async function api(path, init = {}) {
   const response = await fetch(path, {
@@ -112,9 +117,12 @@ async function load() {
   if ($("priority").value) params.set("min_priority", $("priority").value);
   if ($("unread-only").checked) params.set("unread", "1");
   if ($("failed-only").checked) params.set("failed", "1");
+  params.set("limit", String(PAGE * state.pages));
   try {
     const body = await api("/api/messages?" + params);
     state.messages = body.messages;
+    // Older pages while the list is full; past five, search reaches them.
+    $("older").hidden = body.messages.length < PAGE * state.pages || state.pages >= 5;
     $("unread").textContent = body.unread ? body.unread + " unread" : "";
     // A tab kept open all day shows the count in its title.
     document.title = (body.unread ? "(" + body.unread + ") " : "") + "Pushover inbox";
@@ -180,6 +188,13 @@ async function start() {
   let typing;
   $("q").addEventListener("input", () => { clearTimeout(typing); typing = setTimeout(load, 200); });
   for (const id of ["app", "priority", "unread-only", "failed-only"]) $(id).addEventListener("change", load);
+  $("older").addEventListener("click", () => {
+    state.pages++;
+    load();
+  });
+  for (const id of ["q", "app", "priority", "unread-only", "failed-only"]) {
+    $(id).addEventListener("change", () => { state.pages = 1; });
+  }
   $("mark-all").addEventListener("click", async () => {
     const newest = state.messages[0]?.seq;
     if (newest !== undefined) await api("/api/read?through=" + newest, { method: "POST" });
@@ -223,7 +238,9 @@ button { cursor: pointer; }
 :focus-visible { outline: 2px solid var(--accent); outline-offset: 2px; }
 main { display: grid; grid-template-columns: minmax(0, 2fr) minmax(0, 3fr); min-height: 70vh; }
 @media (max-width: 50rem) { main { grid-template-columns: minmax(0, 1fr); } }
-#list { list-style: none; margin: 0; padding: 0; border-right: 1px solid var(--line); overflow-y: auto; max-height: 80vh; }
+.column { border-right: 1px solid var(--line); overflow-y: auto; max-height: 80vh; }
+#list { list-style: none; margin: 0; padding: 0; }
+#older { margin: 0.75rem 1rem; }
 .message .open { display: grid; width: 100%; text-align: left; border: 0; border-bottom: 1px solid var(--line); border-radius: 0; padding: 0.5rem 1rem; background: transparent; }
 .message.unread .open { background: var(--unread); }
 .message.selected .open { outline: 2px solid var(--accent); outline-offset: -2px; }

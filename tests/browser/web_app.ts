@@ -331,3 +331,31 @@ test("axe-core finds no serious or critical violation, in light and in dark; the
     }
   }
 });
+
+test("a full list offers older messages, page by page", async () => {
+  const { page, errors } = await openPage();
+  try {
+    for (let i = 0; i < 120; i++) {
+      server.send({ message: `bulk ${i}`, title: `Bulk ${i}` });
+    }
+    await page.waitForFunction(
+      "[...document.querySelectorAll('#list .title')].some((e) => e.textContent === 'Bulk 119')",
+    );
+    assert.equal(
+      await page.evaluate("document.querySelectorAll('#list .message').length"),
+      100,
+    );
+    await page.click("#older");
+    await page.waitForFunction(
+      "document.querySelectorAll('#list .message').length > 100",
+    );
+    assert.equal(
+      await page.evaluate("document.querySelector('#older').hidden"),
+      true,
+      "all shown",
+    );
+    assert.deepEqual(errors, []);
+  } finally {
+    await page.close();
+  }
+});
