@@ -40,11 +40,16 @@ export class ListenerState {
   status(change: StreamStatus): void {
     const online = this.online;
     if (change.state === "reconnecting") this.reconnects++;
+    if (change.state === "synced") {
+      // A download went through — over REST, which may answer while the
+      // socket is down: it says nothing of the link.
+      this.syncedAt = this.#now();
+      return;
+    }
     if (change.state === "undecryptable" || change.state === "retrying") {
       return; // not a change of the link
     }
-    if (change.state === "synced") this.syncedAt = this.#now();
-    const state = change.state === "synced" ? "connected" : change.state;
+    const state = change.state;
     if (state !== this.state) {
       this.state = state;
       this.since = this.#now();

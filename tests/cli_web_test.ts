@@ -347,7 +347,6 @@ cliTest(
         return count(now, "offline") === count(now, "online");
       }, "the start's lines, if any, paired");
       const before = (await lines()).length;
-      context.server.dropNextConnections(1);
       // Closed by the server (a lost network is silent: only the watchdog,
       // a minute and more later, would notice it).
       context.server.closeSockets(1001, device.deviceId);
