@@ -31,19 +31,11 @@ export function deliveryOf(stored: StoredMessage): Delivery {
 /** A failure that trying again cannot change (the sink sets it aside). */
 export class PermanentFailure extends Error {}
 
-/** A failure worth another try, after `retryAfter` ms at least. */
-export class PassingFailure extends Error {
-  readonly retryAfter: number;
-  constructor(message: string, retryAfter = 0) {
-    super(message);
-    this.retryAfter = retryAfter;
-  }
-}
-
 /**
  * POSTs the delivery as JSON; a 2xx takes it. A 4xx but 408 and 429 is
- * permanent (the receiver refuses this body); anything else is retried,
- * its Retry-After honoured.
+ * permanent (the receiver refuses this body); anything else is tried again
+ * by the object's next alarm (a minute at most, so a Retry-After is not
+ * waited out).
  */
 export function webhookSink(
   url: string,
@@ -59,9 +51,7 @@ export function webhookSink(
         body: JSON.stringify(deliveryOf(stored)),
       });
     } catch (error) {
-      throw new PassingFailure(
-        `webhook ${origin}: ${(error as Error).message}`,
-      );
+      throw new Error(`webhook ${origin}: ${(error as Error).message}`);
     }
     await response.body?.cancel();
     if (response.ok) return;
@@ -72,11 +62,7 @@ export function webhookSink(
     ) {
       throw new PermanentFailure(why);
     }
-    const seconds = Number(response.headers.get("retry-after"));
-    throw new PassingFailure(
-      why,
-      Number.isFinite(seconds) ? seconds * 1000 : 0,
-    );
+    throw new Error(why);
   };
 }
 
@@ -91,7 +77,7 @@ export function queueSink(
     try {
       await queue.send(deliveryOf(stored), { contentType: "json" });
     } catch (error) {
-      throw new PassingFailure(`queue: ${(error as Error).message}`);
+      throw new Error(`queue: ${(error as Error).message}`);
     }
   };
 }

@@ -237,11 +237,7 @@ export class PushoverDevice {
   }
 
   #sinkNames(): string[] {
-    const s = this.#settings;
-    return [
-      ...(s?.webhook ? ["webhook"] : []),
-      ...(s?.queue && this.#env.QUEUE ? ["queue"] : []),
-    ];
+    return [...this.#deliverers().keys()];
   }
 
   /** Each sink's deliverer by its name in the inbox. */

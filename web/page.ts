@@ -185,16 +185,15 @@ async function acknowledge(entry, button) {
 async function start() {
   state.csrf = (await api("/api/session")).csrf;
   $("filters").addEventListener("submit", (event) => event.preventDefault());
+  // Other filters start from the newest page again; "Older" adds one.
+  const refilter = () => { state.pages = 1; load(); };
   let typing;
-  $("q").addEventListener("input", () => { clearTimeout(typing); typing = setTimeout(load, 200); });
-  for (const id of ["app", "priority", "unread-only", "failed-only"]) $(id).addEventListener("change", load);
+  $("q").addEventListener("input", () => { clearTimeout(typing); typing = setTimeout(refilter, 200); });
+  for (const id of ["app", "priority", "unread-only", "failed-only"]) $(id).addEventListener("change", refilter);
   $("older").addEventListener("click", () => {
     state.pages++;
     load();
   });
-  for (const id of ["q", "app", "priority", "unread-only", "failed-only"]) {
-    $(id).addEventListener("change", () => { state.pages = 1; });
-  }
   $("mark-all").addEventListener("click", async () => {
     const newest = state.messages[0]?.seq;
     if (newest !== undefined) await api("/api/read?through=" + newest, { method: "POST" });
