@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { type Context, defineCommand, type Env } from "./_command.ts";
 import { CliError, EXIT } from "./_fail.ts";
 import { say } from "./_io.ts";
+import { followSignal } from "./_signals.ts";
 import { APP_FOLDER, xdgFolder } from "./_paths.ts";
 import { readRelayFile, type RelayDevice } from "./_relay_file.ts";
 import { deviceIo } from "./_relay_io.ts";
@@ -89,7 +90,13 @@ async function runRelay(
   { file }: { file: string },
   context: Context,
 ): Promise<number> {
-  const { io, signal } = context;
+  const { io } = context;
+  // Stopped by Ctrl-C or SIGTERM as every command is, or when the reader of
+  // stdout goes away (`relay | head`): the devices share it, so all stop.
+  const stop = new AbortController();
+  const { signal } = stop;
+  const devicesContext = { ...context, signal };
+  const readerGone = () => stop.abort();
   const tell = (line: string) => say(io, line);
   const runs = new Map<string, DeviceRun>();
   let version = await fileVersion(file);
@@ -109,7 +116,10 @@ async function runRelay(
       // A stopped device: its last words (the status file) first.
       await running?.stop();
       const delay = START_SPACING * starting++;
-      runs.set(device.name, new DeviceRun(device, context, delay));
+      runs.set(
+        device.name,
+        new DeviceRun(device, devicesContext, delay, readerGone),
+      );
     }
   };
 
@@ -128,6 +138,7 @@ async function runRelay(
 
   const devices = await readRelayFile(file, io.env);
   tell(`relaying ${devices.length} device(s) from ${file}`);
+  const unfollow = followSignal(context.signal, stop);
   await apply(devices);
 
   // One reload at a time, in the order asked for.
@@ -152,6 +163,7 @@ async function runRelay(
   } finally {
     if (hangups) process.off("SIGHUP", onHangup);
     await Promise.all([...runs.values()].map((run) => run.stop()));
+    unfollow();
   }
   return EXIT.ok;
 }
@@ -176,9 +188,20 @@ class DeviceRun {
   readonly #stop = new AbortController();
   readonly #done: Promise<void>;
 
-  /** Starts the device's listener `delay` ms from now. */
-  constructor(device: RelayDevice, context: Context, delay = 0) {
+  readonly #readerGone: () => void;
+
+  /**
+   * Starts the device's listener `delay` ms from now; `readerGone` hears
+   * that it ended by itself, which only the reader of stdout going away does.
+   */
+  constructor(
+    device: RelayDevice,
+    context: Context,
+    delay: number,
+    readerGone: () => void,
+  ) {
     this.device = device;
+    this.#readerGone = readerGone;
     const stopped = () => this.#stop.abort();
     context.signal.addEventListener("abort", stopped, { once: true });
     this.#done = sleep(delay, this.#stop.signal).then(() =>
@@ -203,9 +226,7 @@ class DeviceRun {
       await untilDone(
         async () => {
           await listen.run(this.device.options, { ...context, io, signal });
-          if (!signal.aborted) {
-            throw new CliError("its listener ended", EXIT.usage);
-          }
+          if (!signal.aborted) this.#readerGone();
         },
         signal,
         ({ delay, reason }) =>

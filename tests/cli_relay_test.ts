@@ -303,3 +303,38 @@ for (
     },
   );
 }
+
+cliTest(
+  "relay | head -1: when the reader of stdout goes away every device stops and the relay exits 0; what was not printed stays in the inboxes",
+  async (context) => {
+    const devices = await seedDevices(context, ["one", "two"]);
+    const file = await writeRelay(context, {
+      one: { config: "one.json" },
+      two: { config: "two.json" },
+    });
+    const relay = context.startProcess(
+      ["relay", "--devices", file],
+      {},
+      "head -1",
+    );
+    try {
+      for (const device of devices.values()) {
+        await context.server.waitForLogin(device.deviceId);
+      }
+      context.server.send({ message: "read by head", device: "one" });
+      await relay.waitFor("stdout", "read by head"); // and head is gone
+      context.server.send({ message: "nobody reads this", device: "two" });
+      await relay.waitFor("stderr", "exit=");
+      assert.match(relay.output().stderr, /^exit=0$/m);
+    } finally {
+      await relay.kill();
+    }
+    assert.doesNotMatch(relay.output().stderr, /EPIPE|Error|at /);
+    const two = await context.run([
+      "history",
+      "--inbox",
+      join(context.dir, "data/pushover-open-client/relay/two.sqlite"),
+    ]);
+    assert.match(two.stdout, /nobody reads this/, "kept, for the next start");
+  },
+);
