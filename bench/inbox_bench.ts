@@ -15,7 +15,7 @@
  *
  * Prints one JSON line.
  *
- *   <runtime> bench/inbox_bench.ts ['<bench/server.ts JSON line>'] [--backlog 10000] [--stored 100000]
+ *   <runtime> bench/inbox_bench.ts ['<bench/server.ts JSON line>'] [--backlog 10000] [--stored 100000] [--runs 8]
  *
  * @module
  */
@@ -40,6 +40,7 @@ const BACKLOG = option("backlog", 10_000);
 const info = process.argv.find((a) => a.startsWith("{"));
 const remote: ServerInfo | undefined = info ? JSON.parse(info) : undefined;
 const STORED = option("stored", 100_000);
+const RUNS = option("runs", 8);
 const dir = mkdtempSync(join(tmpdir(), "inbox-bench-"));
 
 /** A device with BACKLOG messages queued, and how to stream from there. */
@@ -110,7 +111,9 @@ async function receiveBacklog(
     ? await remoteSource(run, at)
     : await inProcessSource(run);
   const inbox = handle === "inbox"
-    ? await openInbox(join(dir, `receive-${run}.sqlite`))
+    // One inbox for every run, as a receiver's is: its file and its write-
+    // ahead log already there, each run a device of its own.
+    ? await openInbox(join(dir, "receive.sqlite"))
     : undefined;
   const stop = new AbortController();
   let count = 0;
@@ -167,11 +170,14 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)];
 }
 
-/** Medians of 4 runs each, alternating, so that neither side always runs warmer. */
+/**
+ * Medians of RUNS runs each, alternating, so that neither side always runs
+ * warmer (on a 2-core machine one run in four is off by a third either way).
+ */
 async function receiveRuns(at?: ServerInfo) {
   const plain: number[] = [];
   const kept: number[] = [];
-  for (let run = 0; run < 4; run++) {
+  for (let run = 0; run < RUNS; run++) {
     const base = at ? 1000 : 0;
     if (run % 2 === 0) {
       plain.push(await receiveBacklog("count", base + run, at));

@@ -144,7 +144,8 @@ function guard<T>(path: string, step: () => T): T {
 /** SQLite's error as one line naming the file and what to do. */
 export function unusable(path: string, error: unknown): Error {
   const text = (error as Error).message;
-  const fix = /not a database|malformed|corrupt/i.test(text)
+  // "malformed" alone is also a JSON function's complaint about its input.
+  const fix = /not a database|disk image is malformed|corrupt/i.test(text)
     ? "it is damaged or not an inbox: move it aside (the next start makes a new one) or restore a copy"
     : /readonly|read-only|permission|access/i.test(text)
     ? "it cannot be written: check its permissions and the disk"

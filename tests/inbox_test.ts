@@ -169,6 +169,17 @@ test("a disk I/O error (a write past a file size limit, a failing disk) is one l
   );
 });
 
+test("a damaged file is the file's fault; a JSON function's \"malformed JSON\" is the statement's, left as SQLite said it", () => {
+  const damaged = unusable(
+    "/x/inbox.sqlite",
+    new Error("database disk image is malformed"),
+  );
+  assert.ok(damaged instanceof InboxError);
+  assert.match(damaged.message, /it is damaged or not an inbox/);
+  const statement = new Error("malformed JSON");
+  assert.equal(unusable("/x/inbox.sqlite", statement), statement);
+});
+
 test("runSink hands over each message in order, waits for more, and stops on its signal", async () => {
   const inbox = await memoryInbox();
   const stop = new AbortController();
