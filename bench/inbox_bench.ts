@@ -20,7 +20,8 @@
  * @module
  */
 
-import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { PassThrough, Writable } from "node:stream";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
@@ -29,6 +30,8 @@ import type { Message } from "../mod.ts";
 import { openInbox, openSqliteFile, receive } from "../inbox/mod.ts";
 import { Inbox } from "../inbox/store.ts";
 import { startFakeServer } from "../testing/mod.ts";
+import { main } from "../cli/main.ts";
+import { stringifyCredentials } from "../lib/credentials.ts";
 import { runtimeName, type ServerInfo } from "./bench_server.ts";
 
 function option(name: string, fallback: number): number {
@@ -143,6 +146,77 @@ async function receiveBacklog(
   return ended - started;
 }
 
+/**
+ * ms until `listen` printed a backlog of BACKLOG to stdout, one line each,
+ * with its inbox (the default: received into it, then printed by its stdout
+ * sink) or with `--no-inbox` (printed as received): what a user of the
+ * command line sees the inbox cost. Runs the CLI's main() in this process;
+ * every inbox run receives into the same inbox file, as a receiver's does.
+ */
+async function listenBacklog(
+  inbox: boolean,
+  run: number,
+  at: ServerInfo,
+): Promise<number> {
+  const { device } = await remoteSource(run, at);
+  const config = join(dir, `listen-${run}.json`);
+  writeFileSync(
+    config,
+    stringifyCredentials({
+      device,
+      deviceName: `listen-${run}`,
+      apiUrl: at.apiUrl,
+      websocketUrl: at.websocketUrl,
+    }),
+    { mode: 0o600 },
+  );
+  const stop = new AbortController();
+  let lines = 0;
+  let ended = 0;
+  const stdout = new Writable({
+    write(chunk, _encoding, done) {
+      for (const byte of chunk as Uint8Array) if (byte === 10) lines++;
+      if (lines >= BACKLOG && !ended) {
+        ended = performance.now();
+        stop.abort();
+      }
+      done();
+    },
+  });
+  const started = performance.now();
+  await main(["listen", "--config", config, ...(inbox ? [] : ["--no-inbox"])], {
+    env: {
+      ...process.env,
+      XDG_DATA_HOME: join(dir, "listen-data"),
+      XDG_STATE_HOME: join(dir, "listen-state"),
+      XDG_CACHE_HOME: join(dir, "listen-cache"),
+    },
+    stdin: new PassThrough(),
+    stdout,
+    stderr: new Writable({ write: (_chunk, _encoding, done) => done() }),
+    signal: stop.signal,
+  });
+  if (!ended) throw new Error(`listen printed ${lines} of ${BACKLOG} lines`);
+  return ended - started;
+}
+
+/** `listenBacklog()`'s medians, alternating as receiveRuns() does. */
+async function listenRuns(at: ServerInfo) {
+  const plain: number[] = [];
+  const kept: number[] = [];
+  for (let run = 0; run < RUNS; run++) {
+    const base = 2000 + 2 * run;
+    if (run % 2 === 0) {
+      plain.push(await listenBacklog(false, base, at));
+      kept.push(await listenBacklog(true, base + 1, at));
+    } else {
+      kept.push(await listenBacklog(true, base + 1, at));
+      plain.push(await listenBacklog(false, base, at));
+    }
+  }
+  return { plain: median(plain), inbox: median(kept) };
+}
+
 /** A stored message, made up: one in a hundred mentions "furnace". */
 function made(i: number): Message {
   const id = String(i + 1);
@@ -192,6 +266,7 @@ async function receiveRuns(at?: ServerInfo) {
 
 const inProcess = await receiveRuns();
 const overLoopback = remote ? await receiveRuns(remote) : undefined;
+const listening = remote ? await listenRuns(remote) : undefined;
 
 const path = join(dir, "stored.sqlite");
 const driver = await openSqliteFile(path);
@@ -235,6 +310,9 @@ console.log(JSON.stringify({
       receiveOverLoopbackMs: overLoopback,
       receiveOverLoopbackRatio: overLoopback.inbox / overLoopback.plain,
     }
+    : {}),
+  ...(listening
+    ? { listenMs: listening, listenRatio: listening.inbox / listening.plain }
     : {}),
   stored: STORED,
   searchMedianMs: median(searches),

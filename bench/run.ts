@@ -22,7 +22,8 @@
  * - the relay: 1,000 devices in one `relay` process — time until all are
  *   online, RSS, idle CPU, send → the device's line (bench/relay_bench.ts);
  * - the inbox: receiving a backlog of 10,000 into it against the same
- *   stream without it; full-text search over 100,000 stored messages, the
+ *   stream without it; `listen` printing that backlog with its inbox against
+ *   `listen --no-inbox`; full-text search over 100,000 stored messages, the
  *   first page of history, bytes per message (bench/inbox_bench.ts);
  * - footprint: each entry point bundled and minified by esbuild (from npm),
  *   gzipped, against its budget (bench/footprint.ts); import time of mod.ts
@@ -478,6 +479,15 @@ for (const [name, i] of Object.entries(r.inbox as Any)) {
       `without it ${f(i.receiveOverLoopbackMs.plain)} ms / ≤ 1.5×`,
       `${f(i.receiveOverLoopbackRatio)}×`,
       i.receiveOverLoopbackRatio <= 1.5 ? "yes" : "no",
+    ]);
+  }
+  if (i.listenRatio !== undefined) {
+    rows.push([
+      `${name} listen: ${i.backlog} to stdout with the inbox`,
+      `${f(i.listenMs.inbox)} ms`,
+      `--no-inbox ${f(i.listenMs.plain)} ms / ≤ 1.5×`,
+      `${f(i.listenRatio)}×`,
+      i.listenRatio <= 1.5 ? "yes" : "no",
     ]);
   }
   rows.push([

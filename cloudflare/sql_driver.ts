@@ -44,6 +44,7 @@ export function durableObjectDriver(
     },
     all: <T>(sql: string, ...params: SqlValue[]) =>
       storage.sql.exec(sql, ...params).toArray() as T[],
+    // Without a durability: the storage makes no relaxed commits.
     transaction<T>(body: () => T): T {
       // Nested calls join the outer transaction, as node:sqlite's driver.
       if (depth > 0) return body();

@@ -2,6 +2,9 @@
 // a transaction. Transactions belong to the driver, not to the SQL text: a
 // Durable Object's SQL refuses BEGIN and COMMIT and has transactionSync().
 
+/** How soon a commit must be on disk: see {@linkcode SqlDriver.transaction}. */
+export type Durability = "synced" | "relaxed";
+
 /** A value every driver binds and returns alike. */
 export type SqlValue = string | number | null;
 
@@ -24,8 +27,15 @@ export interface SqlDriver {
   run(sql: string, ...params: SqlValue[]): number;
   /** The rows a query returns, as objects keyed by column name. */
   all<T>(sql: string, ...params: SqlValue[]): T[];
-  /** Runs `body` in one transaction: all of it is kept, or none. */
-  transaction<T>(body: () => T): T;
+  /**
+   * Runs `body` in one transaction: all of it is kept, or none. Its commit
+   * is on disk when this returns; a `"relaxed"` one may not be yet — it
+   * survives the process's crash, not a power cut — for what is cheaper to
+   * do again than to sync each time (a sink's position: a sink that falls
+   * back re-delivers). A later synced commit syncs the relaxed ones before
+   * it. Storage without the distinction (a Durable Object's) ignores it.
+   */
+  transaction<T>(body: () => T, durability?: Durability): T;
   /** Closes the database; nothing may be called after. */
   close(): void;
 }

@@ -5,7 +5,7 @@
 import { chmod, mkdir, open } from "node:fs/promises";
 import { dirname } from "node:path";
 import process from "node:process";
-import type { SqlDriver, SqlValue } from "./_driver.ts";
+import type { Durability, SqlDriver, SqlValue } from "./_driver.ts";
 
 import { InboxError } from "./_errors.ts";
 
@@ -108,12 +108,16 @@ export async function openSqliteFile(path: string): Promise<SqlDriver> {
         path,
         () => prepared(sql).all(...params).map((row) => ({ ...row as object })),
       ) as T[],
-    transaction<T>(body: () => T): T {
+    transaction<T>(body: () => T, durability?: Durability): T {
       // Nested calls join the outer transaction.
       if (depth > 0) return body();
-      guard(path, () => db.exec("BEGIN IMMEDIATE"));
+      // In WAL mode NORMAL appends the commit without syncing it; the next
+      // FULL commit syncs the log up to itself, this one included.
+      const relaxed = durability === "relaxed";
+      if (relaxed) guard(path, () => db.exec("PRAGMA synchronous = NORMAL"));
       depth++;
       try {
+        guard(path, () => db.exec("BEGIN IMMEDIATE"));
         const result = body();
         guard(path, () => db.exec("COMMIT"));
         return result;
@@ -121,11 +125,13 @@ export async function openSqliteFile(path: string): Promise<SqlDriver> {
         try {
           db.exec("ROLLBACK");
         } catch {
-          // Already rolled back by SQLite (a full disk, an I/O error).
+          // Already rolled back by SQLite (a full disk, an I/O error), or
+          // never begun.
         }
         throw error;
       } finally {
         depth--;
+        if (relaxed) guard(path, () => db.exec("PRAGMA synchronous = FULL"));
       }
     },
     close: () => db.close(),

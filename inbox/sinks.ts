@@ -40,6 +40,9 @@ export interface SinkOptions {
 /** Default waits between tries: 1 s growing to 5 min, jittered. */
 export const SINK_RETRY: SinkRetryDelay = { min: 1_000, max: 300_000 };
 
+/** Messages a sink reads at once. */
+const PAGE = 100;
+
 /** Default tries of one message before it is set aside. */
 export const SINK_ATTEMPTS = 10;
 
@@ -78,8 +81,16 @@ export async function runSink(
   const sleep = options.sleep ?? sleepOrAbort;
   const maxAttempts = options.maxAttempts ?? SINK_ATTEMPTS;
   let attempt = 0;
+  // Read a page at a time: one read per message cost as much as handing it
+  // over. A message re-driven meanwhile comes after the page in hand.
+  let page: StoredMessage[] = [];
+  let at = 0;
   while (!signal.aborted) {
-    const [stored] = cursor.next(1);
+    if (at === page.length) {
+      page = cursor.next(PAGE);
+      at = 0;
+    }
+    const stored = page[at];
     if (!stored) {
       await added(inbox, options, sleep);
       continue;
@@ -88,6 +99,7 @@ export async function runSink(
       await deliver(stored);
       if (signal.aborted) return; // taken, but stopping: told again next run
       cursor.done(stored.seq);
+      at++;
       attempt = 0;
     } catch (error) {
       if (signal.aborted) return;
@@ -98,6 +110,7 @@ export async function runSink(
         maxAttempts,
       });
       if (outcome === "dead") {
+        at++;
         attempt = 0;
         options.onDead?.(stored, reason);
         continue;

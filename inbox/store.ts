@@ -636,18 +636,25 @@ export class SinkCursor {
    * then what follows its position, in order.
    */
   next(limit = 100): StoredMessage[] {
-    return this.#db.all<Row>(
-      `SELECT ${COLUMNS} FROM (
-         SELECT m.*, 0 AS lane FROM messages m JOIN deliveries d
-           ON d.seq = m.seq AND d.sink = ? AND d.state = 'retry'
-         UNION ALL
-         SELECT m.*, 1 AS lane FROM messages m
-           WHERE m.seq > (SELECT position FROM sinks WHERE name = ?)
-       ) ORDER BY lane, seq LIMIT ?`,
-      this.name,
+    // Two reads, each along an index. One ordered UNION of both sorted
+    // every message after the position on each call: a sink working through
+    // a backlog of 10,000 took half a minute.
+    const redriven = this.#db.all<Row>(
+      `SELECT ${COLUMNS} FROM messages
+       WHERE seq IN (SELECT seq FROM deliveries
+                     WHERE sink = ? AND state = 'retry')
+       ORDER BY seq LIMIT ?`,
       this.name,
       limit,
-    ).map(stored);
+    );
+    const following = this.#db.all<Row>(
+      `SELECT ${COLUMNS} FROM messages
+       WHERE seq > (SELECT position FROM sinks WHERE name = ?)
+       ORDER BY seq LIMIT ?`,
+      this.name,
+      limit - redriven.length,
+    );
+    return [...redriven, ...following].map(stored);
   }
 
   /** Moves the sink's position up to `seq` (never back: a re-drive is behind it). */
@@ -659,7 +666,12 @@ export class SinkCursor {
     );
   }
 
-  /** The sink took the message at `seq`: it never gets it again. */
+  /**
+   * The sink took the message at `seq`: it never gets it again — unless
+   * the machine loses power before the inbox's next synced commit (the next
+   * batch received): the position is not synced on its own, which would
+   * cost a sink ~0.3 ms a message, and a sink that falls back re-delivers.
+   */
   done(seq: number): void {
     this.#db.transaction(() => {
       this.#db.run(
@@ -668,7 +680,7 @@ export class SinkCursor {
         seq,
       );
       this.#moveTo(seq);
-    });
+    }, "relaxed");
   }
 
   /**

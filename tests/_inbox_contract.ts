@@ -335,9 +335,16 @@ export function inboxContract(
       assert.equal(inbox.retry("webhook", 2), 1);
       assert.equal(heard, 1, "waiting sinks hear of a re-drive");
       assert.deepEqual(bodies(sink.next()), ["message 2", "message 3"]);
+      assert.deepEqual(bodies(sink.next(1)), ["message 2"], "a page's limit");
+      inbox.add("d1", [message(4)]);
+      assert.deepEqual(bodies(sink.next(2)), ["message 2", "message 3"]);
       sink.done(2);
       assert.equal(inbox.retry("webhook"), 1, "the one still dead");
-      assert.deepEqual(bodies(sink.next()), ["message 1", "message 3"]);
+      assert.deepEqual(bodies(sink.next()), [
+        "message 1",
+        "message 3",
+        "message 4",
+      ]);
       assert.equal(sink.failed(1, "down again", { maxAttempts: 2 }), "retry");
       assert.equal(sink.failed(1, "down again", { maxAttempts: 2 }), "dead");
       assert.deepEqual(inbox.deadLetters().map((d) => [d.seq, d.state]), [[

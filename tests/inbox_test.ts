@@ -180,6 +180,45 @@ test("a damaged file is the file's fault; a JSON function's \"malformed JSON\" i
   assert.equal(unusable("/x/inbox.sqlite", statement), statement);
 });
 
+test("a sink's position is committed relaxed (a power cut may re-deliver); what is received and what fails, synced", async () => {
+  const driver = await openSqliteFile(":memory:");
+  const commits: (string | undefined)[] = [];
+  const inbox = new Inbox({
+    ...driver,
+    transaction: (body, durability) => {
+      commits.push(durability);
+      return driver.transaction(body, durability);
+    },
+  });
+  const sink = inbox.sink("out", "beginning");
+  commits.length = 0;
+  inbox.add("d1", [message(1), message(2)]);
+  sink.done(1);
+  sink.failed(2, "down");
+  assert.deepEqual(commits, [undefined, "relaxed", undefined]);
+  inbox.close();
+});
+
+test("runSink reads the inbox a page at a time, not once per message", async () => {
+  const inbox = await memoryInbox();
+  const cursor = inbox.sink("out", "beginning");
+  let reads = 0;
+  const next = cursor.next.bind(cursor);
+  cursor.next = (limit) => {
+    reads++;
+    return next(limit);
+  };
+  inbox.add("d1", [message(1), message(2), message(3), message(4)]);
+  const stop = new AbortController();
+  const seen = deliveries(4);
+  const running = runSink(inbox, cursor, seen.record, { signal: stop.signal });
+  await within(seen.done, "four deliveries");
+  stop.abort();
+  await running;
+  assert.ok(reads <= 2, `${reads} reads: one page, and one found empty`);
+  inbox.close();
+});
+
 test("runSink hands over each message in order, waits for more, and stops on its signal", async () => {
   const inbox = await memoryInbox();
   const stop = new AbortController();
@@ -453,6 +492,25 @@ test("the node:sqlite driver: WAL, synced commits, a busy timeout; nested transa
           throw new Error("rolled back");
         }), /rolled back/);
       assert.deepEqual(driver.all(`SELECT n FROM t`), [{ n: 1 }]);
+      assert.deepEqual(
+        driver.transaction(() => driver.all(`PRAGMA synchronous`)),
+        [{ synchronous: 2 }],
+        "a transaction commits synced unless told otherwise",
+      );
+      // A relaxed commit is appended unsynced; every other one is synced
+      // again, after a failing relaxed one too.
+      const during = driver.transaction(() => {
+        driver.run(`INSERT INTO t VALUES (3)`);
+        return driver.all(`PRAGMA synchronous`);
+      }, "relaxed");
+      assert.deepEqual(during, [{ synchronous: 1 }]);
+      assert.deepEqual(driver.all(`PRAGMA synchronous`), [{ synchronous: 2 }]);
+      assert.throws(() =>
+        driver.transaction(() => {
+          throw new Error("rolled back");
+        }, "relaxed"), /rolled back/);
+      assert.deepEqual(driver.all(`PRAGMA synchronous`), [{ synchronous: 2 }]);
+      assert.deepEqual(driver.all(`SELECT n FROM t`), [{ n: 1 }, { n: 3 }]);
       // Not the file's fault: SQLite's own error, not an InboxError.
       assert.throws(
         () => driver.run(`INSERT INTO t VALUES (1)`),
