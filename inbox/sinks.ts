@@ -35,6 +35,8 @@ export interface SinkOptions {
   poll?: number;
   /** Waits `ms` or until `signal` aborts (injectable for tests). */
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+  /** The clock that paces position commits (ms; injectable for tests). */
+  now?: () => number;
 }
 
 /** Default waits between tries: 1 s growing to 5 min, jittered. */
@@ -42,6 +44,13 @@ export const SINK_RETRY: SinkRetryDelay = { min: 1_000, max: 300_000 };
 
 /** Messages a sink reads at once. */
 const PAGE = 100;
+
+/**
+ * How long a sink may go without moving its position past what it took
+ * (ms): what a crash would hand over again. Also at the end of each page,
+ * before a failure is counted and when the sink stops.
+ */
+export const COMMIT_EVERY = 50;
 
 /** Default tries of one message before it is set aside. */
 export const SINK_ATTEMPTS = 10;
@@ -80,13 +89,24 @@ export async function runSink(
   const { signal } = options;
   const sleep = options.sleep ?? sleepOrAbort;
   const maxAttempts = options.maxAttempts ?? SINK_ATTEMPTS;
+  const now = options.now ?? Date.now;
   let attempt = 0;
   // Read a page at a time: one read per message cost as much as handing it
   // over. A message re-driven meanwhile comes after the page in hand.
   let page: StoredMessage[] = [];
   let at = 0;
+  // Taken, and the position not yet moved past them: committed together,
+  // a commit per message cost more than the rest of a sink's work.
+  let taken: number[] = [];
+  let committedAt = now();
+  const commit = () => {
+    if (taken.length > 0) cursor.done(...taken);
+    taken = [];
+    committedAt = now();
+  };
   while (!signal.aborted) {
     if (at === page.length) {
+      commit(); // before a read that may find nothing and wait
       page = cursor.next(PAGE);
       at = 0;
     }
@@ -97,12 +117,15 @@ export async function runSink(
     }
     try {
       await deliver(stored);
-      if (signal.aborted) return; // taken, but stopping: told again next run
-      cursor.done(stored.seq);
+      // Taken, but stopping: told again next run.
+      if (signal.aborted) break;
+      taken.push(stored.seq);
       at++;
       attempt = 0;
+      if (now() - committedAt >= COMMIT_EVERY) commit();
     } catch (error) {
-      if (signal.aborted) return;
+      if (signal.aborted) break;
+      commit();
       attempt++;
       const reason = error instanceof Error ? error.message : String(error);
       const outcome = cursor.failed(stored.seq, reason, {
@@ -125,6 +148,7 @@ export async function runSink(
       await sleep(delay, signal);
     }
   }
+  commit();
 }
 
 /**

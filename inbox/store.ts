@@ -667,19 +667,22 @@ export class SinkCursor {
   }
 
   /**
-   * The sink took the message at `seq`: it never gets it again — unless
+   * The sink took the messages at `seqs`: it never gets them again — unless
    * the machine loses power before the inbox's next synced commit (the next
    * batch received): the position is not synced on its own, which would
-   * cost a sink ~0.3 ms a message, and a sink that falls back re-delivers.
+   * cost a sink ~0.3 ms a commit, and a sink that falls back re-delivers.
    */
-  done(seq: number): void {
+  done(...seqs: number[]): void {
+    if (seqs.length === 0) return;
     this.#db.transaction(() => {
-      this.#db.run(
-        `DELETE FROM deliveries WHERE sink = ? AND seq = ?`,
-        this.name,
-        seq,
-      );
-      this.#moveTo(seq);
+      for (const seq of seqs) {
+        this.#db.run(
+          `DELETE FROM deliveries WHERE sink = ? AND seq = ?`,
+          this.name,
+          seq,
+        );
+      }
+      this.#moveTo(Math.max(...seqs));
     }, "relaxed");
   }
 

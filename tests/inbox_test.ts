@@ -22,8 +22,10 @@ import {
   openSqliteFile,
   receive,
   runSink,
+  type SinkCursor,
   type StoredMessage,
 } from "../inbox/mod.ts";
+import { COMMIT_EVERY } from "../inbox/sinks.ts";
 import { SCHEMA_VERSION } from "../inbox/_schema.ts";
 import { unusable } from "../inbox/node_sqlite.ts";
 import { inboxContract, message } from "./_inbox_contract.ts";
@@ -196,6 +198,73 @@ test("a sink's position is committed relaxed (a power cut may re-deliver); what 
   sink.done(1);
   sink.failed(2, "down");
   assert.deepEqual(commits, [undefined, "relaxed", undefined]);
+  inbox.close();
+});
+
+/** A cursor whose position commits are recorded; `reached(n)` waits for the nth. */
+function recordCommits(cursor: SinkCursor) {
+  const commits: number[][] = [];
+  const waiting: { count: number; resolve: () => void }[] = [];
+  const done = cursor.done.bind(cursor);
+  cursor.done = (...seqs) => {
+    done(...seqs);
+    commits.push(seqs);
+    for (const wait of waiting) {
+      if (commits.length >= wait.count) wait.resolve();
+    }
+  };
+  const reached = (count: number) =>
+    within(
+      new Promise<void>((resolve) => {
+        waiting.push({ count, resolve });
+        if (commits.length >= count) resolve();
+      }),
+      `${count} position commits`,
+    );
+  return { commits, reached };
+}
+
+test("runSink moves its position past what it took together: at the end of a page, or once COMMIT_EVERY ms passed", async () => {
+  const inbox = await memoryInbox();
+  const cursor = inbox.sink("out", "beginning");
+  const { commits, reached } = recordCommits(cursor);
+  const clock = { now: 0 };
+  const stop = new AbortController();
+  const running = runSink(inbox, cursor, (stored) => {
+    if (stored.seq === 5) clock.now += COMMIT_EVERY; // a slow one
+  }, { signal: stop.signal, now: () => clock.now });
+  inbox.add("d1", [message(1), message(2), message(3), message(4)]);
+  await reached(1);
+  inbox.add("d1", [message(5), message(6), message(7)]);
+  await reached(3);
+  stop.abort();
+  await running;
+  assert.deepEqual(commits, [[1, 2, 3, 4], [5], [6, 7]]);
+  assert.equal(cursor.position, 7);
+  inbox.close();
+});
+
+test("runSink commits what it took before a failure is counted, and when it stops (not the message the stop cut short)", async () => {
+  const inbox = await memoryInbox();
+  const cursor = inbox.sink("out", "beginning");
+  const { commits } = recordCommits(cursor);
+  inbox.add("d1", [message(1), message(2), message(3), message(4)]);
+  const stop = new AbortController();
+  let failedOnce = false;
+  await runSink(inbox, cursor, (stored) => {
+    if (stored.seq === 3 && !failedOnce) {
+      failedOnce = true;
+      throw new Error("down");
+    }
+    if (stored.seq === 4) stop.abort();
+  }, {
+    signal: stop.signal,
+    now: () => 0,
+    sleep: () => Promise.resolve(),
+  });
+  assert.deepEqual(commits, [[1, 2], [3]]);
+  assert.equal(cursor.position, 3, "4 comes again on the next run");
+  assert.deepEqual(inbox.deadLetters(), []);
   inbox.close();
 });
 
