@@ -49,7 +49,7 @@ import { Inbox } from "./store.ts";
 
 export { InboxError } from "./node_sqlite.ts";
 export { openSqliteFile } from "./node_sqlite.ts";
-export type { SqlDriver, SqlValue } from "./_driver.ts";
+export type { Durability, SqlDriver, SqlValue } from "./_driver.ts";
 export { SCHEMA_VERSION } from "./_schema.ts";
 export { Inbox, SinkCursor } from "./store.ts";
 export type {
