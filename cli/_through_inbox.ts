@@ -90,7 +90,16 @@ export function claimInbox(inbox: Inbox, path: string): () => void {
 export async function deliverThroughInbox(d: InboxDelivery): Promise<void> {
   prune(d);
   let lastPrune = Date.now();
-  const sinks = d.sinks.map((sink) => runOne(d, sink));
+  // A sink fails only when the inbox under it does (a full disk): the
+  // listener stops with that error, as when receiving fails. Caught at once:
+  // a rejection left for the `finally` would be an unhandled one meanwhile.
+  let inboxFailed: { error: unknown } | undefined;
+  const sinks = d.sinks.map((sink) =>
+    runOne(d, sink).catch(async (error) => {
+      inboxFailed ??= { error };
+      await d.stream.close(); // the others stop with it (finally, below)
+    })
+  );
   try {
     await d.stream.forEachBatch((messages) => {
       const added = d.inbox.add(d.deviceId, messages);
@@ -105,6 +114,7 @@ export async function deliverThroughInbox(d: InboxDelivery): Promise<void> {
     d.handling.abort();
     await Promise.all(sinks);
   }
+  if (inboxFailed) throw inboxFailed.error;
 }
 
 /** Applies retention, saying what it had to keep for a sink. */

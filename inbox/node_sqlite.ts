@@ -78,6 +78,7 @@ export async function openSqliteFile(path: string): Promise<SqlDriver> {
     });
   }
   let db: Database;
+  let wal: boolean;
   try {
     db = new DatabaseSync(path);
     // WAL: readers (history, another process's --follow) never wait for
@@ -85,6 +86,13 @@ export async function openSqliteFile(path: string): Promise<SqlDriver> {
     db.exec(
       "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON",
     );
+    // Where WAL cannot be had (a file system without shared memory, or
+    // ":memory:"), a commit without a sync could leave a power cut a broken
+    // file, not an older one: every commit is synced there.
+    const [mode] = db.prepare("PRAGMA journal_mode").all() as {
+      journal_mode: string;
+    }[];
+    wal = mode.journal_mode === "wal";
   } catch (error) {
     throw unusable(path, error);
   }
@@ -113,7 +121,7 @@ export async function openSqliteFile(path: string): Promise<SqlDriver> {
       if (depth > 0) return body();
       // In WAL mode NORMAL appends the commit without syncing it; the next
       // FULL commit syncs the log up to itself, this one included.
-      const relaxed = durability === "relaxed";
+      const relaxed = durability === "relaxed" && wal;
       if (relaxed) guard(path, () => db.exec("PRAGMA synchronous = NORMAL"));
       depth++;
       try {
@@ -151,17 +159,19 @@ function guard<T>(path: string, step: () => T): T {
 export function unusable(path: string, error: unknown): Error {
   const text = (error as Error).message;
   // "malformed" alone is also a JSON function's complaint about its input.
-  const fix = /not a database|disk image is malformed|corrupt/i.test(text)
-    ? "it is damaged or not an inbox: move it aside (the next start makes a new one) or restore a copy"
-    : /readonly|read-only|permission|access/i.test(text)
-    ? "it cannot be written: check its permissions and the disk"
-    : /full|no space/i.test(text)
-    ? "the disk is full: make room"
-    : /disk I\/O error/i.test(text)
-    ? "the disk is full, over a size limit or failing: make room or check it"
-    : /locked|busy/i.test(text)
-    ? "another process holds it: wait, or stop that process"
-    : undefined;
+  const fix =
+    /not a database|disk image is malformed|malformed database schema|corrupt/i
+        .test(text)
+      ? "it is damaged or not an inbox: move it aside (the next start makes a new one) or restore a copy"
+      : /readonly|read-only|permission|access/i.test(text)
+      ? "it cannot be written: check its permissions and the disk"
+      : /full|no space/i.test(text)
+      ? "the disk is full: make room"
+      : /disk I\/O error/i.test(text)
+      ? "the disk is full, over a size limit or failing: make room or check it"
+      : /locked|busy/i.test(text)
+      ? "another process holds it: wait, or stop that process"
+      : undefined;
   // A failure of a statement (a constraint, a bug) is not the file's fault.
   if (fix === undefined) return error as Error;
   return new InboxError(`the inbox ${path}: ${text}; ${fix}`, {

@@ -60,7 +60,9 @@ export const SINK_ATTEMPTS = 10;
  * until `signal` aborts: a message counts as taken when `deliver` resolves.
  * A rejection is tried again after a delay (a `retryAfter` on the error is
  * a floor), up to `maxAttempts`; a permanent one or the last becomes a dead
- * letter for this sink, and the sink goes on with the next.
+ * letter for this sink, and the sink goes on with the next. Rejects when the
+ * inbox itself fails (a full disk): what was taken since the sink's last
+ * commit comes to it again next time.
  *
  * @example A sink that prints, stopped after its first message
  * ```ts
@@ -117,12 +119,6 @@ export async function runSink(
     }
     try {
       await deliver(stored);
-      // Taken, but stopping: told again next run.
-      if (signal.aborted) break;
-      taken.push(stored.seq);
-      at++;
-      attempt = 0;
-      if (now() - committedAt >= COMMIT_EVERY) commit();
     } catch (error) {
       if (signal.aborted) break;
       commit();
@@ -146,7 +142,16 @@ export async function runSink(
       );
       options.onRetry?.(stored, reason, delay);
       await sleep(delay, signal);
+      continue;
     }
+    // Taken, but stopping: told again next run.
+    if (signal.aborted) break;
+    taken.push(stored.seq);
+    at++;
+    attempt = 0;
+    // Outside the delivery's try: the inbox failing here is not the
+    // delivery's failure (it would count one for a message delivered).
+    if (now() - committedAt >= COMMIT_EVERY) commit();
   }
   commit();
 }

@@ -463,8 +463,10 @@ export class Inbox {
   }
 
   /**
-   * Re-drives dead letters: the sink gets them again before what follows
-   * its position. One (`seq`) or all of the sink's; how many.
+   * Re-drives dead letters: the sink's next read gets them first, before
+   * what follows its position (a running `runSink()` reads next when the
+   * page of up to 100 in hand is done). One (`seq`) or all of the sink's;
+   * how many.
    */
   retry(sink: string, seq?: number): number {
     const count = this.#db.run(
@@ -511,12 +513,21 @@ export class Inbox {
    */
   #overLimits(retention: Retention): string | undefined {
     const clauses: string[] = [];
-    if (retention.maxAge !== undefined) {
-      const cutoff = Math.floor(this.#now() - retention.maxAge);
+    const { maxAge, maxCount } = retention;
+    for (const [name, value] of Object.entries({ maxAge, maxCount })) {
+      // Written into the SQL below: only a number that is one.
+      if (value !== undefined && !(value >= 0)) {
+        throw new RangeError(
+          `retention: ${name} must be a number ≥ 0 (Infinity keeps all), not ${value}`,
+        );
+      }
+    }
+    if (maxAge !== undefined && maxAge !== Infinity) {
+      const cutoff = Math.floor(this.#now() - maxAge);
       clauses.push(`received_at < ${cutoff}`);
     }
-    if (retention.maxCount !== undefined) {
-      const keep = Math.max(0, Math.floor(retention.maxCount));
+    if (maxCount !== undefined && maxCount !== Infinity) {
+      const keep = Math.floor(maxCount);
       clauses.push(
         `seq NOT IN (SELECT seq FROM messages ORDER BY seq DESC LIMIT ${keep})`,
       );

@@ -375,8 +375,23 @@ export function inboxContract(
         held: 1,
       });
       sink.done(4);
+      assert.deepEqual(
+        inbox.prune({ maxAge: Infinity, maxCount: Infinity }),
+        { dropped: 0, held: 0 },
+        "no limit",
+      );
       assert.deepEqual(inbox.prune({ maxCount: 1 }), { dropped: 1, held: 1 });
       assert.deepEqual(bodies(inbox.history()), ["message 4", "message 2"]);
+      assert.deepEqual(inbox.prune({ maxAge: 0, maxCount: 0 }), {
+        dropped: 1,
+        held: 1,
+      });
+      for (const bad of [{ maxAge: Number.NaN }, { maxCount: -1 }]) {
+        assert.throws(
+          () => inbox.prune(bad),
+          /retention: max(Age|Count) must be a number ≥ 0 \(Infinity keeps all\)/,
+        );
+      }
     },
   );
 

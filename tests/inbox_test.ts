@@ -26,6 +26,7 @@ import {
   type StoredMessage,
 } from "../inbox/mod.ts";
 import { COMMIT_EVERY } from "../inbox/sinks.ts";
+import { deliverThroughInbox } from "../cli/_through_inbox.ts";
 import { SCHEMA_VERSION } from "../inbox/_schema.ts";
 import { unusable } from "../inbox/node_sqlite.ts";
 import { inboxContract, message } from "./_inbox_contract.ts";
@@ -172,12 +173,16 @@ test("a disk I/O error (a write past a file size limit, a failing disk) is one l
 });
 
 test("a damaged file is the file's fault; a JSON function's \"malformed JSON\" is the statement's, left as SQLite said it", () => {
-  const damaged = unusable(
-    "/x/inbox.sqlite",
-    new Error("database disk image is malformed"),
-  );
-  assert.ok(damaged instanceof InboxError);
-  assert.match(damaged.message, /it is damaged or not an inbox/);
+  for (
+    const text of [
+      "database disk image is malformed",
+      'malformed database schema (t) - near "TABLX": syntax error',
+    ]
+  ) {
+    const damaged = unusable("/x/inbox.sqlite", new Error(text));
+    assert.ok(damaged instanceof InboxError, text);
+    assert.match(damaged.message, /it is damaged or not an inbox/);
+  }
   const statement = new Error("malformed JSON");
   assert.equal(unusable("/x/inbox.sqlite", statement), statement);
 });
@@ -265,6 +270,41 @@ test("runSink commits what it took before a failure is counted, and when it stop
   assert.deepEqual(commits, [[1, 2], [3]]);
   assert.equal(cursor.position, 3, "4 comes again on the next run");
   assert.deepEqual(inbox.deadLetters(), []);
+  inbox.close();
+});
+
+test("runSink rejects with the inbox's failure to commit, counting no delivery failure and skipping nothing", async () => {
+  const inbox = await memoryInbox();
+  const cursor = inbox.sink("out", "beginning");
+  const done = cursor.done.bind(cursor);
+  const full = new Error("database or disk is full");
+  let refuse = true;
+  cursor.done = (...seqs) => {
+    if (refuse) throw full;
+    done(...seqs);
+  };
+  inbox.add("d1", [message(1), message(2), message(3)]);
+  const got: number[] = [];
+  const clock = { now: 0 };
+  const failure = await runSink(inbox, cursor, (stored) => {
+    got.push(stored.seq);
+    clock.now += COMMIT_EVERY; // each commits at once
+  }, {
+    signal: new AbortController().signal,
+    now: () => clock.now,
+    maxAttempts: 1,
+  }).then(() => undefined, (error) => error);
+  assert.equal(failure, full);
+  assert.deepEqual(got, [1]);
+  assert.deepEqual(inbox.deadLetters(), [], "delivered, not failed");
+  refuse = false;
+  const stop = new AbortController();
+  const rest = deliveries(3);
+  const again = runSink(inbox, cursor, rest.record, { signal: stop.signal });
+  await within(rest.done, "all three, from the start");
+  stop.abort();
+  await again;
+  assert.deepEqual(rest.got, ["message 1", "message 2", "message 3"]);
   inbox.close();
 });
 
@@ -525,6 +565,60 @@ serverTest(
 );
 
 serverTest(
+  "listen's delivery stops with the inbox's error when it fails under a sink (a full disk): the stream stops, the message comes again",
+  async (context) => {
+    const device = await newDevice(context);
+    const inbox = await memoryInbox();
+    const full = new InboxError(
+      "the inbox x: database or disk is full; make room",
+    );
+    const sink = inbox.sink.bind(inbox);
+    inbox.sink = (name, start) => {
+      const cursor = sink(name, start);
+      cursor.done = () => {
+        throw full;
+      };
+      return cursor;
+    };
+    const printed: string[] = [];
+    const stream = context.stream(device);
+    const delivering = deliverThroughInbox({
+      inbox,
+      path: "x",
+      deviceId: device.deviceId,
+      stream,
+      sinks: [{
+        name: "stdout",
+        takesUndecryptable: true,
+        deliver: (message) => {
+          printed.push(message.message);
+          return Promise.resolve();
+        },
+      }],
+      wanted: () => true,
+      retry: { min: 1, max: 1, resetAfter: 0 },
+      maxAttempts: 3,
+      retention: { maxAge: Infinity, maxCount: Infinity }, // keep all
+      deliverUndecryptable: false,
+      encryptionKey: undefined,
+      handling: new AbortController(),
+      tell: () => {},
+      problem: () => {},
+    });
+    const failure = await delivering.then(() => undefined, (error) => error);
+    assert.equal(failure, full);
+    assert.equal(
+      printed.length,
+      1,
+      "the welcome, once: not taken for a failure",
+    );
+    assert.deepEqual(inbox.deadLetters(), []);
+    assert.equal(inbox.sink("stdout").position, 0, "it comes again next time");
+    inbox.close();
+  },
+);
+
+serverTest(
   "receive() leaves a batch the inbox could not keep on the server, and stops with the inbox's error",
   async (context) => {
     const device = await newDevice(context);
@@ -580,6 +674,13 @@ test("the node:sqlite driver: WAL, synced commits, a busy timeout; nested transa
         }, "relaxed"), /rolled back/);
       assert.deepEqual(driver.all(`PRAGMA synchronous`), [{ synchronous: 2 }]);
       assert.deepEqual(driver.all(`SELECT n FROM t`), [{ n: 1 }, { n: 3 }]);
+      // Without WAL a commit left unsynced could break the file: synced.
+      const memory = await openSqliteFile(":memory:");
+      assert.deepEqual(
+        memory.transaction(() => memory.all(`PRAGMA synchronous`), "relaxed"),
+        [{ synchronous: 2 }],
+      );
+      memory.close();
       // Not the file's fault: SQLite's own error, not an InboxError.
       assert.throws(
         () => driver.run(`INSERT INTO t VALUES (1)`),
