@@ -20,6 +20,8 @@ export interface ListenerStatus {
   lastMessageAt?: string;
   /** The last problem, one line; never a secret. */
   lastError?: string;
+  /** ISO time of the last problem: `status` tells an old one from a current one. */
+  lastErrorAt?: string;
   /** The account's Desktop licence, as the last download said. */
   desktopLicensed?: boolean;
 }
@@ -49,6 +51,7 @@ export class StatusFile {
     // A server's error text: no escape sequence or line break in the file.
     if (change.lastError !== undefined) {
       next.lastError = oneLine(change.lastError);
+      next.lastErrorAt = new Date().toISOString();
     }
     if (change.state && change.state !== this.#status.state) {
       next.since = new Date().toISOString();

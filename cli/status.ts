@@ -16,7 +16,8 @@ export const status = defineCommand({
   usage: ["[--status-file PATH] [--json]", "--devices FILE [--json]"],
   about:
     `Reads the status file \`listen\` keeps and says whether the listener runs and
-is connected, since when, when the last message came and the last problem.
+is connected, since when, when the last message came and the last problem
+(and whether the listener connected again since).
 Exit code 0 when a listener is connected, 1 otherwise. With --devices, the
 same for each device of a relay, a line each; 0 only when all are connected.`,
   flags: {
@@ -152,7 +153,16 @@ function statusLines(file: ListenerStatus, running: boolean): string[] {
   if (file.lastMessageAt) lines.push(`last message: ${file.lastMessageAt}`);
   // The file may come from another version, or another hand: cleaned again.
   if (file.lastError) {
-    lines.push(`last problem: ${oneLine(file.lastError)}`);
+    // A problem before the connection that runs now is over: said so, not
+    // left to read like a current one.
+    const over = running && file.state === "connected" &&
+      file.lastErrorAt !== undefined && file.lastErrorAt <= file.since;
+    const when = file.lastErrorAt === undefined
+      ? ""
+      : ` (at ${oneLine(file.lastErrorAt)}${
+        over ? "; connected again since" : ""
+      })`;
+    lines.push(`last problem: ${oneLine(file.lastError)}${when}`);
   }
   if (file.desktopLicensed === false) {
     lines.push(

@@ -121,7 +121,11 @@ cliTest(
     assert.match(JSON.parse(file).lastError, /YOUR DEVICE IS LOCKED/);
     const status = await context.run(["status"]);
     assertClean(status.stdout, "status");
-    assert.match(status.stdout, /last problem: .*YOUR DEVICE IS LOCKED/);
+    assert.match(
+      status.stdout,
+      /last problem: .*YOUR DEVICE IS LOCKED.* \(at \d{4}-\d\d-\d\dT[\d:.]+Z\)$/m,
+      "with when it came, and not said to be over: the listener stopped",
+    );
   },
 );
 

@@ -262,6 +262,29 @@ cliTest(
       dead.stdout,
       /^not running \(the listener, pid \d+, ended without saying so\)/,
     );
+    // A live listener (this process stands in for it): a problem from before
+    // the connection that runs now is said to be over; a later one is not.
+    const problem = async (lastErrorAt: string) => {
+      await writeFile(
+        statusFile,
+        JSON.stringify({
+          state: "connected",
+          since: "2026-01-01T10:00:00.000Z",
+          pid: process.pid,
+          lastError: "the connection closed",
+          lastErrorAt,
+        }),
+      );
+      return (await run(["status"])).stdout;
+    };
+    assert.match(
+      await problem("2026-01-01T09:59:00.000Z"),
+      /^last problem: the connection closed \(at 2026-01-01T09:59:00\.000Z; connected again since\)$/m,
+    );
+    assert.match(
+      await problem("2026-01-01T10:01:00.000Z"),
+      /^last problem: the connection closed \(at 2026-01-01T10:01:00\.000Z\)$/m,
+    );
   },
 );
 
