@@ -129,22 +129,17 @@ function messages(inbox: Inbox, params: URLSearchParams) {
   const pending = pendingSeqs(inbox);
   const limit = Math.min(wholeNumber(params.get("limit")) ?? 100, 500);
   const minPriority = params.get("min_priority");
-  let list = params.get("failed") === "1"
-    ? [...failed.keys()].sort((a, b) => b - a).slice(0, limit)
-      .map((seq) => inbox.get(seq)).filter((s) => s !== undefined)
-    : inbox.history({
-      text: params.get("q") || undefined,
-      app: params.get("app") || undefined,
-      minPriority: minPriority && /^-?[0-2]$/.test(minPriority)
-        ? Number(minPriority)
-        : undefined,
-      unread: params.get("unread") === "1",
-      beforeSeq: wholeNumber(params.get("before")),
-      limit,
-    });
-  if (params.get("failed") === "1" && params.get("unread") === "1") {
-    list = list.filter((stored) => stored.readAt === undefined);
-  }
+  const list = inbox.history({
+    text: params.get("q") || undefined,
+    app: params.get("app") || undefined,
+    minPriority: minPriority && /^-?[0-2]$/.test(minPriority)
+      ? Number(minPriority)
+      : undefined,
+    unread: params.get("unread") === "1",
+    failed: params.get("failed") === "1",
+    beforeSeq: wholeNumber(params.get("before")),
+    limit,
+  });
   return {
     messages: list.map((stored) => view(stored, pending, failed)),
     unread: inbox.unreadCount(),

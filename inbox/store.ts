@@ -47,6 +47,8 @@ export interface HistoryQuery {
   minPriority?: number;
   /** Only messages nobody marked read. */
   unread?: boolean;
+  /** Only messages a sink set aside (dead letters, and those re-driven since). */
+  failed?: boolean;
   /** At most this many (100 unless given). */
   limit?: number;
   /** Newest first (the default), or oldest first. */
@@ -285,6 +287,9 @@ export class Inbox {
       add("priority >= ?", query.minPriority);
     }
     if (query.unread) add("read_at IS NULL");
+    if (query.failed) {
+      add("seq IN (SELECT seq FROM deliveries WHERE state != 'trying')");
+    }
     const order = query.order === "oldest" ? "ASC" : "DESC";
     const rows = this.#db.all<Row>(
       `SELECT ${COLUMNS} FROM messages

@@ -352,6 +352,21 @@ export function inboxContract(
         "dead",
       ]]);
       assert.equal(inbox.retry("nobody"), 0);
+      // As a history filter, with the others: what some sink set aside.
+      inbox.add("d1", [message(5, { app: "Backup" })]);
+      sink.failed(5, "down", { permanent: true });
+      assert.deepEqual(bodies(inbox.history({ failed: true })), [
+        "message 5",
+        "message 1",
+      ]);
+      assert.deepEqual(
+        bodies(inbox.history({ failed: true, app: "Backup" })),
+        ["message 5"],
+      );
+      assert.deepEqual(
+        bodies(inbox.history({ failed: true, text: "message 1" })),
+        ["message 1"],
+      );
     },
   );
 

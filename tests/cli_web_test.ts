@@ -127,6 +127,45 @@ cliTest(
 );
 
 cliTest(
+  "the web API's failed filter lists what a hook set aside, with search, app and priority applied too",
+  async (context) => {
+    await context.seed();
+    const listener = context.start([
+      "listen",
+      "--http",
+      "127.0.0.1:0",
+      "--exec",
+      "exit 1",
+      "--max-attempts",
+      "1", // set aside at its first failure
+    ]);
+    try {
+      const { call } = await webApp(context, listener);
+      await context.server.waitForLogin();
+      context.server.send({ message: "disk full", app: "NAS" });
+      context.server.send({ message: "disk fine", app: "Backup" });
+      const seqs = async (query: string) =>
+        JSON.parse((await call("GET", `/api/messages?${query}`)).body)
+          .messages.map((m: { message: { message: string } }) =>
+            m.message.message
+          );
+      let shown: string[] = [];
+      await until(
+        async () => (shown = await seqs("failed=1")).length === 2,
+        () => `both set aside: ${shown} ${listener.output().stderr}`,
+      );
+      assert.deepEqual(await seqs("failed=1&q=full"), ["disk full"]);
+      assert.deepEqual(await seqs("failed=1&app=Backup"), ["disk fine"]);
+      assert.deepEqual(await seqs("failed=1&min_priority=1"), []);
+      assert.deepEqual(await seqs("q=disk"), ["disk fine", "disk full"]);
+      assert.equal(await interrupt(listener), 0);
+    } finally {
+      await listener.kill();
+    }
+  },
+);
+
+cliTest(
   "the web API lists, searches and opens messages as plain text, marks them read, and takes a POST only from its page (Origin and CSRF token)",
   async (context) => {
     await context.seed();
