@@ -94,9 +94,23 @@ cliTest(
         } else {
           // The last run ends cleanly, once everything was printed and the
           // queue drained (looked at after each line, or each few ms).
-          const all = () => done(printed(child.output().stdout));
+          // Every message seen may still leave stdout owing what a killed
+          // run printed but had not yet committed (up to a page): this run
+          // prints that again first, and only then is it all taken.
+          const all = async () => {
+            if (!done(printed(child.output().stdout))) return false;
+            const inbox = await openInbox(inboxPath);
+            try {
+              const stdout = inbox.stats().sinks.find((s) =>
+                s.name === "stdout"
+              );
+              return stdout?.behind === 0;
+            } finally {
+              inbox.close();
+            }
+          };
           const started = Date.now();
-          while (!all()) {
+          while (!await all()) {
             if (Date.now() - started > 60_000) assert.fail("never drained");
             await new Promise((resolve) => setTimeout(resolve, 10));
           }
