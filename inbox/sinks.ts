@@ -46,11 +46,15 @@ export const SINK_RETRY: SinkRetryDelay = { min: 1_000, max: 300_000 };
 const PAGE = 100;
 
 /**
- * How long a sink may go without moving its position past what it took
- * (ms): what a crash would hand over again. Also at the end of each page,
- * before a failure is counted and when the sink stops.
+ * A sink moves its position past what it took once it took COMMIT_AFTER
+ * messages since its last commit, or once a delivery ends this long (ms)
+ * after it; also at the end of each page, before a failure is counted and
+ * when it stops. A crash hands again what was taken since: at most
+ * COMMIT_AFTER messages — a few desktop notifications twice, not a page.
  */
 export const COMMIT_EVERY = 50;
+/** See {@linkcode COMMIT_EVERY}. */
+export const COMMIT_AFTER = 16;
 
 /** Default tries of one message before it is set aside. */
 export const SINK_ATTEMPTS = 10;
@@ -151,7 +155,9 @@ export async function runSink(
     attempt = 0;
     // Outside the delivery's try: the inbox failing here is not the
     // delivery's failure (it would count one for a message delivered).
-    if (now() - committedAt >= COMMIT_EVERY) commit();
+    if (
+      taken.length >= COMMIT_AFTER || now() - committedAt >= COMMIT_EVERY
+    ) commit();
   }
   commit();
 }

@@ -43,7 +43,7 @@ cliTest(
       sent === BURST && queued(context.server, device).length === 0 &&
       new Set([...runs.flat(), ...current]).size === BURST;
     // The last run ends cleanly: a killed one may leave stdout owing what it
-    // printed last (up to a page), which the next run prints again.
+    // printed last (up to COMMIT_AFTER, 16), which the next run prints again.
     let endedCleanly = false;
     for (let run = 0; !done() || kills < KILLS || !endedCleanly; run++) {
       if (run > KILLS * 4) assert.fail(`not done after ${run} runs`);
@@ -98,7 +98,7 @@ cliTest(
           // The last run ends cleanly, once everything was printed and the
           // queue drained (looked at after each line, or each few ms).
           // Every message seen may still leave stdout owing what a killed
-          // run printed but had not yet committed (up to a page): this run
+          // run printed but had not yet committed (up to COMMIT_AFTER, 16): this run
           // prints that again first, and only then is it all taken.
           const all = async () => {
             if (!done(printed(child.output().stdout))) return false;

@@ -25,7 +25,7 @@ import {
   type SinkCursor,
   type StoredMessage,
 } from "../inbox/mod.ts";
-import { COMMIT_EVERY } from "../inbox/sinks.ts";
+import { COMMIT_AFTER, COMMIT_EVERY } from "../inbox/sinks.ts";
 import { deliverThroughInbox } from "../cli/_through_inbox.ts";
 import { SCHEMA_VERSION } from "../inbox/_schema.ts";
 import { unusable } from "../inbox/node_sqlite.ts";
@@ -229,7 +229,7 @@ function recordCommits(cursor: SinkCursor) {
   return { commits, reached };
 }
 
-test("runSink moves its position past what it took together: at the end of a page, or once COMMIT_EVERY ms passed", async () => {
+test("runSink moves its position past what it took together: at the end of a page, once COMMIT_EVERY ms passed, or after COMMIT_AFTER messages", async () => {
   const inbox = await memoryInbox();
   const cursor = inbox.sink("out", "beginning");
   const { commits, reached } = recordCommits(cursor);
@@ -242,10 +242,19 @@ test("runSink moves its position past what it took together: at the end of a pag
   await reached(1);
   inbox.add("d1", [message(5), message(6), message(7)]);
   await reached(3);
+  const many = Array.from({ length: COMMIT_AFTER + 2 }, (_, i) => 8 + i);
+  inbox.add("d1", many.map((seq) => message(seq)));
+  await reached(5);
   stop.abort();
   await running;
-  assert.deepEqual(commits, [[1, 2, 3, 4], [5], [6, 7]]);
-  assert.equal(cursor.position, 7);
+  assert.deepEqual(commits, [
+    [1, 2, 3, 4],
+    [5],
+    [6, 7],
+    many.slice(0, COMMIT_AFTER),
+    many.slice(COMMIT_AFTER),
+  ]);
+  assert.equal(cursor.position, 7 + many.length);
   inbox.close();
 });
 
