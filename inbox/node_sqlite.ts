@@ -155,23 +155,27 @@ function guard<T>(path: string, step: () => T): T {
   }
 }
 
+/**
+ * SQLite's words for a file that is not a sound database. Not "malformed"
+ * alone: a JSON function says "malformed JSON" of its input.
+ */
+const DAMAGED =
+  /not a database|disk image is malformed|malformed database schema|corrupt/i;
+
 /** SQLite's error as one line naming the file and what to do. */
 export function unusable(path: string, error: unknown): Error {
   const text = (error as Error).message;
-  // "malformed" alone is also a JSON function's complaint about its input.
-  const fix =
-    /not a database|disk image is malformed|malformed database schema|corrupt/i
-        .test(text)
-      ? "it is damaged or not an inbox: move it aside (the next start makes a new one) or restore a copy"
-      : /readonly|read-only|permission|access/i.test(text)
-      ? "it cannot be written: check its permissions and the disk"
-      : /full|no space/i.test(text)
-      ? "the disk is full: make room"
-      : /disk I\/O error/i.test(text)
-      ? "the disk is full, over a size limit or failing: make room or check it"
-      : /locked|busy/i.test(text)
-      ? "another process holds it: wait, or stop that process"
-      : undefined;
+  const fix = DAMAGED.test(text)
+    ? "it is damaged or not an inbox: move it aside (the next start makes a new one) or restore a copy"
+    : /readonly|read-only|permission|access/i.test(text)
+    ? "it cannot be written: check its permissions and the disk"
+    : /full|no space/i.test(text)
+    ? "the disk is full: make room"
+    : /disk I\/O error/i.test(text)
+    ? "the disk is full, over a size limit or failing: make room or check it"
+    : /locked|busy/i.test(text)
+    ? "another process holds it: wait, or stop that process"
+    : undefined;
   // A failure of a statement (a constraint, a bug) is not the file's fault.
   if (fix === undefined) return error as Error;
   return new InboxError(`the inbox ${path}: ${text}; ${fix}`, {

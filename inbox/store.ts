@@ -167,6 +167,9 @@ function stored(row: Row): StoredMessage {
 
 const COLUMNS = "seq, device, received_at, acknowledged_at, read_at, json";
 
+/** A delivery a sink set aside: a dead letter, or one re-driven since. */
+const SET_ASIDE = "state != 'trying'";
+
 /**
  * The inbox: messages kept once each by (device, id), in arrival order;
  * history and search over them; each sink's position and dead letters.
@@ -288,7 +291,7 @@ export class Inbox {
     }
     if (query.unread) add("read_at IS NULL");
     if (query.failed) {
-      add("seq IN (SELECT seq FROM deliveries WHERE state != 'trying')");
+      add(`seq IN (SELECT seq FROM deliveries WHERE ${SET_ASIDE})`);
     }
     const order = query.order === "oldest" ? "ASC" : "DESC";
     const rows = this.#db.all<Row>(
@@ -460,7 +463,7 @@ export class Inbox {
   deadLetters(sink?: string): DeadLetter[] {
     return this.#db.all<DeadLetter>(
       `SELECT sink, seq, attempts, last_error AS error, state, updated_at AS at
-       FROM deliveries WHERE state != 'trying'
+       FROM deliveries WHERE ${SET_ASIDE}
        ${sink === undefined ? "" : "AND sink = ?"}
        ORDER BY seq ASC, sink ASC`,
       ...(sink === undefined ? [] : [sink]),
@@ -557,7 +560,7 @@ export class Inbox {
       `SELECT name, position,
          (SELECT count(*) FROM messages WHERE seq > s.position) AS behind,
          (SELECT count(*) FROM deliveries d
-           WHERE d.sink = s.name AND d.state != 'trying') AS dead
+           WHERE d.sink = s.name AND d.${SET_ASIDE}) AS dead
        FROM sinks s ORDER BY name`,
     );
     const stats: InboxStats = {
