@@ -15,6 +15,9 @@ import { defaultInboxPath } from "./_paths.ts";
 /** How often --follow looks for what another process added (ms). */
 const FOLLOW_POLL = 250;
 
+/** How many --follow reads at once: a large batch takes several reads. */
+const FOLLOW_PAGE = 1_000;
+
 interface HistoryOptions {
   inbox: string;
   query: HistoryQuery;
@@ -179,18 +182,25 @@ async function follow(
 ): Promise<void> {
   let after = last;
   while (!signal.aborted) {
-    const fresh = inbox.history({
-      ...options.query,
-      afterSeq: after,
-      order: "oldest",
-      limit: 1_000,
-    });
-    for (const stored of fresh) {
-      await output.line(line(stored, options.json), signal);
-      after = stored.seq;
-    }
-    // Filtered out or not: what was added is looked at once.
-    after = Math.max(after, inbox.latest());
+    // Read before the messages: what is added while they print is after
+    // it, and waits for the next look rather than being passed over.
+    const upTo = inbox.latest();
+    let page: StoredMessage[];
+    do {
+      page = inbox.history({
+        ...options.query,
+        afterSeq: after,
+        beforeSeq: upTo + 1,
+        order: "oldest",
+        limit: FOLLOW_PAGE,
+      });
+      for (const stored of page) {
+        await output.line(line(stored, options.json), signal);
+        after = stored.seq;
+      }
+    } while (page.length === FOLLOW_PAGE);
+    // Filtered out or not: what was added up to there is looked at once.
+    after = Math.max(after, upTo);
     await sleep(FOLLOW_POLL, signal);
   }
 }

@@ -15,6 +15,7 @@ import { openInbox } from "../inbox/mod.ts";
 import { CLI, cliTest, interrupt } from "./_cli.ts";
 import { shellQuote, startScript } from "./_spawn.ts";
 import { queued } from "./_setup.ts";
+import { message } from "./_inbox_contract.ts";
 
 /** A webhook receiver answering `status()`; records what it took (2xx). */
 async function webhook(status: () => number) {
@@ -82,6 +83,51 @@ cliTest(
     const followed = follower.output().stdout.trim().split("\n")
       .map((l) => JSON.parse(l).message.message);
     assert.deepEqual(followed.slice(-2), ["the disk is full", "backup done"]);
+  },
+);
+
+cliTest(
+  "history --follow prints every message of a batch larger than its page, and one added while it prints, each once",
+  async (context) => {
+    const path = join(
+      context.dir,
+      "data",
+      "pushover-open-client",
+      "inbox.sqlite",
+    );
+    const inbox = await openInbox(path);
+    inbox.add("other-device", [message(1, { message: "already there" })]);
+    const follower = context.start(["history", "--follow"]);
+    try {
+      // Its first page printed: it follows from there.
+      await follower.waitFor("stdout", "already there");
+      // Another process's one commit of more than --follow reads at once.
+      inbox.add(
+        "other-device",
+        Array.from(
+          { length: 2_500 },
+          (_, i) => message(i + 2, { message: `m${i + 1}` }),
+        ),
+      );
+      // And one more while those print: after them, not passed over.
+      await follower.waitFor("stdout", / m1$/);
+      inbox.add("other-device", [message(9_999, { message: "the last" })]);
+      await follower.waitFor("stdout", "the last");
+      assert.equal(await interrupt(follower), 0);
+    } finally {
+      inbox.close();
+      await follower.kill();
+    }
+    const lines = follower.output().stdout.trim().split("\n");
+    assert.equal(lines.length, 2_502);
+    assert.deepEqual(
+      lines.map((line) => line.match(/(already there|m\d+|the last)$/)?.[1]),
+      [
+        "already there",
+        ...Array.from({ length: 2_500 }, (_, i) => `m${i + 1}`),
+        "the last",
+      ],
+    );
   },
 );
 
