@@ -145,7 +145,9 @@ function runOne(d: InboxDelivery, sink: Sink): Promise<void> {
   const cursor = d.inbox.sink(sink.name);
   const deliver = async (stored: StoredMessage) => {
     let { message } = stored;
-    if (!d.wanted(message)) return;
+    // A re-driven message was asked for by name (`retry`): this run's
+    // filters do not take it away again.
+    if (!stored.redriven && !d.wanted(message)) return;
     if (isUnreadable(message) && d.encryptionKey !== undefined) {
       message = await decryptMessage(message, d.encryptionKey)
         .catch(() => message);

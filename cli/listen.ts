@@ -496,10 +496,12 @@ async function listenUntilStopped(
   const wanted = (message: Message) =>
     message.priority >= settings.minPriority &&
     (!settings.apps || settings.apps.has(message.app)) &&
-    // When the server queued it, not the sender's `date` (any timestamp).
+    // When the server queued it, not the sender's `date` (any timestamp);
+    // in whole seconds, as the server gives it: a message queued in the
+    // second the limit falls in is delivered (when in doubt, deliver).
     (settings.maxAge === undefined ||
-      (message.queued_date ?? message.date) * 1000 >=
-        startedAt - settings.maxAge);
+      (message.queued_date ?? message.date) >=
+        Math.floor((startedAt - settings.maxAge) / 1000));
 
   /** Prints and hands on one message; false when stopped meanwhile. */
   const deliver = async (message: Message): Promise<boolean> => {

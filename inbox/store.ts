@@ -21,6 +21,11 @@ export interface StoredMessage {
   readAt?: number;
   /** The message with every field as received (decrypted where the key did). */
   message: Message;
+  /**
+   * Set when a sink's `next()` gives it again after a `retry`: the sink set
+   * it aside before, and someone asked for it explicitly.
+   */
+  redriven?: true;
 }
 
 /** Which messages a history query wants; every field narrows it. */
@@ -673,7 +678,10 @@ export class SinkCursor {
       this.name,
       limit - redriven.length,
     );
-    return [...redriven, ...following].map(stored);
+    return [
+      ...redriven.map((row) => ({ ...stored(row), redriven: true as const })),
+      ...following.map(stored),
+    ];
   }
 
   /** Moves the sink's position up to `seq` (never back: a re-drive is behind it). */

@@ -335,6 +335,11 @@ export function inboxContract(
       assert.equal(inbox.retry("webhook", 2), 1);
       assert.equal(heard, 1, "waiting sinks hear of a re-drive");
       assert.deepEqual(bodies(sink.next()), ["message 2", "message 3"]);
+      assert.deepEqual(
+        sink.next().map((stored) => stored.redriven),
+        [true, undefined],
+        "a re-driven message says so; the sink's filters let it through",
+      );
       assert.deepEqual(bodies(sink.next(1)), ["message 2"], "a page's limit");
       inbox.add("d1", [message(4)]);
       assert.deepEqual(bodies(sink.next(2)), ["message 2", "message 3"]);
