@@ -142,12 +142,21 @@ interface Row {
   json: string;
 }
 
-/** The id as a key whose text order is its numeric order (64-bit safe). */
+/**
+ * The id as a key whose text order is its numeric order, for every 64-bit
+ * id (20 digits, zero-padded). A longer id, which no server sends but the
+ * library passes on exact, is kept too: one message the inbox refused would
+ * stop its device's stream for good, the batch coming back on each start.
+ */
 function idKey(id: string): string {
-  if (!/^\d{1,20}$/.test(id)) {
+  if (!/^\d+$/.test(id)) {
     throw new TypeError(`not a message id: ${JSON.stringify(id)}`);
   }
-  return id.padStart(20, "0");
+  const digits = id.replace(/^0+(?=\d)/, "");
+  if (digits.length <= 20) return digits.padStart(20, "0");
+  // After every 64-bit key (':' sorts after the digits), by length, then
+  // digit by digit: numeric order still.
+  return `:${String(digits.length).padStart(4, "0")}${digits}`;
 }
 
 /** Words of `text` as an FTS5 query matching all of them, quoted. */
@@ -246,13 +255,15 @@ export class Inbox {
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
           device,
           key,
+          // A field the server left out is stored empty, not refused (see
+          // idKey): the message's JSON keeps it as it came.
           message.umid_str ?? "",
           at,
-          message.date,
-          message.app,
-          message.priority,
+          message.date ?? 0,
+          message.app ?? "",
+          message.priority ?? 0,
           message.title ?? null,
-          message.message,
+          message.message ?? "",
           message.url_title ?? null,
           message.receipt ?? null,
           message.e2ee ?? null,
@@ -462,6 +473,29 @@ export class Inbox {
       name,
     );
     return new SinkCursor(this.#db, name, this.#now);
+  }
+
+  /**
+   * Forgets the sink `name`: its position and its dead letters. For a sink
+   * that no longer runs: kept, it would hold every later message past
+   * retention, and hand them all over if it ever ran again. Says what it
+   * had not taken; made again, it starts after what is stored then.
+   */
+  forgetSink(name: string): { behind: number; dead: number } {
+    return this.#db.transaction(() => {
+      const [{ behind, dead }] = this.#db.all<{ behind: number; dead: number }>(
+        `SELECT
+           (SELECT count(*) FROM messages
+            WHERE seq > (SELECT position FROM sinks WHERE name = ?)) AS behind,
+           (SELECT count(*) FROM deliveries
+            WHERE sink = ? AND ${SET_ASIDE}) AS dead`,
+        name,
+        name,
+      );
+      this.#db.run(`DELETE FROM deliveries WHERE sink = ?`, name);
+      this.#db.run(`DELETE FROM sinks WHERE name = ?`, name);
+      return { behind, dead };
+    });
   }
 
   /** Dead letters (and re-driven ones), of one sink or all, oldest first. */

@@ -99,6 +99,24 @@ export function inboxContract(
     assert.throws(() => inbox.history({ afterId: "1e3" }), /not a message id/);
   });
 
+  inboxTest(
+    "keeps what the library passes on: an id beyond 64 bits, a message without app or text",
+    (inbox) => {
+      const huge = "123456789012345678901234567890";
+      const bare = { id: 3, id_str: "3" } as never;
+      assert.equal(inbox.add("d1", [message(huge), bare]), 2);
+      assert.equal(inbox.add("d1", [message(`000${huge}`)]), 0, "the same id");
+      const [last, first] = inbox.history();
+      assert.equal(first.message.id_str, huge);
+      assert.deepEqual(last.message, bare, "as it came");
+      assert.deepEqual(
+        bodies(inbox.history({ afterId: "18446744073709551615" })),
+        [`message ${huge}`],
+        "after every 64-bit id",
+      );
+    },
+  );
+
   inboxTest("gives back every field as received, unknown ones too", (inbox) => {
     const original = message(5, {
       title: "Disk",
@@ -462,6 +480,33 @@ export function inboxContract(
       assert.equal(inbox.markRead({ through: 3 }), 2);
       assert.equal(inbox.unreadCount(), 1, "message 4 came after");
       assert.deepEqual(bodies(inbox.history({ unread: true })), ["message 4"]);
+    },
+  );
+
+  inboxTest(
+    "forgets a sink: its position and dead letters; made again, it starts after what is stored",
+    (inbox) => {
+      const gone = inbox.sink("notify", "beginning");
+      const kept = inbox.sink("stdout", "beginning");
+      inbox.add("d1", [message(1), message(2), message(3)]);
+      gone.failed(1, "down", { permanent: true });
+      kept.failed(2, "down", { permanent: true });
+      kept.done(3);
+      assert.deepEqual(inbox.forgetSink("notify"), { behind: 2, dead: 1 });
+      assert.deepEqual(inbox.stats().sinks.map((sink) => sink.name), [
+        "stdout",
+      ]);
+      assert.deepEqual(inbox.deadLetters().map((d) => [d.sink, d.seq]), [[
+        "stdout",
+        2,
+      ]]);
+      assert.deepEqual(
+        inbox.prune({ maxCount: 1 }),
+        { dropped: 1, held: 1 },
+        "no longer held back by it (message 2 is stdout's dead letter)",
+      );
+      assert.deepEqual(inbox.sink("notify").next(), [], "anew, at the end");
+      assert.deepEqual(inbox.forgetSink("nobody"), { behind: 0, dead: 0 });
     },
   );
 
