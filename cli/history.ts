@@ -154,15 +154,17 @@ async function show(
   const output = new Output(io.stdout);
   try {
     if (options.failed) return await showFailed(inbox, options, output);
+    // Read first: --follow goes on from here, whatever the page shows —
+    // a message added while it is read is followed, not passed over.
+    const upTo = inbox.latest();
     // The latest page, newest first from the inbox, printed oldest first.
-    const page = inbox.history(options.query).reverse();
+    const page = inbox.history({ ...options.query, beforeSeq: upTo + 1 })
+      .reverse();
     for (const stored of page) await output.line(line(stored, options.json));
     if (page.length === 0 && !options.json && !options.follow) {
       say(io, "no message in the inbox matches");
     }
-    if (options.follow) {
-      await follow(inbox, options, output, signal, page.at(-1)?.seq);
-    }
+    if (options.follow) await follow(inbox, options, output, signal, upTo);
     return EXIT.ok;
   } catch (error) {
     if (error instanceof OutputClosed) return EXIT.ok;
@@ -178,7 +180,7 @@ async function follow(
   options: HistoryOptions,
   output: Output,
   signal: AbortSignal,
-  last = inbox.latest(),
+  last: number,
 ): Promise<void> {
   let after = last;
   while (!signal.aborted) {

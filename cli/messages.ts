@@ -97,8 +97,10 @@ export async function pendingEmergencies(
   const inbox = await openExistingInbox(options.inbox);
   const kept = inbox
     ? inbox.pending(device.device.deviceId)
+      // By when it arrived here, on this machine's clock: the sender's
+      // `date` is any timestamp it chose, and the server's clock may differ.
+      .filter((stored) => stored.receivedAt >= Date.now() - EMERGENCY_LIFETIME)
       .map((stored) => stored.message)
-      .filter((m) => m.date * 1000 >= Date.now() - EMERGENCY_LIFETIME)
     : [];
   const receipts = new Set(kept.map((m) => m.receipt));
   return {

@@ -11,7 +11,7 @@ import { readFileSync } from "node:fs";
 import { chmod, mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import process from "node:process";
-import { openInbox } from "../inbox/mod.ts";
+import { Inbox, openInbox, openSqliteFile } from "../inbox/mod.ts";
 import { CLI, cliTest, interrupt } from "./_cli.ts";
 import { shellQuote, startScript } from "./_spawn.ts";
 import { queued } from "./_setup.ts";
@@ -303,7 +303,7 @@ cliTest(
 );
 
 cliTest(
-  "an emergency a plain listen received stays pending in the inbox; ack acknowledges it and marks it there",
+  "an emergency a plain listen received stays pending in the inbox, however its sender dated it; ack acknowledges it and marks it there",
   async (context) => {
     await context.seed();
     const child = context.start(["listen"]);
@@ -314,6 +314,8 @@ cliTest(
         message: "smoke",
         title: "Alarm",
         priority: 2,
+        // A sender may date it as it likes: it still waits.
+        timestamp: Math.floor(Date.now() / 1000) - 4 * 3_600,
       }).receipt;
       await child.waitFor("stderr", "acknowledge it with");
       assert.equal(await interrupt(child), 0);
@@ -334,6 +336,31 @@ cliTest(
     const after = await context.run(["pending"]);
     assert.equal(after.stdout, "");
     assert.match(after.stderr, /no emergency waits for acknowledgement/);
+  },
+);
+
+cliTest(
+  "pending leaves out an emergency the inbox received more than 3 h ago: its retries are over",
+  async (context) => {
+    const device = await context.seed();
+    const path = join(
+      context.dir,
+      "data",
+      "pushover-open-client",
+      "inbox.sqlite",
+    );
+    const emergency = (id: number, receipt: string) =>
+      message(id, { priority: 2, receipt, message: receipt });
+    const then = Date.now() - 3 * 3_600_000 - 60_000;
+    const earlier = new Inbox(await openSqliteFile(path), () => then);
+    earlier.add(device.deviceId, [emergency(1, "rOld")]);
+    earlier.close();
+    const now = await openInbox(path);
+    now.add(device.deviceId, [emergency(2, "rNew")]);
+    now.close();
+    const pending = await context.run(["pending"]);
+    assert.equal(pending.code, 0, pending.stderr);
+    assert.match(pending.stdout, /^rNew .*\n$/);
   },
 );
 
