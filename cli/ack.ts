@@ -1,6 +1,6 @@
 // `ack RECEIPT` / `ack --all`: acknowledge emergencies from the command line.
 
-import { acknowledge } from "../mod.ts";
+import { acknowledge, LoginRequiredError, PushoverError } from "../mod.ts";
 import { defineCommand } from "./_command.ts";
 import { EXIT, usage } from "./_fail.ts";
 import { say } from "./_io.ts";
@@ -51,27 +51,49 @@ emergency still queued for this device.`,
     const { receipt } = options;
     if (receipt !== undefined) {
       const saved = await readCredentials(options.config, options.configFlag);
-      await acknowledge(saved.device, receipt, {
-        ...endpoints(options.urls, saved),
-        ...net,
-      });
       const inbox = await openExistingInbox(options.inbox);
-      inbox?.acknowledged(receipt);
-      inbox?.close();
+      try {
+        await acknowledge(saved.device, receipt, {
+          ...endpoints(options.urls, saved),
+          ...net,
+        }).catch((error) => {
+          // Refused for good: it waits for nothing here either.
+          if (isRefusal(error)) inbox?.acknowledged(receipt);
+          throw error;
+        });
+        inbox?.acknowledged(receipt);
+      } finally {
+        inbox?.close();
+      }
       say(io, `acknowledged ${receipt}`);
       return EXIT.ok;
     }
     const pending = await pendingEmergencies(options, net);
+    let refused = 0;
     try {
       for (const message of pending.messages) {
-        await acknowledge(pending.device.device, message, pending.api);
+        const name = `"${
+          oneLine(String(message.title ?? message.app))
+        }" (${message.receipt})`;
+        try {
+          await acknowledge(pending.device.device, message, pending.api);
+        } catch (error) {
+          // One receipt the server will not take (expired, acknowledged
+          // elsewhere) holds back none of the others; anything else
+          // (offline, logged out) stops here, the rest still pending.
+          if (!isRefusal(error)) throw error;
+          refused++;
+          pending.acknowledged(message);
+          say(
+            io,
+            `could not acknowledge ${name}: ${
+              (error as Error).message
+            }; no longer listed as pending`,
+          );
+          continue;
+        }
         pending.acknowledged(message);
-        say(
-          io,
-          `acknowledged "${
-            oneLine(String(message.title ?? message.app))
-          }" (${message.receipt})`,
-        );
+        say(io, `acknowledged ${name}`);
       }
       if (pending.messages.length === 0) {
         say(io, "no emergency waits for acknowledgement");
@@ -79,6 +101,16 @@ emergency still queued for this device.`,
     } finally {
       pending.close();
     }
-    return EXIT.ok;
+    return refused > 0 ? EXIT.error : EXIT.ok;
   },
 });
+
+/**
+ * The server answered, and will not take this receipt whatever is tried
+ * again (expired, unknown, acknowledged elsewhere) — not a lost connection,
+ * a rate limit or a device that must log in again.
+ */
+function isRefusal(error: unknown): boolean {
+  return error instanceof PushoverError && !error.transient &&
+    !(error instanceof LoginRequiredError);
+}

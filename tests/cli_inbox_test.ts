@@ -365,6 +365,42 @@ cliTest(
 );
 
 cliTest(
+  "ack --all goes on past a receipt the server refuses (expired, unknown), and neither ack lists it as pending after",
+  async (context) => {
+    const device = await context.seed();
+    const { receipt } = context.server.send({
+      message: "smoke",
+      title: "Alarm",
+      priority: 2,
+    });
+    assert.ok(receipt);
+    const inbox = await openInbox(
+      join(context.dir, "data", "pushover-open-client", "inbox.sqlite"),
+    );
+    const emergency = (id: number, receipt: string, title: string) =>
+      message(id, { priority: 2, receipt, title });
+    inbox.add(device.deviceId, [
+      emergency(1, "rGone", "Expired"),
+      emergency(2, receipt, "Alarm"),
+      emergency(3, "rGoneToo", "Expired too"),
+    ]);
+    inbox.close();
+    const one = await context.run(["ack", "rGoneToo"]);
+    assert.equal(one.code, 1);
+    assert.match(one.stderr, /receipt not found/);
+    const all = await context.run(["ack", "--all"]);
+    assert.equal(all.code, 1, "one was refused");
+    assert.match(
+      all.stderr,
+      /^could not acknowledge "Expired" \(rGone\): .*receipt not found.*; no longer listed as pending\nacknowledged "Alarm" \(\w+\)\n$/,
+    );
+    assert.equal(context.server.store.isPending(receipt), false);
+    const after = await context.run(["pending"]);
+    assert.equal(after.stdout, "");
+  },
+);
+
+cliTest(
   "a second listener on the same inbox is refused with one line naming the first's pid",
   async (context) => {
     await context.seed();
