@@ -88,6 +88,7 @@ export function claimInbox(inbox: Inbox, path: string): () => void {
  * (or rejects, as the stream does) once the sinks have stopped too.
  */
 export async function deliverThroughInbox(d: InboxDelivery): Promise<void> {
+  forgetStoppedSinks(d);
   prune(d);
   let lastPrune = Date.now();
   // A sink fails only when the inbox under it does (a full disk): the
@@ -115,6 +116,22 @@ export async function deliverThroughInbox(d: InboxDelivery): Promise<void> {
     await Promise.all(sinks);
   }
   if (inboxFailed) throw inboxFailed.error;
+}
+
+/**
+ * Forgets the sinks of earlier runs that this one does not run (a --notify
+ * given then, not now), saying so: kept, each would hold every later
+ * message past retention, and hand them all over if it ran again one day.
+ */
+function forgetStoppedSinks(d: InboxDelivery): void {
+  const running = new Set(d.sinks.map((sink) => sink.name));
+  for (const { name } of d.inbox.stats().sinks) {
+    if (running.has(name)) continue;
+    const { behind, dead } = d.inbox.forgetSink(name);
+    d.tell(
+      `the inbox forgot the output ${name}, not given this time (it had ${behind} message(s) to go and ${dead} set aside): given again, it starts with what arrives then`,
+    );
+  }
 }
 
 /** Applies retention, saying what it had to keep for a sink. */

@@ -401,6 +401,49 @@ cliTest(
 );
 
 cliTest(
+  "an output given before but not now is forgotten, with one line: it no longer holds messages past retention, nor lists dead letters",
+  async (context) => {
+    await context.seed();
+    const hook = await webhook(() => 503);
+    const before = context.start([
+      "listen",
+      "--webhook",
+      hook.url,
+      "--max-attempts",
+      "1",
+    ]);
+    try {
+      await context.server.waitForLogin();
+      context.server.send({ message: "first" });
+      await before.waitFor("stderr", "set aside for webhook");
+      assert.equal(await interrupt(before), 0);
+    } finally {
+      await before.kill();
+      await hook.close();
+    }
+    const now = context.start(["listen", "--keep-count", "1"]);
+    try {
+      const line = await now.waitFor("stderr", "forgot");
+      assert.equal(
+        line,
+        "the inbox forgot the output webhook, not given this time (it had 0 message(s) to go and 1 set aside): given again, it starts with what arrives then",
+      );
+      await now.waitFor("stderr", "online");
+      context.server.send({ message: "second" });
+      await now.waitFor("stdout", "second");
+      assert.equal(await interrupt(now), 0);
+    } finally {
+      await now.kill();
+    }
+    assert.doesNotMatch(now.output().stderr, /keeps \d+ message/);
+    const failed = await context.run(["history", "--failed"]);
+    assert.equal(failed.stdout, "");
+    const status = await context.run(["status"]);
+    assert.doesNotMatch(status.stdout, /webhook/);
+  },
+);
+
+cliTest(
   "a second listener on the same inbox is refused with one line naming the first's pid",
   async (context) => {
     await context.seed();
