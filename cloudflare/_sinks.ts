@@ -33,12 +33,13 @@ export class PermanentFailure extends Error {}
 
 /**
  * POSTs the delivery as JSON; a 2xx takes it. A 4xx but 408 and 429 is
- * permanent (the receiver refuses this body); anything else is tried again
- * by the object's next alarm (a minute at most, so a Retry-After is not
- * waited out).
+ * permanent (the receiver refuses this body); anything else — no answer
+ * within `timeout` ms too — is tried again by the object's next alarm (a
+ * minute at most, so a Retry-After is not waited out).
  */
 export function webhookSink(
   url: string,
+  timeout: number,
   fetcher: typeof fetch = fetch,
 ): (stored: StoredMessage) => Promise<void> {
   const origin = new URL(url).origin; // never the path: it may hold a token
@@ -49,9 +50,17 @@ export function webhookSink(
         method: "POST",
         headers: { "content-type": "application/json" },
         body: JSON.stringify(deliveryOf(stored)),
+        // Without it, a receiver that never answers holds the sink for good.
+        signal: AbortSignal.timeout(timeout),
       });
     } catch (error) {
-      throw new Error(`webhook ${origin}: ${(error as Error).message}`);
+      throw new Error(
+        `webhook ${origin}: ${
+          (error as Error).name === "TimeoutError"
+            ? `no answer within ${timeout / 1000} s`
+            : (error as Error).message
+        }`,
+      );
     }
     await response.body?.cancel();
     if (response.ok) return;

@@ -7,7 +7,7 @@
 // within WATCHDOG_SECONDS (60 s at most).
 
 import { deleteThrough, downloadMessages, streamMessages } from "../mod.ts";
-import type { Device, MessageStream, StreamStatus } from "../mod.ts";
+import type { Device, Message, MessageStream, StreamStatus } from "../mod.ts";
 import { LoginRequiredError, SessionReplacedError } from "../lib/errors.ts";
 import { Inbox, type InboxStats } from "../inbox/store.ts";
 import { durableObjectDriver } from "./sql_driver.ts";
@@ -21,6 +21,8 @@ export interface DeviceEnv {
   QUEUE?: QueueProducer;
   /** The watchdog's period, seconds (default and ceiling 60). */
   WATCHDOG_SECONDS?: string;
+  /** How long the webhook has to answer, seconds (default 60). */
+  WEBHOOK_TIMEOUT_SECONDS?: string;
   /** Pushover's REST base; the fake's in tests. */
   PUSHOVER_API_URL?: string;
   /** Pushover's WebSocket; the fake's in tests. */
@@ -81,13 +83,18 @@ export interface DeviceStatus {
 const SINK_ATTEMPTS = 20;
 /** Retention in the object: what a sink has not taken is held either way. */
 const RETENTION = { maxAge: 30 * 86_400_000, maxCount: 10_000 };
+/** How often retention is applied at most (ms). */
+const PRUNE_EVERY = 3_600_000;
 
 /** The Durable Object class: bind it as `DEVICE` (see wrangler.jsonc). */
 export class PushoverDevice {
   readonly #state: DurableObjectState;
   readonly #env: DeviceEnv;
-  readonly #inbox: Inbox;
+  readonly #now: () => number;
+  #inbox: Inbox;
   #settings: DeviceSettings | undefined;
+  /** When retention was last applied (ms, by `#now`); kept in storage. */
+  #prunedAt = 0;
   /** The stream and sinks running in this instance, if any. */
   #running: { stop: AbortController; done: Promise<void> } | undefined;
   #status: { state: string; since: string; lastError?: string } = {
@@ -95,14 +102,30 @@ export class PushoverDevice {
     since: new Date().toISOString(),
   };
 
-  /** Made by the runtime for the object's first event after a start. */
-  constructor(state: DurableObjectState, env: DeviceEnv) {
+  /**
+   * Made by the runtime for the object's first event after a start.
+   *
+   * @param options.now The clock messages are kept and pruned by (ms); a
+   *   test's subclass moves it. The runtime gives no options.
+   */
+  constructor(
+    state: DurableObjectState,
+    env: DeviceEnv,
+    options: { now?: () => number } = {},
+  ) {
     this.#state = state;
     this.#env = env;
-    this.#inbox = new Inbox(durableObjectDriver(state.storage));
+    this.#now = options.now ?? Date.now;
+    this.#inbox = this.#openInbox();
     void state.blockConcurrencyWhile(async () => {
       this.#settings = await state.storage.get<DeviceSettings>("settings");
+      this.#prunedAt = await state.storage.get<number>("prunedAt") ?? 0;
     });
+  }
+
+  /** The inbox on the object's storage; makes its tables if missing. */
+  #openInbox(): Inbox {
+    return new Inbox(durableObjectDriver(this.#state.storage), this.#now);
   }
 
   /** The admin API's calls, from the Worker. */
@@ -126,6 +149,7 @@ export class PushoverDevice {
         const retried = this.#sinkNames().includes(sink)
           ? this.#inbox.retry(sink)
           : 0;
+        this.#held.delete(sink); // asked for now: not left to the alarm
         this.#state.waitUntil(this.#drain());
         return Response.json({ retried });
       }
@@ -138,19 +162,30 @@ export class PushoverDevice {
       case "DELETE /settings":
         await this.#stop();
         await this.#state.storage.deleteAlarm();
+        this.#inbox.close();
         await this.#state.storage.deleteAll();
+        // deleteAll drops the inbox's tables too: a device added again
+        // while this instance lives needs them made afresh.
+        this.#inbox = this.#openInbox();
         this.#settings = undefined;
+        this.#prunedAt = 0;
+        this.#held.clear();
         return Response.json({ removed: true });
     }
     return Response.json({ error: "no such route" }, { status: 404 });
   }
 
-  /** The watchdog: starts what should run, then sets the next alarm. */
+  /**
+   * The watchdog: starts what should run, then sets the next alarm. It
+   * also paces the sinks: a held one is tried again here, once an alarm.
+   */
   async alarm(): Promise<void> {
     if (!this.#settings) return;
     if (this.#settings.mode === "poll") await this.#pollOnce();
     else this.#ensureRunning();
     await this.#armWatchdog();
+    this.#pruneIfDue(); // a quiet device too
+    this.#held.clear();
     await this.#drain();
   }
 
@@ -160,6 +195,8 @@ export class PushoverDevice {
     await this.#state.storage.put("settings", kept);
     await this.#state.storage.delete("stopped");
     this.#settings = kept;
+    this.#forgetDroppedSinks(kept);
+    this.#held.clear(); // a new webhook URL, say: worth a try now
     if (settings.mode === "poll") await this.#pollOnce();
     else this.#ensureRunning();
     await this.#armWatchdog();
@@ -202,14 +239,46 @@ export class PushoverDevice {
   }
 
   async #receive(stream: MessageStream, device: Device): Promise<void> {
-    let batches = 0;
     await stream.forEachBatch((messages) => {
-      this.#inbox.add(device.deviceId, messages);
+      this.#keep(device.deviceId, messages);
       this.#inbox.indexSoon();
-      if (++batches % 100 === 0) this.#inbox.prune(RETENTION);
       // Committed: the sinks go on from the inbox, beside the stream.
       this.#state.waitUntil(this.#drain());
     });
+  }
+
+  /** Commits a batch; retention is looked at on each (hourly at most). */
+  #keep(deviceId: string, messages: Message[]): void {
+    this.#inbox.add(deviceId, messages);
+    this.#pruneIfDue();
+  }
+
+  /**
+   * Applies retention if an hour passed since it last was. By time, not by
+   * batches counted: a quiet device prunes too, and an object made again
+   * (each alarm, in poll mode) does not prune each time.
+   */
+  #pruneIfDue(): void {
+    const now = this.#now();
+    if (now - this.#prunedAt < PRUNE_EVERY) return;
+    this.#prunedAt = now;
+    this.#inbox.prune(RETENTION);
+    this.#state.waitUntil(this.#state.storage.put("prunedAt", now));
+  }
+
+  /**
+   * Forgets the inbox's sinks that `settings` no longer ask for: kept, one
+   * would hold every later message past retention, and hand them all over
+   * if it were asked for again.
+   */
+  #forgetDroppedSinks(settings: DeviceSettings): void {
+    const asked = [
+      ...(settings.webhook ? ["webhook"] : []),
+      ...(settings.queue ? ["queue"] : []),
+    ];
+    for (const { name } of this.#inbox.stats().sinks) {
+      if (!asked.includes(name)) this.#inbox.forgetSink(name);
+    }
   }
 
   /** One download, kept, then deleted on the server (poll mode). */
@@ -221,7 +290,7 @@ export class PushoverDevice {
         ...this.#key(),
       });
       if (messages.length > 0) {
-        this.#inbox.add(device.deviceId, messages);
+        this.#keep(device.deviceId, messages);
         this.#inbox.index();
         await deleteThrough(device, messages.at(-1)!, this.#urls());
       }
@@ -245,7 +314,10 @@ export class PushoverDevice {
     const settings = this.#settings;
     const deliverers = new Map<string, (s: StoredMessage) => Promise<void>>();
     if (settings?.webhook) {
-      deliverers.set("webhook", webhookSink(settings.webhook));
+      deliverers.set(
+        "webhook",
+        webhookSink(settings.webhook, this.#webhookTimeout()),
+      );
     }
     if (settings?.queue && this.#env.QUEUE) {
       deliverers.set("queue", queueSink(this.#env.QUEUE));
@@ -253,8 +325,20 @@ export class PushoverDevice {
     return deliverers;
   }
 
+  /** WEBHOOK_TIMEOUT_SECONDS in ms: 60 s unless a number above 0. */
+  #webhookTimeout(): number {
+    const seconds = Number(this.#env.WEBHOOK_TIMEOUT_SECONDS);
+    return (seconds > 0 ? seconds : 60) * 1000;
+  }
+
   /** Sinks draining now: a second call while one runs has nothing to add. */
   readonly #draining = new Set<string>();
+  /**
+   * Sinks whose first message failed: left to the next alarm, so that a
+   * burst of arrivals does not use up its tries in a second (20 tries are
+   * some 20 alarms). In memory: an object made again tries once more.
+   */
+  readonly #held = new Set<string>();
 
   /** Hands each sink what it has not taken, in order, until one fails. */
   async #drain(): Promise<void> {
@@ -271,7 +355,7 @@ export class PushoverDevice {
   ): Promise<void> {
     // The running drain reads the cursor again after each message: it
     // takes what was added meanwhile too.
-    if (this.#draining.has(name)) return;
+    if (this.#draining.has(name) || this.#held.has(name)) return;
     this.#draining.add(name);
     try {
       const cursor = this.#inbox.sink(name, "beginning");
@@ -290,7 +374,10 @@ export class PushoverDevice {
               ? `message ${stored.message.id_str} set aside for ${name}: ${reason}`
               : `${name}: ${reason}; tried again by the next alarm`,
           );
-          if (outcome === "retry") return;
+          if (outcome === "retry") {
+            this.#held.add(name);
+            return;
+          }
         }
       }
     } finally {
@@ -373,14 +460,18 @@ export class PushoverDevice {
         ? undefined
         : Number(value);
     };
-    const limit = Math.min(500, number("limit") ?? 100);
+    // 1 to 500: SQLite reads a negative LIMIT as none at all.
+    const limit = Math.min(500, Math.max(1, number("limit") ?? 100));
+    const afterSeq = number("after");
     const list = this.#inbox.history({
       text: params.get("q") ?? undefined,
       app: params.get("app") ?? undefined,
       minPriority: number("min_priority"),
-      afterSeq: number("after"),
+      afterSeq,
       beforeSeq: number("before"),
       limit,
+      // Paging on from a seq reads what follows it, not the newest.
+      ...(afterSeq === undefined ? {} : { order: "oldest" as const }),
     });
     return {
       messages: list.map((stored) => ({

@@ -7,7 +7,9 @@
 //                                    or {deviceId, secret, …sinks}: set up
 //   GET    /devices/:id             status, the inbox's counts
 //   DELETE /devices/:id             stop, forget its storage
-//   GET    /devices/:id/messages    history: ?limit, ?after, ?before, ?app, ?min_priority
+//   GET    /devices/:id/messages    history: ?limit (1-500), ?after, ?before, ?app,
+//                                    ?min_priority; newest first, but oldest
+//                                    first with ?after (paging on from a seq)
 //   GET    /devices/:id/search?q=   full-text search
 //   POST   /devices/:id/retry?sink= hand dead letters to the sink again
 //   POST   /devices/:id/restart     make the object again (as a deploy does)

@@ -163,6 +163,29 @@ function deliveries(count: number) {
   };
 }
 
+test("ids are kept as keys files written before still match: 20 digits zero-padded, a longer id after them; a missing app or text is stored empty", async () => {
+  const driver = await openSqliteFile(":memory:");
+  const inbox = new Inbox(driver);
+  const long = "100000000000000000000";
+  inbox.add("d1", [
+    message(42),
+    message("18446744073709551615"),
+    message(long),
+    { id: 3, id_str: "3" } as never,
+  ]);
+  const rows = driver.all<{ key: string; app: string; body: string }>(
+    `SELECT key, app, body FROM messages ORDER BY seq`,
+  );
+  assert.deepEqual(rows.map((row) => row.key), [
+    "00000000000000000042",
+    "18446744073709551615",
+    `:0021${long}`,
+    "00000000000000000003",
+  ]);
+  assert.deepEqual([rows[3].app, rows[3].body], ["", ""]);
+  inbox.close();
+});
+
 test("a disk I/O error (a write past a file size limit, a failing disk) is one line naming the inbox", () => {
   const error = unusable("/x/inbox.sqlite", new Error("disk I/O error"));
   assert.ok(error instanceof InboxError);

@@ -15,7 +15,7 @@
  */
 
 import assert from "node:assert/strict";
-import { createServer } from "node:http";
+import { createServer, type ServerResponse } from "node:http";
 import { after, before, describe, test } from "node:test";
 import { type FakeServer, startFakeServer } from "../../testing/mod.ts";
 import { bundle } from "../_bundle.ts";
@@ -27,12 +27,15 @@ import {
 } from "../_miniflare.ts";
 import { within } from "../_setup.ts";
 import type { Device } from "../../mod.ts";
+import type { InboxStats } from "../../inbox/mod.ts";
 
 const EMAIL = "objects@example.com";
 const PASSWORD = "pa55-in-an-object";
 const TOKEN = "admin-token-for-the-tests-0123456789";
 const TWOFA_EMAIL = "twofa@example.com";
 const TWOFA = "424242";
+
+const DAY = 86_400_000;
 
 /** Resolves once `check` holds, looking every 20 ms (a net of 60 s). */
 async function until(
@@ -44,6 +47,51 @@ async function until(
     if (Date.now() - started > 60_000) throw new Error(`never: ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
+}
+
+/** A call to the admin API of `miniflare`'s Worker, with the token unless `token` says otherwise. */
+async function call(
+  miniflare: MiniflareLike,
+  method: string,
+  path: string,
+  body?: unknown,
+  token: string | null = TOKEN,
+): Promise<{ status: number; text: string; json: Record<string, unknown> }> {
+  const response = await miniflare.dispatchFetch(
+    `http://relay.example${path}`,
+    {
+      method,
+      headers: token ? { authorization: `Bearer ${token}` } : {},
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    },
+  );
+  const text = await response.text();
+  return { status: response.status, text, json: JSON.parse(text) };
+}
+
+/** A device made on the fake directly (the API takes id and secret). */
+function deviceOn(server: FakeServer, name: string): Device {
+  const account = server.store.accounts[0];
+  const secret = server.store.issueSecret(account);
+  const record = server.store.addDevice(account, name);
+  record.queue.length = 0;
+  return { deviceId: record.id, secret };
+}
+
+/** A webhook of one test (see hookAt). */
+interface Hook {
+  /** Its URL. */
+  url: string;
+  /** The status for its nth request (from 1); undefined: no answer. */
+  answer: (nth: number) => number | undefined;
+  /** Each request's body, in the order they came. */
+  bodies: string[];
+}
+
+/** A stored message as the history route answers it. */
+interface Kept {
+  seq: number;
+  message: { message: string };
 }
 
 describe("the inbox contract in a Durable Object's SQL", () => {
@@ -94,6 +142,10 @@ describe("a Durable Object per device, behind the admin API", () => {
   const webhook = { up: true, bodies: [] as string[], refused: 0 };
   let webhookUrl = "";
   let closeWebhook: () => Promise<void>;
+  /** Webhooks of one test each, by path: see hookAt. */
+  const hooks = new Map<string, Hook>();
+  /** Requests a hook never answers, ended when the tests are over. */
+  const hung: ServerResponse[] = [];
 
   /** The admin API, with the token unless `token` says otherwise. */
   async function admin(
@@ -102,17 +154,34 @@ describe("a Durable Object per device, behind the admin API", () => {
     body?: unknown,
     token: string | null = TOKEN,
   ): Promise<{ status: number; json: Record<string, unknown> }> {
-    const response = await miniflare.dispatchFetch(
-      `http://relay.example${path}`,
-      {
-        method,
-        headers: token ? { authorization: `Bearer ${token}` } : {},
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      },
+    const { status, text, json } = await call(
+      miniflare,
+      method,
+      path,
+      body,
+      token,
     );
-    const text = await response.text();
     answers.push(text);
-    return { status: response.status, json: JSON.parse(text) };
+    return { status, json };
+  }
+
+  /**
+   * A webhook at a path of its own that answers its nth request (from 1)
+   * with `answer(n)`, or never when that is undefined; it keeps each body.
+   */
+  function hookAt(path: string, answer: Hook["answer"]): Hook {
+    const hook = {
+      url: webhookUrl.replace(/\/hook$/, path),
+      answer,
+      bodies: [],
+    };
+    hooks.set(path, hook);
+    return hook;
+  }
+
+  /** The messages of a hook's bodies, in the order they came. */
+  function delivered(hook: Hook): string[] {
+    return hook.bodies.map((b) => JSON.parse(b).message.message);
   }
 
   /** The device's stored messages' bodies, oldest first. */
@@ -141,14 +210,7 @@ describe("a Durable Object per device, behind the admin API", () => {
     return seen;
   }
 
-  /** A device made on the fake directly (the API takes id and secret). */
-  function fakeDevice(name: string): Device {
-    const account = server.store.accounts[0];
-    const secret = server.store.issueSecret(account);
-    const record = server.store.addDevice(account, name);
-    record.queue.length = 0;
-    return { deviceId: record.id, secret };
-  }
+  const fakeDevice = (name: string) => deviceOn(server, name);
 
   before(async () => {
     server = await startFakeServer({
@@ -161,6 +223,14 @@ describe("a Durable Object per device, behind the admin API", () => {
       let body = "";
       request.on("data", (chunk) => body += chunk);
       request.on("end", () => {
+        const own = hooks.get(request.url ?? "");
+        if (own) {
+          own.bodies.push(body);
+          const status = own.answer(own.bodies.length);
+          if (status !== undefined) response.writeHead(status).end();
+          else hung.push(response);
+          return;
+        }
         if (webhook.up) webhook.bodies.push(body);
         else webhook.refused++;
         response.writeHead(webhook.up ? 204 : 503).end();
@@ -170,7 +240,11 @@ describe("a Durable Object per device, behind the admin API", () => {
     webhookUrl = `http://127.0.0.1:${
       (hook.address() as { port: number }).port
     }/hook`;
-    closeWebhook = () => new Promise((resolve) => hook.close(() => resolve()));
+    closeWebhook = () =>
+      new Promise((resolve) => {
+        for (const response of hung) response.destroy();
+        hook.close(() => resolve());
+      });
     miniflare = new Miniflare({
       host: "127.0.0.1",
       port: 0,
@@ -194,6 +268,7 @@ describe("a Durable Object per device, behind the admin API", () => {
             PUSHOVER_API_URL: server.apiUrl,
             PUSHOVER_WEBSOCKET_URL: server.websocketUrl,
             WATCHDOG_SECONDS: "1",
+            WEBHOOK_TIMEOUT_SECONDS: "1",
           },
         },
         {
@@ -458,6 +533,107 @@ describe("a Durable Object per device, behind the admin API", () => {
     );
   });
 
+  test("a webhook that never answers is given up on after WEBHOOK_TIMEOUT_SECONDS and tried again: the sink goes on", async () => {
+    const hook = hookAt("/hangs-once", (nth) => nth === 1 ? undefined : 204);
+    const device = fakeDevice("hanging");
+    await admin("POST", "/devices", { ...device, webhook: hook.url });
+    await server.waitForLogin(device.deviceId);
+    server.send({ message: "hung", device: "hanging" });
+    await until(() => hook.bodies.length === 1, "the webhook's first request");
+    server.send({ message: "next", device: "hanging" });
+    await until(() => hook.bodies.length === 3, "tried again, then the next");
+    assert.deepEqual(delivered(hook), ["hung", "hung", "next"]);
+    const report = await admin("GET", `/devices/${device.deviceId}`);
+    assert.match(String(report.json.lastError), /no answer within 1 s/);
+  });
+
+  test("a sink failing through a burst of arrivals is tried once an alarm, not once an arrival: nothing set aside, no one overtakes", async () => {
+    const hook = hookAt("/down", () => 503);
+    const device = fakeDevice("down-burst");
+    const started = Date.now();
+    await admin("POST", "/devices", { ...device, webhook: hook.url });
+    await server.waitForLogin(device.deviceId);
+    for (let i = 0; i < 25; i++) {
+      server.send({ message: `arrival ${i}`, device: "down-burst" });
+      await until(
+        async () => (await stored(device.deviceId)).length === i + 1,
+        `arrival ${i} kept`,
+      );
+    }
+    const seconds = (Date.now() - started) / 1000;
+    const { json } = await admin("GET", `/devices/${device.deviceId}/messages`);
+    assert.deepEqual(json.deadLetters, []);
+    assert.ok(delivered(hook).every((m) => m === "arrival 0"), "in order");
+    // One try on the first arrival, then one an alarm (every second here).
+    assert.ok(
+      hook.bodies.length <= 2 + Math.ceil(seconds),
+      `${hook.bodies.length} tries in ${seconds} s`,
+    );
+  });
+
+  test("a device removed, then added again while its object lives: its inbox works", async () => {
+    const device = fakeDevice("again");
+    await admin("POST", "/devices", device);
+    await server.waitForLogin(device.deviceId);
+    server.send({ message: "before", device: "again" });
+    await until(
+      async () => (await stored(device.deviceId)).join() === "before",
+      "kept before",
+    );
+    await admin("DELETE", `/devices/${device.deviceId}`);
+    const added = await admin("POST", "/devices", device);
+    assert.equal(added.status, 201, JSON.stringify(added.json));
+    await server.waitForLogin(device.deviceId, 2);
+    server.send({ message: "after", device: "again" });
+    await until(
+      async () => (await stored(device.deviceId)).join() === "after",
+      "kept after, the old one forgotten",
+    );
+  });
+
+  test("?after=N pages on from N, oldest first; ?limit is 1 to 500", async () => {
+    const device = fakeDevice("paged");
+    await admin("POST", "/devices", device);
+    await server.waitForLogin(device.deviceId);
+    for (let i = 0; i < 30; i++) {
+      server.send({ message: `page ${i}`, device: "paged" });
+    }
+    await until(
+      async () => (await stored(device.deviceId)).length === 30,
+      "all kept",
+    );
+    const page = async (
+      query: string,
+    ) => ((await admin("GET", `/devices/${device.deviceId}/messages?${query}`))
+      .json.messages as Kept[]);
+    const first = (await page("limit=500")).at(-1)!.seq;
+    assert.deepEqual(
+      (await page(`after=${first}&limit=10`)).map((m) => m.message.message),
+      Array.from({ length: 10 }, (_, i) => `page ${i + 1}`),
+    );
+    for (const limit of ["-1", "0"]) {
+      assert.equal((await page(`limit=${limit}`)).length, 1, limit);
+    }
+  });
+
+  test("a sink dropped by a later setup is forgotten: it holds nothing back", async () => {
+    const hook = hookAt("/dropped", () => 503);
+    const device = fakeDevice("dropped");
+    await admin("POST", "/devices", { ...device, webhook: hook.url });
+    await server.waitForLogin(device.deviceId);
+    server.send({ message: "held", device: "dropped" });
+    const sinks = async () =>
+      ((await admin("GET", `/devices/${device.deviceId}`)).json
+        .inbox as InboxStats).sinks;
+    await until(
+      async () => (await sinks()).some((s) => s.behind === 1),
+      "held for the webhook",
+    );
+    const again = await admin("POST", "/devices", device);
+    assert.equal(again.status, 201);
+    assert.deepEqual((again.json.inbox as InboxStats).sinks, []);
+  });
+
   test("a device removed stops and forgets; no answer ever held a secret", async () => {
     const device = fakeDevice("removed");
     await admin("POST", "/devices", device);
@@ -482,5 +658,76 @@ describe("a Durable Object per device, behind the admin API", () => {
         assert.ok(!answer.includes(secret), "an answer held a secret");
       }
     }
+  });
+});
+
+describe("time in a device object: a clock the tests move", () => {
+  let server: FakeServer;
+  let miniflare: MiniflareLike;
+  const admin = (method: string, path: string, body?: unknown) =>
+    call(miniflare, method, path, body);
+  const stored = async (deviceId: string) =>
+    ((await admin("GET", `/devices/${deviceId}/messages?limit=500`)).json
+      .messages as Kept[]).map((m) => m.message.message).reverse();
+  const later = (deviceId: string, ms: number) =>
+    admin("POST", `/clock/${deviceId}?ms=${ms}`);
+
+  before(async () => {
+    server = await startFakeServer({
+      accounts: [{ email: EMAIL, password: PASSWORD }],
+    });
+    miniflare = new Miniflare({
+      modules: true,
+      script: bundle(
+        esbuild,
+        new URL("./clock_worker.ts", import.meta.url),
+        "neutral",
+      ),
+      compatibilityDate: COMPATIBILITY_DATE,
+      durableObjects: {
+        DEVICE: { className: "ClockedDevice", useSQLite: true },
+      },
+      bindings: {
+        ADMIN_TOKEN: TOKEN,
+        PUSHOVER_API_URL: server.apiUrl,
+        PUSHOVER_WEBSOCKET_URL: server.websocketUrl,
+        WATCHDOG_SECONDS: "1",
+      },
+    });
+    await miniflare.ready;
+  });
+  after(async () => {
+    await miniflare?.dispose();
+    await server?.close();
+  });
+
+  test("socket mode prunes by time, not by batches counted: a month on, what is past retention goes", async () => {
+    const device = deviceOn(server, "aging");
+    await admin("POST", "/devices", device);
+    await server.waitForLogin(device.deviceId);
+    server.send({ message: "old 1", device: "aging" });
+    server.send({ message: "old 2", device: "aging" });
+    await until(
+      async () => (await stored(device.deviceId)).length === 2,
+      "both kept",
+    );
+    await later(device.deviceId, 31 * DAY);
+    server.send({ message: "new", device: "aging" });
+    await until(
+      async () => (await stored(device.deviceId)).join() === "new",
+      "the old ones pruned",
+    );
+  });
+
+  test("poll mode prunes too: a month on, the next poll drops what is past retention", async () => {
+    const device = deviceOn(server, "polled-aging");
+    server.send({ message: "old", device: "polled-aging" });
+    const settings = { ...device, mode: "poll" };
+    assert.equal((await admin("POST", "/devices", settings)).status, 201);
+    assert.deepEqual(await stored(device.deviceId), ["old"]);
+    await later(device.deviceId, 31 * DAY);
+    server.send({ message: "new", device: "polled-aging" });
+    assert.equal((await admin("POST", "/devices", settings)).status, 201);
+    assert.deepEqual(await stored(device.deviceId), ["new"]);
   });
 });
