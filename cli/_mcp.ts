@@ -114,9 +114,14 @@ export async function serveMcp(
   };
 
   let buffer = "";
+  // One decoder for the whole input: a character split across two chunks
+  // is decoded whole, not as two replacement characters.
+  const decoder = new TextDecoder();
   const lines = async function* () {
     for await (const chunk of io.stdin) {
-      buffer += String(chunk);
+      buffer += typeof chunk === "string"
+        ? chunk
+        : decoder.decode(chunk as Uint8Array, { stream: true });
       let end;
       while ((end = buffer.indexOf("\n")) !== -1) {
         const line = buffer.slice(0, end).trim();
@@ -132,6 +137,12 @@ export async function serveMcp(
       message = JSON.parse(line);
     } catch {
       fail(null, PARSE_ERROR, "not JSON");
+      continue;
+    }
+    // JSON, but no request object (null, a number, a list): answered as
+    // JSON-RPC says, and nothing read from it.
+    if (typeof message !== "object" || message === null) {
+      fail(null, INVALID_REQUEST, "not a JSON-RPC 2.0 request");
       continue;
     }
     try {

@@ -69,3 +69,39 @@ cliTest("mcp without an inbox says so in one line, exit 2", async (context) => {
     /^no inbox at .*none\.sqlite: run `listen` first/,
   );
 });
+
+cliTest(
+  "mcp answers a line that is JSON but no request (null) with an error and goes on; a character split across two reads arrives whole",
+  async (context) => {
+    const path = join(context.dir, "inbox.sqlite");
+    const inbox = await openInbox(path);
+    inbox.add("d1", [message(1, { message: "café au lait" })]);
+    inbox.close();
+    const child = context.start(["mcp", "--inbox", path]);
+    child.write("null\n");
+    const search = new TextEncoder().encode(
+      JSON.stringify({
+        jsonrpc: "2.0",
+        id: 1,
+        method: "tools/call",
+        params: { name: "search_messages", arguments: { query: "café" } },
+      }) + "\n",
+    );
+    // Cut inside the two bytes of "é".
+    const cut = search.indexOf(0xc3) + 1;
+    child.write(search.slice(0, cut) as never);
+    child.write(search.slice(cut) as never);
+    child.endInput();
+    const { code } = await child.exited;
+    assert.equal(code, 0, child.output().stderr);
+    const [invalid, found] = child.output().stdout.trim().split("\n").map((
+      line,
+    ) => JSON.parse(line));
+    assert.deepEqual(invalid, {
+      jsonrpc: "2.0",
+      id: null,
+      error: { code: -32600, message: "not a JSON-RPC 2.0 request" },
+    });
+    assert.match(JSON.stringify(found.result), /café au lait/);
+  },
+);
