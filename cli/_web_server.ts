@@ -112,10 +112,11 @@ async function answer(
     return;
   }
   const reader = result.body.getReader();
-  aborted.signal.addEventListener(
-    "abort",
-    () => reader.cancel().catch(() => {}),
-  );
+  const cancel = () => reader.cancel().catch(() => {});
+  // A client gone while the handler worked (a page reloaded) is gone
+  // already: its body (an event stream's subscription) ends now.
+  if (aborted.signal.aborted) cancel();
+  else aborted.signal.addEventListener("abort", cancel);
   try {
     for (;;) {
       const { done, value } = await reader.read();

@@ -7,7 +7,10 @@ import assert from "node:assert/strict";
 import { request as httpRequest } from "node:http";
 import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
+import { connect } from "node:net";
 import { join } from "node:path";
+import { test } from "node:test";
+import { parseAddress, serveWeb } from "../cli/_web_server.ts";
 import { type CliContext, cliTest, interrupt } from "./_cli.ts";
 import type { LiveScript } from "./_spawn.ts";
 
@@ -484,3 +487,37 @@ function parsePrometheus(text: string): Map<string, number> {
   }
   return samples;
 }
+
+test(
+  "a client gone before the answer is ready has its response's body cancelled (an event stream's subscription ends)",
+  {
+    timeout: 30_000, // a safety net: it waits for events only
+  },
+  async () => {
+    let entered!: () => void;
+    const handling = new Promise<void>((resolve) => entered = resolve);
+    let cancelled!: () => void;
+    const ended = new Promise<void>((resolve) => cancelled = resolve);
+    const server = await serveWeb(
+      parseAddress("127.0.0.1:0"),
+      async (request) => {
+        entered();
+        // Answers only once the client left, as a slow guard would.
+        await new Promise((resolve) =>
+          request.signal.addEventListener("abort", resolve, { once: true })
+        );
+        return new Response(new ReadableStream({ cancel: () => cancelled() }));
+      },
+    );
+    try {
+      const socket = connect(server.port, "127.0.0.1");
+      socket.on("error", () => {});
+      socket.write(`GET /api/events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
+      await handling;
+      socket.destroy();
+      await ended;
+    } finally {
+      await server.close();
+    }
+  },
+);
