@@ -6,7 +6,7 @@ import { retryOrStop } from "../lib/_failure.ts";
 import type { RetryDelay } from "../lib/_retry.ts";
 import { acknowledge } from "../mod.ts";
 import type { Device, Message, RequestOptions } from "../mod.ts";
-import { oneLine } from "./_format.ts";
+import { headline } from "./_format.ts";
 import { untilDone } from "./_retrying.ts";
 
 /** Acknowledges each receipt once, retrying passing failures until stopped. */
@@ -43,9 +43,7 @@ export class Acknowledger {
     const receipt = message.receipt;
     if (receipt === undefined || this.#receipts.has(receipt)) return;
     this.#receipts.add(receipt);
-    const what = `the emergency "${
-      oneLine(String(message.title ?? message.app))
-    }"`;
+    const what = `the emergency "${headline(message)}"`;
     const work = async () => {
       try {
         await acknowledge(this.#device, message, this.#api);

@@ -48,6 +48,17 @@ export function oneLine(text: unknown): string {
   return string.replace(LINE_BREAKS, " ").replace(CONTROL, " ");
 }
 
+/**
+ * What a message is called, on one line: its title, else its app, else
+ * "Pushover" — never blank, as a sender's empty title may be: notify-send
+ * refuses an empty summary, which turned desktop notifications off.
+ */
+export function headline(message: Message): string {
+  return [message.title, message.app]
+    .map((text) => oneLine(text).trim())
+    .find((text) => text !== "") ?? "Pushover";
+}
+
 const LINE_BREAKS = /\s*[\n\r\u2028\u2029]\s*/g;
 // deno-lint-ignore no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;

@@ -7,7 +7,7 @@ import { stat, writeFile } from "node:fs/promises";
 import { makePrivateDir } from "./_files.ts";
 import { join } from "node:path";
 import { iconUrl, isQuiet, isSilent, toPlainText } from "../mod.ts";
-import { oneLine } from "./_format.ts";
+import { headline, oneLine } from "./_format.ts";
 import { childEnvironment, withoutNul } from "./_hooks.ts";
 import type { Message, UserInfo } from "../mod.ts";
 import type { Io } from "./_io.ts";
@@ -49,7 +49,7 @@ export function notifyArguments(
   // `--`: a title like "-u" is text, not an option.
   args.push(
     "--",
-    oneLine(message.title ?? message.app),
+    headline(message),
     escapeMarkup(toPlainText(message)),
   );
   return args.map((arg) => withoutNul(String(arg)));

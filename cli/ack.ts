@@ -6,7 +6,7 @@ import { EXIT, usage } from "./_fail.ts";
 import { say } from "./_io.ts";
 import { readCredentials } from "./_files.ts";
 import { API_FLAG, CONFIG_FLAG, endpoints } from "./_options.ts";
-import { oneLine } from "./_format.ts";
+import { headline, oneLine } from "./_format.ts";
 import { pendingEmergencies, queueOptions } from "./messages.ts";
 import { INBOX_FLAG, openExistingInbox } from "./_inbox.ts";
 import { defaultInboxPath } from "./_paths.ts";
@@ -72,9 +72,7 @@ emergency still queued for this device.`,
     let refused = 0;
     try {
       for (const message of pending.messages) {
-        const name = `"${
-          oneLine(String(message.title ?? message.app))
-        }" (${message.receipt})`;
+        const name = `"${headline(message)}" (${message.receipt})`;
         try {
           await acknowledge(pending.device.device, message, pending.api);
         } catch (error) {

@@ -19,7 +19,7 @@ import {
 import { CliError, EXIT, usage } from "./_fail.ts";
 import { type Io, say } from "./_io.ts";
 import { loadKey, readCredentials } from "./_files.ts";
-import { formatLine, oneLine, toJson } from "./_format.ts";
+import { formatLine, headline, oneLine, toJson } from "./_format.ts";
 import { execHook, type Hook, HookFailed, webhookHook } from "./_hooks.ts";
 import { DesktopNotifier, probeNotifySend } from "./_notify.ts";
 import {
@@ -559,7 +559,7 @@ async function listenUntilStopped(
         // No button to press: the receipt is how to acknowledge it.
         tell(
           `emergency "${
-            oneLine(message.title ?? message.app)
+            headline(message)
           }" waits for acknowledgement (receipt ${
             oneLine(message.receipt)
           }): acknowledge it with: ${
@@ -738,9 +738,7 @@ async function askToAcknowledge(
   let answer: string | undefined;
   try {
     answer = await prompt.ask(
-      `Acknowledge the emergency "${
-        oneLine(String(message.title ?? message.app))
-      }"? [y/N] `,
+      `Acknowledge the emergency "${headline(message)}"? [y/N] `,
     );
   } catch {
     return; // interrupted: the listener is stopping
