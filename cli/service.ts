@@ -86,9 +86,17 @@ function selfCommand(): string[] {
     : [process.execPath, ...process.execArgv, script];
 }
 
-/** Listen options as given, with paths made absolute (a unit has no cwd). */
+/**
+ * Listen options as given, with paths made absolute: a user unit runs in
+ * the home folder, not where `service install` ran. Every flag whose value
+ * is a PATH in listen's table (--inbox, --config, the key, the status file).
+ */
 function absolutePaths(args: string[]): string[] {
-  const pathFlags = new Set(["--config", "--e2ee-key-file", "--status-file"]);
+  const pathFlags = new Set(
+    Object.entries(listen.flags)
+      .filter(([, flag]) => "value" in flag && flag.value === "PATH")
+      .map(([name]) => `--${name}`),
+  );
   return args.map((arg, i) => {
     if (pathFlags.has(args[i - 1] ?? "")) return resolve(arg);
     const [flag, value] = arg.split(/=(.*)/s);
@@ -230,7 +238,9 @@ async function manage(options: ServiceOptions, io: Io): Promise<number> {
       await verifiedUnit(text, io.env);
       if (secrets) await writePrivate(secrets.path, secrets.text);
       await makePrivateDir(dirname(path));
-      await writeFile(path, text, { mode: 0o644 });
+      // Only its owner reads it: a --webhook URL may carry a token in its
+      // path (systemd reads a user's unit as that user).
+      await writeFile(path, text, { mode: 0o600 });
       sayLines(io, [
         `Wrote ${path}. Now run:`,
         `  systemctl --user daemon-reload`,

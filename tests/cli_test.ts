@@ -288,11 +288,18 @@ cliTest(
   },
 );
 
-test("service print writes a systemd user unit with absolute paths that restarts on failure but not after exit 3 or 4", async () => {
+test("service print writes a systemd user unit with absolute paths (every PATH flag) that restarts on failure but not after exit 3 or 4", async () => {
   // A process: the unit names the runtime and flags it was started with
   // (in-process, they would be the test runner's).
   const result = await runScript(CLI, {
-    args: ["service", "print", "--notify", "--config", "relative/creds.json"],
+    args: [
+      "service",
+      "print",
+      "--notify",
+      "--config",
+      "relative/creds.json",
+      "--inbox=kept/inbox.sqlite",
+    ],
   });
   assert.equal(result.code, 0, result.stderr);
   const unit = result.stdout;
@@ -301,7 +308,7 @@ test("service print writes a systemd user unit with absolute paths that restarts
   assert.doesNotMatch(exec, /--test/, "no test runner's flags");
   assert.match(
     exec,
-    / \/\S+\/cli\/main\.ts listen --notify --config \/\S+\/relative\/creds\.json$/,
+    / \/\S+\/cli\/main\.ts listen --notify --config \/\S+\/relative\/creds\.json --inbox=\/\S+\/kept\/inbox\.sqlite$/,
   );
   assert.match(unit, /^Restart=on-failure$/m);
   assert.match(unit, /^RestartPreventExitStatus=2 3 4$/m);
@@ -393,7 +400,7 @@ cliTest(
 );
 
 cliTest(
-  "service install --webhook puts PUSHOVER_WEBHOOK_AUTH in a 0600 EnvironmentFile beside the credentials, never in the unit",
+  "service install --webhook puts PUSHOVER_WEBHOOK_AUTH in a 0600 EnvironmentFile beside the credentials, never in the unit, itself 0600",
   async (context) => {
     const install = await context.run(
       ["service", "install", "--webhook", "https://hooks.example/in"],
@@ -409,6 +416,8 @@ cliTest(
     );
     assert.match(unit, new RegExp(`^EnvironmentFile=${secrets}$`, "m"));
     assert.doesNotMatch(unit, /s3"cr|bot:/);
+    // A webhook's URL may carry a token in its path: the unit is private.
+    assert.equal((await stat(unitFile(context.dir))).mode & 0o777, 0o600);
     assert.equal((await stat(secrets)).mode & 0o777, 0o600);
     assert.equal(
       await readFile(secrets, "utf8"),
