@@ -148,7 +148,7 @@ export function execHook(command: string, timeout: number, io: Io): Hook {
       const kill = (why: string) => {
         outcome ??= why;
         signalGroup("SIGTERM");
-        killer = setTimeout(() => signalGroup("SIGKILL"), 2_000);
+        killer ??= setTimeout(() => signalGroup("SIGKILL"), 2_000);
       };
       const timer = setTimeout(
         () => kill(`did not finish within ${timeout / 1000} s`),
@@ -156,9 +156,11 @@ export function execHook(command: string, timeout: number, io: Io): Hook {
       );
       const onAbort = () => kill("was stopped");
       signal.addEventListener("abort", onAbort);
+      // The SIGKILL stays due when the shell exits: what it started and
+      // that shrugged off the SIGTERM (a `trap "" TERM`) is still in its
+      // group, and would finish its work unsupervised, once per try.
       const settle = () => {
         clearTimeout(timer);
-        clearTimeout(killer);
         signal.removeEventListener("abort", onAbort);
       };
       child.stdin!.on("error", () => {}); // a hook need not read its stdin

@@ -275,6 +275,57 @@ cliTest(
 );
 
 cliTest(
+  "a hook that outlives --exec-timeout has its whole process group ended: what shrugged off SIGTERM gets SIGKILL after 2 s",
+  async (context) => {
+    await context.seed();
+    context.server.send({ message: "slow one" });
+    const pidFile = join(context.dir, "straggler.pid");
+    // A child that ignores SIGTERM (sleep inherits the ignoring), beside a
+    // shell that does not.
+    const hook =
+      `sh -c 'trap "" TERM; echo $$ > "$0"; exec sleep 300' ${pidFile} & wait`;
+    const timed = context.start([
+      "listen",
+      "--no-inbox",
+      "--exec",
+      hook,
+      "--exec-timeout",
+      "200ms",
+      "--retry-delay",
+      "60s",
+    ]);
+    let straggler: number | undefined;
+    try {
+      await timed.waitFor("stderr", "did not finish within 0.2 s");
+      straggler = Number(await readFile(pidFile, "utf8"));
+      const alive = () => {
+        try {
+          process.kill(straggler!, 0);
+          return true;
+        } catch {
+          return false;
+        }
+      };
+      const started = Date.now();
+      while (alive()) {
+        // A safety net only: it is gone 2 s after the SIGTERM.
+        if (Date.now() - started > 30_000) assert.fail("still running");
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      timed.signal("SIGTERM");
+      assert.equal((await timed.exited).code, 0);
+    } finally {
+      await timed.kill();
+      try {
+        if (straggler) process.kill(straggler, "SIGKILL");
+      } catch {
+        // gone, as it should be
+      }
+    }
+  },
+);
+
+cliTest(
   "listen --webhook POSTs the JSON, retries a 503 as its Retry-After says, and deletes only after a 2xx",
   async (context) => {
     const device = await context.seed();
