@@ -57,7 +57,7 @@ export interface Net {
 export interface Context {
   io: Io;
   prompt: Prompt;
-  /** Aborted by Ctrl-C, SIGTERM or the caller's signal. */
+  /** Aborted by Ctrl-C, SIGTERM, SIGHUP or the caller's signal. */
   signal: AbortSignal;
   net: Net;
 }

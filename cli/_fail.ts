@@ -2,7 +2,7 @@
 
 /** Exit codes, so scripts and service managers can tell why it stopped. */
 export const EXIT = {
-  /** Stopped by the user (Ctrl-C, SIGTERM) or done. */
+  /** Stopped by the user (Ctrl-C, SIGTERM, SIGHUP) or done. */
   ok: 0,
   /** Something unexpected; the line printed says what. */
   error: 1,

@@ -1,12 +1,25 @@
-// What stops the command line: the process's SIGINT and SIGTERM, or the
-// signal of a program that runs it in-process.
+// What stops the command line: the process's SIGINT, SIGTERM and SIGHUP, or
+// the signal of a program that runs it in-process.
 
 import process from "node:process";
 
+/** A signal that stops the command line cleanly. */
+export type StopSignal = "SIGINT" | "SIGTERM" | "SIGHUP";
+
+/**
+ * Ctrl-C, a kill, and a terminal's hangup (a closed window, a dropped SSH
+ * session): each stops cleanly — hooks ended, the status file written —
+ * where the runtime's default would end the process and leave a hook
+ * running on its own. Windows has no SIGHUP (listening for it throws).
+ */
+export const STOP_SIGNALS: readonly StopSignal[] = process.platform === "win32"
+  ? ["SIGINT", "SIGTERM"]
+  : ["SIGINT", "SIGTERM", "SIGHUP"];
+
 /** The part of `process` that signal handling uses (a double in tests). */
 export interface SignalTarget {
-  on(signal: "SIGINT" | "SIGTERM", listener: () => void): unknown;
-  off(signal: "SIGINT" | "SIGTERM", listener: () => void): unknown;
+  on(signal: StopSignal, listener: () => void): unknown;
+  off(signal: StopSignal, listener: () => void): unknown;
   exit(code: number): void;
 }
 
@@ -29,10 +42,10 @@ export function followSignal(
 }
 
 /**
- * SIGINT and SIGTERM abort `stop`; returns what undoes that. The first
+ * {@linkcode STOP_SIGNALS} abort `stop`; returns what undoes that. The first
  * signal stops cleanly; a signal while stopping hangs (after
  * {@linkcode DUPLICATE_WINDOW_MS}, or when something else stopped the
- * command) exits at once with 130. Undoing removes both listeners: a
+ * command) exits at once with 130. Undoing removes the listeners: a
  * program embedding `main()` gets its signals back.
  */
 export function followProcessSignals(
@@ -51,16 +64,14 @@ export function followProcessSignals(
     stoppedAt ??= now();
     stop.abort();
   };
-  target.on("SIGINT", onSignal);
-  target.on("SIGTERM", onSignal);
+  for (const name of STOP_SIGNALS) target.on(name, onSignal);
   return () => {
-    target.off("SIGINT", onSignal);
-    target.off("SIGTERM", onSignal);
+    for (const name of STOP_SIGNALS) target.off(name, onSignal);
   };
 }
 
 /**
- * For the binary only: from here on SIGINT and SIGTERM no longer end the
+ * For the binary only: from here on {@linkcode STOP_SIGNALS} no longer end the
  * process by the runtime's default. The duplicate of the signal that stopped
  * the command may come late (a loaded machine), after main() let go of its
  * listeners and before the process exits with main()'s code; by default it
@@ -68,6 +79,5 @@ export function followProcessSignals(
  */
 export function outliveLateSignals(target: SignalTarget = process): void {
   const ignore = () => {};
-  target.on("SIGINT", ignore);
-  target.on("SIGTERM", ignore);
+  for (const name of STOP_SIGNALS) target.on(name, ignore);
 }

@@ -9,7 +9,7 @@
  *   node cli/main.ts listen --exec 'notify-me "$PUSHOVER_TITLE"'
  *
  * `pushover-open-client --help` lists the subcommands; each has `--help`.
- * Exit codes: 0 done or stopped by the user (Ctrl-C, SIGTERM), 1 an
+ * Exit codes: 0 done or stopped by the user (Ctrl-C, SIGTERM, SIGHUP), 1 an
  * unexpected failure, 2 bad usage, 3 the device was refused (log in again),
  * 4 another client took the device over.
  *
@@ -42,6 +42,7 @@ import {
   followProcessSignals,
   followSignal,
   outliveLateSignals,
+  STOP_SIGNALS,
 } from "./_signals.ts";
 
 export type { Input, Io } from "./_io.ts";
@@ -116,7 +117,7 @@ ${
 
 Without a command: listen. Each command has --help (or: help COMMAND);
 --version prints the version.
-Exit codes: 0 done, or the listener stopped (Ctrl-C, SIGTERM); 1 unexpected
+Exit codes: 0 done, or the listener stopped (Ctrl-C, SIGTERM, SIGHUP); 1 unexpected
 failure; 2 bad usage; 3 the device was refused (log in again); 4 another
 client took it over; 130 interrupted at a question (Ctrl-C).`;
 
@@ -285,14 +286,12 @@ if (isProgram()) {
   // run: stdout may be what blocks (a reader that stopped reading), and a
   // signal must end the process however full the pipe is.
   let signalled = false;
-  process.on("SIGINT", () => signalled = true);
-  process.on("SIGTERM", () => signalled = true);
+  for (const name of STOP_SIGNALS) process.on(name, () => signalled = true);
   const io = processIo();
   const code = await main(process.argv.slice(2), io);
   // A signal while flushing ends the wait: the pipe may never drain.
   const interrupted = new Promise<void>((resolve) => {
-    process.on("SIGINT", () => resolve());
-    process.on("SIGTERM", () => resolve());
+    for (const name of STOP_SIGNALS) process.on(name, () => resolve());
   });
   if (!signalled) await Promise.race([flushed(io.stdout), interrupted]);
   // Explicitly: stdin and signal handlers must not keep a finished run up.

@@ -275,6 +275,31 @@ cliTest(
 );
 
 cliTest(
+  "a terminal's hangup (SIGHUP) while a hook runs stops the listener as SIGTERM does: exit 0, the hook ended, the message still queued",
+  async (context) => {
+    const device = await context.seed();
+    context.server.send({ message: "slow one" });
+    const pidFile = join(context.dir, "hook.pid");
+    const running = context.startProcess([
+      "listen",
+      "--no-inbox",
+      "--exec",
+      `echo $$ > ${pidFile}; echo hook-started >&2; sleep 30`,
+    ]);
+    try {
+      await running.waitFor("stderr", "hook-started");
+      running.signal("SIGHUP");
+      assert.equal((await running.exited).code, 0);
+    } finally {
+      await running.kill();
+    }
+    assert.deepEqual(queued(context.server, device), ["slow one"]);
+    const hook = Number(await readFile(pidFile, "utf8"));
+    assert.throws(() => process.kill(hook, 0), "the hook's shell is gone");
+  },
+);
+
+cliTest(
   "a hook that outlives --exec-timeout has its whole process group ended: what shrugged off SIGTERM gets SIGKILL after 2 s",
   async (context) => {
     await context.seed();
