@@ -6,7 +6,7 @@ import process from "node:process";
 import { parseRetryAfter } from "../lib/_http.ts";
 import type { Message } from "../mod.ts";
 import { toJson } from "./_format.ts";
-import { childStderr, type Io, write } from "./_io.ts";
+import { childStderr, type Io } from "./_io.ts";
 
 /**
  * A hook that did not succeed this time; `retryAfter` in ms, if told.
@@ -139,10 +139,11 @@ export function execHook(command: string, timeout: number, io: Io): Hook {
           child.kill(name); // gone already, or no process groups here
         }
       };
-      // Its stdout to our stderr: stdout stays the listener's own.
-      const toStderr = (chunk: Uint8Array) => write(io.stderr, chunk);
-      child.stdout!.on("data", toStderr);
-      child.stderr?.on("data", toStderr);
+      // Its stdout to our stderr: stdout stays the listener's own. Piped,
+      // so a stderr nobody reads holds back the hook (its timeout ends it),
+      // not the listener, and nothing piles up in memory.
+      child.stdout!.pipe(io.stderr, { end: false });
+      child.stderr?.pipe(io.stderr, { end: false });
       let outcome: string | undefined;
       let killer: ReturnType<typeof setTimeout> | undefined;
       const kill = (why: string) => {

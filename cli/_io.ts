@@ -52,37 +52,58 @@ export function processIo(): Io {
   return {
     env: process.env,
     stdin: process.stdin,
-    stdout: denoStdout() ?? process.stdout,
-    stderr: process.stderr,
+    stdout: denoStream("stdout") ?? process.stdout,
+    stderr: process.stderr.isTTY
+      ? process.stderr
+      : denoStream("stderr") ?? nonBlocking(process.stderr),
   };
 }
 
-/** Deno's own stdout, written the way that never blocks the event loop. */
-interface DenoStdout {
+/**
+ * Node's stderr into a pipe writes synchronously: a reader that stopped
+ * reading (`listen 2>&1 | less`, paused) froze the process — deliveries,
+ * timers, the signals that would stop it — once a chatty hook filled the
+ * pipe. Unblocked, it queues what it cannot write yet, and signals back
+ * pressure. (Bun's already does; a file never blocks for long.)
+ */
+function nonBlocking(stream: Writable): Writable {
+  const handle =
+    (stream as { _handle?: { setBlocking?(on: boolean): unknown } })
+      ._handle;
+  handle?.setBlocking?.(false);
+  return stream;
+}
+
+/** Deno's own stdout or stderr, written the way that never blocks the event loop. */
+interface DenoOutput {
   write(bytes: Uint8Array): Promise<number>;
 }
 
 /**
- * On Deno, stdout through its own asynchronous writes: node:process's stdout
- * writes a pipe synchronously there, so a reader that stopped reading froze
- * the whole process — timers, and the signals that would stop it.
+ * On Deno, stdout and stderr through their own asynchronous writes:
+ * node:process's streams write a pipe synchronously there, so a reader that
+ * stopped reading (`listen 2>&1 | less`, paused) froze the whole process —
+ * timers, and the signals that would stop it.
  */
-function denoStdout(): Writable | undefined {
-  const deno = (globalThis as { Deno?: { stdout: DenoStdout } }).Deno;
+function denoStream(name: "stdout" | "stderr"): Writable | undefined {
+  const deno = (globalThis as {
+    Deno?: Record<"stdout" | "stderr", DenoOutput>;
+  }).Deno;
   if (!deno) return undefined;
-  const stdout = new NodeWritable({
+  const output = deno[name];
+  const stream = new NodeWritable({
     write(chunk: Uint8Array, _encoding, done) {
       (async () => {
         let rest = chunk;
         while (rest.length > 0) {
-          rest = rest.subarray(await deno.stdout.write(rest));
+          rest = rest.subarray(await output.write(rest));
         }
       })().then(() => done(), done);
     },
   });
   // As the process's own streams: a reader gone (BrokenPipe) is no crash.
-  stdout.on("error", ignore);
-  return stdout;
+  stream.on("error", ignore);
+  return stream;
 }
 
 /**
@@ -102,12 +123,15 @@ export function flushed(stream: Writable): Promise<void> {
 function ignore(): void {}
 
 /**
- * How a child's stderr is set up: the process's own stderr is inherited (a
- * terminal stays a terminal, and the child's lines keep their order); any
- * other is a pipe, whose output the caller forwards to `io.stderr`.
+ * How a child's stderr is set up: a terminal is inherited (it stays a
+ * terminal, and the child's lines keep their order); anything else is a
+ * pipe, whose output the caller forwards to `io.stderr` minding its back
+ * pressure. Not inherited there: a child given our stderr pipe resets it
+ * to blocking writes (libuv does so for a child's stdio, and the two share
+ * it), and one full pipe froze the listener again.
  */
 export function childStderr(io: Io): "inherit" | "pipe" {
-  return io.stderr === process.stderr ? "inherit" : "pipe";
+  return (io.stderr as { isTTY?: boolean }).isTTY === true ? "inherit" : "pipe";
 }
 
 /** Writes `text` and a newline to stdout (help, `status`). */

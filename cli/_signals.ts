@@ -52,6 +52,7 @@ export function followProcessSignals(
   stop: AbortController,
   target: SignalTarget = process,
   now: () => number = Date.now,
+  signals: readonly StopSignal[] = STOP_SIGNALS,
 ): () => void {
   let stoppedAt: number | undefined;
   const onSignal = () => {
@@ -64,9 +65,9 @@ export function followProcessSignals(
     stoppedAt ??= now();
     stop.abort();
   };
-  for (const name of STOP_SIGNALS) target.on(name, onSignal);
+  for (const name of signals) target.on(name, onSignal);
   return () => {
-    for (const name of STOP_SIGNALS) target.off(name, onSignal);
+    for (const name of signals) target.off(name, onSignal);
   };
 }
 

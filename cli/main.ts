@@ -52,57 +52,65 @@ export type { Input, Io } from "./_io.ts";
  * run every minute) and `--help` do not load the listener, nor the listener
  * the login. The summaries are here for the top-level help.
  */
-const COMMANDS: Record<string, { summary: string; load(): Promise<Command> }> =
+const COMMANDS: Record<
+  string,
   {
-    login: {
-      summary: "log in and register this machine as a device",
-      load: async () => (await import("./login.ts")).login as Command,
-    },
-    listen: {
-      summary: "print (and hand on) each message as it arrives",
-      load: async () => (await import("./listen.ts")).listen as Command,
-    },
-    messages: {
-      summary: "show what is queued, without deleting it",
-      load: async () => (await import("./messages.ts")).messages as Command,
-    },
-    relay: {
-      summary: "listen for many devices in one process",
-      load: async () => (await import("./relay.ts")).relay as Command,
-    },
-    mcp: {
-      summary: "serve the inbox to an AI agent (Model Context Protocol, stdio)",
-      load: async () => (await import("./mcp.ts")).mcp as Command,
-    },
-    history: {
-      summary: "show what the inbox keeps: search, dead letters, --follow",
-      load: async () => (await import("./history.ts")).history as Command,
-    },
-    retry: {
-      summary: "hand messages a hook could not take over again",
-      load: async () => (await import("./retry.ts")).retry as Command,
-    },
-    pending: {
-      summary: "show emergencies waiting for acknowledgement",
-      load: async () => (await import("./messages.ts")).pending as Command,
-    },
-    ack: {
-      summary: "acknowledge an emergency (or all of them)",
-      load: async () => (await import("./ack.ts")).ack as Command,
-    },
-    status: {
-      summary: "tell whether the listener is connected",
-      load: async () => (await import("./status.ts")).status as Command,
-    },
-    logout: {
-      summary: "forget this machine's device",
-      load: async () => (await import("./logout.ts")).logout as Command,
-    },
-    service: {
-      summary: "run the listener as a systemd user service",
-      load: async () => (await import("./service.ts")).service as Command,
-    },
-  };
+    summary: string;
+    load(): Promise<Command>;
+    /** SIGHUP reloads it (a daemon's way) instead of stopping it. */
+    reloadsOnHangup?: true;
+  }
+> = {
+  login: {
+    summary: "log in and register this machine as a device",
+    load: async () => (await import("./login.ts")).login as Command,
+  },
+  listen: {
+    summary: "print (and hand on) each message as it arrives",
+    load: async () => (await import("./listen.ts")).listen as Command,
+  },
+  messages: {
+    summary: "show what is queued, without deleting it",
+    load: async () => (await import("./messages.ts")).messages as Command,
+  },
+  relay: {
+    summary: "listen for many devices in one process",
+    load: async () => (await import("./relay.ts")).relay as Command,
+    reloadsOnHangup: true,
+  },
+  mcp: {
+    summary: "serve the inbox to an AI agent (Model Context Protocol, stdio)",
+    load: async () => (await import("./mcp.ts")).mcp as Command,
+  },
+  history: {
+    summary: "show what the inbox keeps: search, dead letters, --follow",
+    load: async () => (await import("./history.ts")).history as Command,
+  },
+  retry: {
+    summary: "hand messages a hook could not take over again",
+    load: async () => (await import("./retry.ts")).retry as Command,
+  },
+  pending: {
+    summary: "show emergencies waiting for acknowledgement",
+    load: async () => (await import("./messages.ts")).pending as Command,
+  },
+  ack: {
+    summary: "acknowledge an emergency (or all of them)",
+    load: async () => (await import("./ack.ts")).ack as Command,
+  },
+  status: {
+    summary: "tell whether the listener is connected",
+    load: async () => (await import("./status.ts")).status as Command,
+  },
+  logout: {
+    summary: "forget this machine's device",
+    load: async () => (await import("./logout.ts")).logout as Command,
+  },
+  service: {
+    summary: "run the listener as a systemd user service",
+    load: async () => (await import("./service.ts")).service as Command,
+  },
+};
 
 const HELP = `Usage: pushover-open-client [COMMAND] [options]
 
@@ -184,7 +192,14 @@ export async function main(
   const stop = new AbortController();
   const stopListening = io.signal
     ? followSignal(io.signal, stop)
-    : followProcessSignals(stop);
+    : followProcessSignals(
+      stop,
+      process,
+      Date.now,
+      entry.reloadsOnHangup
+        ? STOP_SIGNALS.filter((name) => name !== "SIGHUP")
+        : STOP_SIGNALS,
+    );
   try {
     const command = await entry.load();
     if (asked) {
@@ -282,9 +297,11 @@ if (isProgram()) {
     process.exit(EXIT.error);
   }
   outliveLateSignals();
-  // What was printed goes out before the exit — unless a signal stopped the
-  // run: stdout may be what blocks (a reader that stopped reading), and a
-  // signal must end the process however full the pipe is.
+  // What was printed goes out before the exit (stdout and stderr are both
+  // written asynchronously on Deno). After a signal, stdout is not waited
+  // for — it may be what blocks (a reader that stopped reading), and a
+  // signal must end the process however full the pipe is — and stderr's
+  // last lines a second at most.
   let signalled = false;
   for (const name of STOP_SIGNALS) process.on(name, () => signalled = true);
   const io = processIo();
@@ -293,7 +310,10 @@ if (isProgram()) {
   const interrupted = new Promise<void>((resolve) => {
     for (const name of STOP_SIGNALS) process.on(name, () => resolve());
   });
-  if (!signalled) await Promise.race([flushed(io.stdout), interrupted]);
+  const written = signalled
+    ? [flushed(io.stderr), new Promise((resolve) => setTimeout(resolve, 1_000))]
+    : [Promise.all([flushed(io.stdout), flushed(io.stderr)])];
+  await Promise.race([...written, interrupted]);
   // Explicitly: stdin and signal handlers must not keep a finished run up.
   process.exit(code);
 }

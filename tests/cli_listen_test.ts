@@ -6,11 +6,20 @@
 // is what they check. With the inbox (the default), see cli_inbox_test.ts.
 
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import {
+  closeSync,
+  constants,
+  existsSync,
+  openSync,
+  readFileSync,
+} from "node:fs";
 import { chmod, mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { createServer } from "node:http";
 import { join } from "node:path";
 import process from "node:process";
-import { type CliContext, cliTest, interrupt } from "./_cli.ts";
+import { CLI, type CliContext, cliTest, interrupt } from "./_cli.ts";
+import { shellQuote, startScript } from "./_spawn.ts";
 import { queued } from "./_setup.ts";
 import { ENV_VALUE_LIMIT } from "../cli/_hooks.ts";
 import type { Device } from "../mod.ts";
@@ -297,6 +306,63 @@ cliTest(
     const hook = Number(await readFile(pidFile, "utf8"));
     assert.throws(() => process.kill(hook, 0), "the hook's shell is gone");
   },
+);
+
+/** What Linux's /proc/PID/wchan says of a writer waiting on a full pipe or socket. */
+const WRITE_BLOCKED = /pipe_write|sock_alloc_send/;
+
+cliTest(
+  "a stderr nobody reads holds back a chatty hook, not the listener: SIGTERM still stops it at once",
+  async (context) => {
+    await context.seed();
+    context.server.send({ message: "chatty" });
+    const fifo = join(context.dir, "stderr.fifo");
+    execFileSync("mkfifo", [fifo]);
+    // Open, never read: a reader that stopped reading (`2>&1 | less`).
+    const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+    const pidFile = join(context.dir, "hook.pid");
+    const running = startScript(CLI, {
+      args: [
+        "listen",
+        "--no-inbox",
+        "--exec",
+        `echo $$ > ${pidFile}; exec head -c 10000000 /dev/zero`,
+      ],
+      env: context.env(),
+      shell: (command) => `exec ${command} 2> ${shellQuote(fifo)}`,
+    });
+    try {
+      // The hook blocked writing (to a pipe on Deno, a socket pair on Node
+      // and Bun): what the listener could take is taken.
+      let hook = "";
+      const started = Date.now();
+      while (
+        !hook ||
+        !WRITE_BLOCKED.test(readFileSync(`/proc/${hook}/wchan`, "utf8"))
+      ) {
+        if (Date.now() - started > 30_000) {
+          assert.fail("the hook never blocked");
+        }
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        if (!hook && existsSync(pidFile)) {
+          hook = readFileSync(pidFile, "utf8").trim();
+        }
+      }
+      running.signal("SIGTERM");
+      let safety: ReturnType<typeof setTimeout> | undefined;
+      const frozen = new Promise<never>((_, reject) => {
+        // A safety net only: a listener that is not frozen exits at once.
+        safety = setTimeout(() => reject(new Error("frozen")), 30_000);
+      });
+      const { code } = await Promise.race([running.exited, frozen]);
+      clearTimeout(safety);
+      assert.equal(code, 0);
+    } finally {
+      await running.kill();
+      closeSync(reader);
+    }
+  },
+  { skip: !existsSync("/proc/self/wchan") && "needs Linux's /proc" },
 );
 
 cliTest(
