@@ -97,11 +97,11 @@ export async function startWebApp(
   }
   const page = `http://${shown}:${server.port}/`;
   if (settings.terminal) {
-    settings.tell(`the web page: ${page}?token=${guard.token}`);
+    settings.tell(`the web page: ${page}#token=${guard.token}`);
   } else {
     await writePrivate(settings.tokenFile, `${guard.token}\n`);
     settings.tell(
-      `the web page: ${page} — its access token is in ${settings.tokenFile} (open ${page}?token=TOKEN)`,
+      `the web page: ${page} — its access token is in ${settings.tokenFile} (open ${page}#token=TOKEN)`,
     );
   }
   return async () => {

@@ -1,22 +1,25 @@
-// Who may use the local web app: every request carries the access token
-// (printed once at start, as Jupyter does; a cookie after the first page),
+// Who may use the local web app: every request for data carries the access
+// token (printed once at start, as Jupyter does) in its Authorization header
+// (`?token=` for the event stream, which cannot set one), every request
 // names this server in its Host (DNS rebinding), and a request that changes
 // something comes from the page's own origin with the page's CSRF token.
+//
+// No cookie: a browser sends a cookie for 127.0.0.1 to every port there, so
+// any other local server the browser visits would receive the token. The
+// printed URL carries it after `#`, which no request sends; the page keeps
+// it in its own origin's localStorage, which is the port's alone.
 
 import { sameSecret } from "../lib/_same_secret.ts";
 
 /** What the guard knows: the secrets and where the server listens. */
 export interface Guard {
-  /** The access token: in the URL printed at start, then the cookie. */
+  /** The access token: in the URL printed at start, then the page's storage. */
   readonly token: string;
   /** Sent by the page with every POST (`X-CSRF-Token`). */
   readonly csrf: string;
   /** `host:port` values a request's Host may have; undefined: any (--public). */
   readonly hosts: ReadonlySet<string> | undefined;
 }
-
-/** The cookie that carries the token after the first page. */
-export const COOKIE = "poc_token";
 
 /** Every answer's security headers: no inline script, no framing, no sniffing. */
 export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
@@ -52,10 +55,15 @@ export type Verdict =
   | { ok: false; status: 401 | 403; error: string };
 
 /**
- * Checks a request: its Host, its token (cookie, bearer, or `?token=`), and
- * for anything but GET its Origin and CSRF token.
+ * Checks a request: its Host; unless `open` (the page and its assets, which
+ * hold no data), its token (bearer, or `?token=`); and for anything but GET
+ * its Origin and CSRF token.
  */
-export async function check(request: Request, guard: Guard): Promise<Verdict> {
+export async function check(
+  request: Request,
+  guard: Guard,
+  open = false,
+): Promise<Verdict> {
   const host = request.headers.get("host") ?? "";
   if (guard.hosts && !guard.hosts.has(host.toLowerCase())) {
     return {
@@ -67,9 +75,10 @@ export async function check(request: Request, guard: Guard): Promise<Verdict> {
   }
   const url = new URL(request.url);
   const query = url.searchParams.get("token");
-  const given = cookieOf(request, COOKIE) ??
+  if (open && query === null) return { ok: true, fromQuery: false };
+  const given =
     /^Bearer (.+)$/i.exec(request.headers.get("authorization") ?? "")?.[1] ??
-    query ?? "";
+      query ?? "";
   if (!await sameSecret(given, guard.token)) {
     return {
       ok: false,
@@ -94,19 +103,6 @@ export async function check(request: Request, guard: Guard): Promise<Verdict> {
     }
   }
   return { ok: true, fromQuery: query !== null && given === query };
-}
-
-/** The Set-Cookie that keeps the token for the rest of the visit. */
-export function tokenCookie(guard: Guard): string {
-  return `${COOKIE}=${guard.token}; HttpOnly; SameSite=Strict; Path=/`;
-}
-
-function cookieOf(request: Request, name: string): string | undefined {
-  for (const part of (request.headers.get("cookie") ?? "").split(";")) {
-    const [key, ...value] = part.trim().split("=");
-    if (key === name) return value.join("=");
-  }
-  return undefined;
 }
 
 function randomToken(): string {

@@ -4,12 +4,7 @@
 
 import { toPlainText } from "../mod.ts";
 import type { Inbox, StoredMessage } from "../inbox/mod.ts";
-import {
-  check,
-  type Guard,
-  SECURITY_HEADERS,
-  tokenCookie,
-} from "./_web_guard.ts";
+import { check, type Guard, SECURITY_HEADERS } from "./_web_guard.ts";
 import type { ListenerState } from "./_listener_state.ts";
 import { APP_CSS, APP_JS, INDEX_HTML } from "../web/page.ts";
 
@@ -35,17 +30,19 @@ export function webRoutes(
   deps: WebDeps,
 ): (request: Request) => Promise<Response> {
   return async (request) => {
-    const verdict = await check(request, deps.guard);
-    if (!verdict.ok) return json({ error: verdict.error }, verdict.status);
     const url = new URL(request.url);
     const path = url.pathname;
     const route = `${request.method} ${path}`;
-    // The token came in the URL: keep it in a cookie, and take it out of
-    // the address bar (and so out of the history and any screenshot).
+    const verdict = await check(request, deps.guard, isOpen(request, path));
+    if (!verdict.ok) return json({ error: verdict.error }, verdict.status);
+    // A link with `?token=` (how the URL was printed before): the token
+    // goes after `#`, where the page takes it and no request carries it.
     if (verdict.fromQuery && request.method === "GET" && path === "/") {
       return new Response(null, {
         status: 303,
-        headers: { location: "/", "set-cookie": tokenCookie(deps.guard) },
+        headers: {
+          location: `/#token=${encodeURIComponent(deps.guard.token)}`,
+        },
       });
     }
     switch (route) {
@@ -90,6 +87,17 @@ export function webRoutes(
     return json({ error: "no such page" }, 404);
   };
 }
+
+/**
+ * The page, its script and style, and app icons: what holds no message and
+ * loads before the page has its token (an image cannot send a header).
+ */
+function isOpen(request: Request, path: string): boolean {
+  return request.method === "GET" &&
+    (OPEN_PATHS.has(path) || /^\/icons\/[A-Za-z0-9_-]{1,64}\.png$/.test(path));
+}
+
+const OPEN_PATHS = new Set(["/", "/app.js", "/app.css"]);
 
 /** One message, or an action on it. */
 async function message(

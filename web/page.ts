@@ -49,12 +49,31 @@ export const APP_JS = `
 const $ = (id) => document.getElementById(id);
 const PAGE = 100;
 /** The list holds this many pages (the API gives at most 500 at once). */
-const state = { csrf: "", messages: [], selected: -1, pages: 1 };
+const state = { csrf: "", messages: [], selected: -1, pages: 1, token: "" };
+
+/**
+ * The access token: from the printed URL's "#token=" (no request carries
+ * what follows "#"), kept in this origin's storage — this port's alone, as
+ * a cookie would not be — and taken out of the address bar.
+ */
+function takeToken() {
+  const KEY = "pushover-open-client token";
+  const given = new URLSearchParams(location.hash.slice(1)).get("token");
+  if (given) {
+    localStorage.setItem(KEY, given);
+    history.replaceState(null, "", location.pathname + location.search);
+  }
+  return localStorage.getItem(KEY) ?? "";
+}
 
 async function api(path, init = {}) {
   const response = await fetch(path, {
     ...init,
-    headers: { "x-csrf-token": state.csrf, ...(init.headers ?? {}) },
+    headers: {
+      authorization: "Bearer " + state.token,
+      "x-csrf-token": state.csrf,
+      ...(init.headers ?? {}),
+    },
   });
   const body = await response.json();
   if (!response.ok) throw new Error(body.error ?? response.statusText);
@@ -183,7 +202,13 @@ async function acknowledge(entry, button) {
 }
 
 async function start() {
-  state.csrf = (await api("/api/session")).csrf;
+  state.token = takeToken();
+  try {
+    state.csrf = (await api("/api/session")).csrf;
+  } catch (error) {
+    $("status").textContent = error.message;
+    return;
+  }
   $("filters").addEventListener("submit", (event) => event.preventDefault());
   // Other filters start from the newest page again; "Older" adds one.
   const refilter = () => { state.pages = 1; load(); };
@@ -207,7 +232,8 @@ async function start() {
     else if (event.key === "/") { event.preventDefault(); $("q").focus(); }
     else if (event.key === "a") document.querySelector("#detail .ack")?.click();
   });
-  const events = new EventSource("/api/events");
+  // An EventSource sends no header of its own: the token goes in its query.
+  const events = new EventSource("/api/events?token=" + encodeURIComponent(state.token));
   events.addEventListener("message", () => load());
   events.addEventListener("open", () => { $("status").textContent = ""; });
   events.addEventListener("error", () => { $("status").textContent = "Reconnecting to the listener …"; });
