@@ -4,6 +4,7 @@
 // `sh -c`, PUSHOVER_STATE=offline or online, its output on stderr.
 
 import { spawn } from "node:child_process";
+import { childEnvironment } from "./_hooks.ts";
 import type { Io } from "./_io.ts";
 import type { ListenerState } from "./_listener_state.ts";
 
@@ -22,7 +23,8 @@ export function watchOffline(
   let reported = false;
   const run = (which: "offline" | "online") => {
     const child = spawn("sh", ["-c", command], {
-      env: { ...io.env, PUSHOVER_STATE: which },
+      // As every child: never the login's answers (password, 2FA code).
+      env: { ...childEnvironment(io.env), PUSHOVER_STATE: which },
       stdio: ["ignore", "pipe", "pipe"],
     });
     child.stdout.on("data", (chunk) => io.stderr.write(chunk));

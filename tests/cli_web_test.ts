@@ -363,19 +363,25 @@ cliTest(
 );
 
 cliTest(
-  "--on-offline runs once after the link was down that long, and once when it is back",
+  "--on-offline runs once after the link was down that long, and once when it is back, without the login's answers in its environment",
   async (context) => {
     const device = await context.seed();
     const log = join(context.dir, "offline.log");
     // A process of its own: its timers run on its own event loop, not on
     // the test runner's (a busy one missed the second in a pair of runs).
+    // The login's answers in the listener's environment (a container
+    // that set them for `login`) never reach the command.
     const listener = context.startProcess([
       "listen",
       "--on-offline",
-      `echo "$PUSHOVER_STATE" >> '${log}'`,
+      `echo "$PUSHOVER_STATE$PUSHOVER_PASSWORD$PUSHOVER_TWOFA$PUSHOVER_EMAIL" >> '${log}'`,
       "--offline-after",
       "1s",
-    ]);
+    ], {
+      PUSHOVER_PASSWORD: "hunter2",
+      PUSHOVER_TWOFA: "123456",
+      PUSHOVER_EMAIL: "me@example.com",
+    });
     const said = (what: string) => () =>
       `${what} (lines: ${
         readFileSync(log, { encoding: "utf8", flag: "a+" }).trim()
