@@ -38,14 +38,42 @@ function why(error: unknown): string {
   }
 }
 
-/** Writes `text` to `path` with mode 0600, atomically. */
-export async function writePrivate(path: string, text: string): Promise<void> {
-  // A name nobody can guess, created only if it does not exist (O_EXCL): in
-  // a shared folder another user could otherwise make it first, readable.
-  const temporary = join(
+/**
+ * A name beside `path` nobody can guess, to be created only if it does not
+ * exist (O_EXCL): in a shared folder another user could otherwise make it
+ * first, readable.
+ */
+function temporaryBeside(path: string): string {
+  return join(
     dirname(path),
     `.${path.split("/").pop()}.${crypto.randomUUID()}.tmp`,
   );
+}
+
+/**
+ * Fails as {@linkcode writePrivate} would at `path` — a folder that cannot
+ * be made or written, a directory in the way — and writes nothing there:
+ * for what must not be done unless the write can follow (a device
+ * registered whose secret could not be saved is lost, its name taken).
+ */
+export async function checkWritable(path: string): Promise<void> {
+  const probe = temporaryBeside(path);
+  try {
+    await makePrivateDir(dirname(path));
+    await writeFile(probe, "", { mode: 0o600, flag: "wx" });
+    if ((await stat(path).catch(() => undefined))?.isDirectory()) {
+      throw Object.assign(new Error("a directory"), { code: "EISDIR" });
+    }
+  } catch (error) {
+    throw new CliError(`cannot write ${path}: ${why(error)}`);
+  } finally {
+    await rm(probe, { force: true }).catch(() => {});
+  }
+}
+
+/** Writes `text` to `path` with mode 0600, atomically. */
+export async function writePrivate(path: string, text: string): Promise<void> {
+  const temporary = temporaryBeside(path);
   try {
     await makePrivateDir(dirname(path));
     await writeFile(temporary, text, { mode: 0o600, flag: "wx" });
@@ -58,10 +86,6 @@ export async function writePrivate(path: string, text: string): Promise<void> {
 }
 
 /**
- * The saved device, or a one-line CliError naming the file and the fix:
- * none saved (exit 3: log in), or a file that is not one (exit 2).
- */
-/**
  * Makes `path` and any missing parents 0700, whatever the umask (under
  * `umask 000` a plain mkdir makes them 0777: anyone could plant a file).
  * Folders that exist already are left as they are.
@@ -70,6 +94,10 @@ export async function makePrivateDir(path: string): Promise<void> {
   await mkdir(path, { recursive: true, mode: 0o700 });
 }
 
+/**
+ * The saved device, or a one-line CliError naming the file and the fix:
+ * none saved (exit 3: log in), or a file that is not one (exit 2).
+ */
 export async function readCredentials(
   path: string,
   given?: string,
@@ -172,12 +200,25 @@ export async function loadKey(
   given: string | undefined,
   configPath: string,
 ): Promise<string | undefined> {
-  const beside = keyPathBeside(configPath);
   if (given !== undefined) {
     const key = await readKeyFile(given, "--e2ee-key-file");
-    if (given !== beside) await writePrivate(beside, `${key}\n`);
+    await saveKeyBeside(key, given, configPath);
     return key;
   }
+  const beside = keyPathBeside(configPath);
   if (!(await exists(beside))) return undefined;
   return await readKeyFile(beside, "the saved end-to-end key");
+}
+
+/**
+ * Saves `key`, read from the file `given`, beside the credentials at
+ * `configPath` for later runs (unless it is that file already).
+ */
+export async function saveKeyBeside(
+  key: string,
+  given: string,
+  configPath: string,
+): Promise<void> {
+  const beside = keyPathBeside(configPath);
+  if (given !== beside) await writePrivate(beside, `${key}\n`);
 }

@@ -15,9 +15,12 @@ import { CliError, EXIT, usage } from "./_fail.ts";
 import { type Io, say, sayLines } from "./_io.ts";
 import { suggest } from "./_program.ts";
 import {
+  checkWritable,
   loadKey,
   readCredentials,
+  readKeyFile,
   readSecretFile,
+  saveKeyBeside,
   writeCredentials,
 } from "./_files.ts";
 import {
@@ -122,14 +125,22 @@ const REGISTRATIONS = 3;
 /** Runs `login`; returns the exit code. */
 async function logInAndSave(
   options: LoginOptions,
-  { io, prompt, net }: Context,
+  { io, prompt, net, signal }: Context,
 ): Promise<number> {
   const twofaFromFile = options.twofaFile === undefined
     ? undefined
     : await readSecretFile(options.twofaFile, "--twofa-file");
   const path = options.config;
-  const requests: RequestOptions = { ...options.urls, ...net };
-  const key = await loadKey(options.keyFile, path);
+  // Ctrl-C cuts a request short: a login the user stopped registers nothing.
+  const requests: RequestOptions = { ...options.urls, ...net, signal };
+  // A new key is read now and saved only with the device it goes with: a
+  // login that fails leaves the saved device its own key.
+  const key = options.keyFile === undefined
+    ? await loadKey(undefined, path)
+    : await readKeyFile(options.keyFile, "--e2ee-key-file");
+  // Before anything is registered: a device whose secret could not be
+  // saved is lost, and its name taken.
+  await checkWritable(path);
   let name = options.name;
 
   const email = io.env.PUSHOVER_EMAIL ||
@@ -186,6 +197,9 @@ async function logInAndSave(
     deviceName: name,
     ...options.urls,
   });
+  if (options.keyFile !== undefined && key !== undefined) {
+    await saveKeyBeside(key, options.keyFile, path);
+  }
   await deleteBacklog(device, requests);
   sayLines(io, [
     `Logged in as ${email}; this machine is the device "${name}". Saved to ${path} (no password).${

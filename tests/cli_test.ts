@@ -111,6 +111,65 @@ cliTest(
 );
 
 cliTest(
+  "Ctrl-C while login's request is on its way stops it there: nothing is registered or saved",
+  async ({ server, start, urls, config }) => {
+    // Answered late, not never: a login that went on would register then.
+    server.failNext({ type: "delay", ms: 10_000 }, { endpoint: "login" });
+    const login = start(["login", "--name", "stopped", ...urls], {
+      PUSHOVER_EMAIL: PLAIN.email,
+      PUSHOVER_PASSWORD: PLAIN.password,
+    });
+    try {
+      while (server.log.requests("login").length === 0) {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      login.signal("SIGINT");
+      await login.exited;
+    } finally {
+      await login.kill();
+    }
+    assert.equal(server.log.requests("register").length, 0);
+    await assert.rejects(stat(config));
+  },
+);
+
+cliTest(
+  "login that fails leaves the saved device its own end-to-end key; one whose credentials cannot be written registers nothing",
+  async ({ server, run, urls, config, dir }) => {
+    const keyA = join(dir, "a.key");
+    const keyB = join(dir, "b.key");
+    await writeFile(keyA, `${"a".repeat(64)}\n`, { mode: 0o600 });
+    await writeFile(keyB, `${"b".repeat(64)}\n`, { mode: 0o600 });
+    const env = {
+      PUSHOVER_EMAIL: PLAIN.email,
+      PUSHOVER_PASSWORD: PLAIN.password,
+    };
+    const first = await run(
+      ["login", "--name", "one", "--e2ee-key-file", keyA, ...urls],
+      { env },
+    );
+    assert.equal(first.code, 0, first.stderr);
+    const saved = join(dirname(config), "e2ee-key");
+    const refused = await run(
+      ["login", "--name", "two", "--e2ee-key-file", keyB, ...urls],
+      { env: { ...env, PUSHOVER_PASSWORD: "wrong" } },
+    );
+    assert.equal(refused.code, 3, refused.stderr);
+    assert.equal((await readFile(saved, "utf8")).trim(), "a".repeat(64));
+    const registered = server.log.requests("register").length;
+    const folder = join(dir, "taken");
+    await mkdir(folder);
+    const blocked = await run(
+      ["login", "--name", "three", "--config", folder, ...urls],
+      { env },
+    );
+    assert.equal(blocked.code, 1);
+    assert.match(blocked.stderr, /^cannot write .*taken: it is a directory\n$/);
+    assert.equal(server.log.requests("register").length, registered);
+  },
+);
+
+cliTest(
   "login with a wrong password: asked again on a terminal, but without one it stops (exit 3) after one try",
   async ({ server, run, urls }) => {
     const result = await run(["login", ...urls], {
