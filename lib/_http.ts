@@ -201,8 +201,10 @@ function errorFor(
   body: unknown,
 ): PushoverError {
   const status = response.status;
+  // The reason phrase is the server's own text on Node and Bun (Deno puts
+  // the standard one): it may echo a secret back as well as a body may.
   const answer = `${status}${
-    response.statusText ? ` ${response.statusText}` : ""
+    response.statusText ? ` ${redact(response.statusText, call.secrets)}` : ""
   }`;
   const retryAfter = parseRetryAfter(response.headers.get("retry-after"));
   // The status line says "try again later" whatever the body says.
@@ -324,14 +326,20 @@ export function parseRetryAfter(value: string | null): number | undefined {
   return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
 }
 
-/** The server said yes but left out what the library needs: worth a retry. */
+/**
+ * The server said yes but left out what the library needs: worth a retry.
+ * `secrets` are the call's: a server may echo one back in the request id.
+ */
 export function unexpectedAnswer(
   action: string,
   body: ApiBody,
+  secrets: readonly string[],
   what = "is missing expected fields",
 ): PushoverError {
   return new PushoverError(`Cannot ${action}: the server's answer ${what}`, {
-    requestId: typeof body.request === "string" ? body.request : undefined,
+    requestId: typeof body.request === "string"
+      ? redact(body.request, secrets)
+      : undefined,
     transient: true,
   });
 }

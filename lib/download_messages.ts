@@ -89,7 +89,7 @@ export function prepareDownload(
       const body = await call.send(signal);
       const batch = toBatch(body);
       if (typeof batch === "string") {
-        throw unexpectedAnswer(ACTION, body, batch);
+        throw unexpectedAnswer(ACTION, body, [secret], batch);
       }
       batch.messages = markEncrypted(batch.messages);
       return batch;

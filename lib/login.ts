@@ -101,7 +101,7 @@ export async function login(
     typeof body.id !== "string" || body.id === "" ||
     typeof body.secret !== "string" || body.secret === ""
   ) {
-    throw unexpectedAnswer(action, body);
+    throw unexpectedAnswer(action, body, [password, twofa ?? ""]);
   }
   return { userKey: body.id, secret: body.secret };
 }

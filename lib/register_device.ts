@@ -62,7 +62,7 @@ export async function registerDevice(
   }, options);
   // The same rule every later call applies to `device.deviceId`.
   if (typeof body.id !== "string" || !/^[A-Za-z0-9]+$/.test(body.id)) {
-    throw unexpectedAnswer(action, body, "has no valid device 'id'");
+    throw unexpectedAnswer(action, body, [secret], "has no valid device 'id'");
   }
   return { secret, deviceId: body.id };
 }

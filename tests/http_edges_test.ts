@@ -8,8 +8,10 @@ import { inspect } from "node:util";
 import {
   deleteThrough,
   downloadMessages,
+  login,
   LoginRequiredError,
   PushoverError,
+  registerDevice,
 } from "../mod.ts";
 import { sleep } from "../lib/_wakeup.ts";
 import { newDevice, rejection, serverTest } from "./_setup.ts";
@@ -163,6 +165,63 @@ test("the server's errors are quoted briefly in the message, and kept bounded", 
   assert.match(error.message, /: y{200}…; error 1 x+; error 2 x+ … and/);
   assert.equal(error.errors.length, 100);
   assert.equal(error.errors[0].length, 1_000);
+});
+
+test("a secret a server echoes in its status line's reason or in a request id is redacted", async () => {
+  const statusLine = await rejection(
+    downloadMessages(DEVICE, {
+      fetch: () =>
+        Promise.resolve(
+          new Response("<html>", { status: 502, statusText: `Bad ${SECRET}` }),
+        ),
+    }),
+  ) as PushoverError;
+  assert.match(statusLine.message, /answered 502 Bad \[redacted\] with/);
+  const bare = await rejection(
+    downloadMessages(DEVICE, {
+      fetch: () => Promise.resolve(new Response("<html>", { status: 502 })),
+    }),
+  ) as PushoverError;
+  assert.match(bare.message, /answered 502 with a body that is not JSON$/);
+  const requestId = await rejection(
+    downloadMessages(DEVICE, {
+      fetch: answering(200, { status: 1, request: `echo ${SECRET}` }),
+    }),
+  ) as PushoverError;
+  assert.equal(requestId.requestId, "echo [redacted]");
+  assert.ok(!inspect(requestId).includes(SECRET));
+  // A login's answer without a user key, echoing the password and the code.
+  const password = "pa55-w0rd-echoed";
+  const loggingIn = await rejection(
+    login({ email: "a@b.c", password, twofa: "123456" }, {
+      fetch: answering(200, {
+        status: 1,
+        id: "",
+        secret: "s",
+        request: `echo ${password} 123456`,
+      }),
+    }),
+  ) as PushoverError;
+  assert.equal(
+    loggingIn.message,
+    "Cannot log in: the server's answer is missing expected fields",
+  );
+  assert.equal(loggingIn.requestId, "echo [redacted] [redacted]");
+  // A device id that is not letters and digits to its end.
+  const registering = await rejection(
+    registerDevice({ secret: SECRET }, "box", {
+      fetch: answering(200, {
+        status: 1,
+        id: "abc-!",
+        request: `echo ${SECRET}`,
+      }),
+    }),
+  ) as PushoverError;
+  assert.equal(
+    registering.message,
+    "Cannot register the device: the server's answer has no valid device 'id'",
+  );
+  assert.equal(registering.requestId, "echo [redacted]");
 });
 
 /** A signal that counts the listeners added to it and not yet removed. */
