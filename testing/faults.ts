@@ -42,6 +42,12 @@ export class FaultQueue {
 
   /** The next `count` requests (to `endpoint`, or any) get `fault`. */
   add(fault: RequestFault, count = 1, endpoint?: Endpoint): void {
+    // 0 would never count down to its end: every later request faulted.
+    if (!Number.isInteger(count) || count < 1) {
+      throw new RangeError(
+        `failNext: count must be a whole number ≥ 1: ${count}`,
+      );
+    }
     this.#pending.push({ fault, endpoint, remaining: count });
   }
 

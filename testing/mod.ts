@@ -279,13 +279,15 @@ export async function startFakeServer(
   let markClosed!: () => void;
   const closed = new Promise<void>((resolve) => markClosed = resolve);
   const retries = new Set<ReturnType<typeof setInterval>>();
+  let isClosed = false;
 
   const send = (message: OutgoingMessage): Sent => {
     const { sent, devices } = store.send(message);
     for (const device of devices) hub.broadcast("!", device.id);
     const every = options.emergencyRetryInterval ?? 0;
     const receipt = sent.receipt;
-    if (receipt && every > 0) {
+    // After close() nothing would ever stop the interval: no repeats then.
+    if (receipt && every > 0 && !isClosed) {
       // The sender's servers repeat an emergency until it is acknowledged.
       const timer = setInterval(() => {
         if (!store.isPending(receipt)) {
@@ -370,6 +372,7 @@ export async function startFakeServer(
       hub.broadcast("E", deviceId);
     },
     close: async () => {
+      isClosed = true;
       for (const timer of retries) clearInterval(timer);
       markClosed();
       hub.closeAll();

@@ -78,8 +78,9 @@ export function restHandler(context: RestContext): RequestHandler {
       status: undefined as number | undefined,
     };
     context.log.add(entry);
-    const fault = context.faults.take(route.endpoint);
     const wait = limited(route.endpoint) ? limiter.take(route.endpoint) : 0;
+    // A request the rate limit refuses uses up no fault a test set up.
+    const fault = wait > 0 ? undefined : context.faults.take(route.endpoint);
     const response = wait > 0
       ? rateLimited(wait)
       : fault
@@ -122,14 +123,14 @@ function routeOf(method: string, path: string): Route {
       /^\/1\/devices\/([^/]+)\/update_highest_message\.json$/,
     ))
   ) {
-    const deviceId = decodeURIComponent(match[1]);
+    const deviceId = pathSegment(match[1]);
     return route("delete", (p, c) => deleteThrough(p, c, deviceId));
   }
   if (
     method === "POST" &&
     (match = path.match(/^\/1\/receipts\/([^/]+)\/acknowledge\.json$/))
   ) {
-    const receipt = decodeURIComponent(match[1]);
+    const receipt = pathSegment(match[1]);
     return route("acknowledge", (p, c) => acknowledge(p, c, receipt));
   }
   if ((match = path.match(/^\/icons\/([^/]+)\.png$/)) && method === "GET") {
@@ -292,14 +293,25 @@ function acknowledge(
 function control(p: Params, context: RestContext): Response {
   try {
     const { count = "1", ...fields } = p;
+    // Form fields are text: a number field that is not one is a 400 (a
+    // test's typo), never a string where a client expects a number.
+    const whole = (name: string, value: string | undefined, min: number) => {
+      if (value === undefined) return undefined;
+      if (!/^-?\d+$/.test(value) || Number(value) < min) {
+        throw new RangeError(
+          `${name} must be a whole number ≥ ${min}: ${value}`,
+        );
+      }
+      return Number(value);
+    };
+    const times = whole("count", count, 1)!;
     let sent: unknown;
-    for (let i = 0; i < Number(count); i++) {
+    for (let i = 0; i < times; i++) {
       sent = context.send({
         ...fields,
         message: fields.message ?? "",
-        priority: fields.priority === undefined
-          ? undefined
-          : Number(fields.priority),
+        priority: whole("priority", fields.priority, -2),
+        timestamp: whole("timestamp", fields.timestamp, 0),
         html: fields.html === "1",
         monospace: fields.monospace === "1",
         // The control endpoint's `key` field: encrypt with it.
@@ -314,6 +326,18 @@ function control(p: Params, context: RestContext): Response {
 }
 
 // ---- helpers ----
+
+/**
+ * A path segment decoded; one whose escapes are broken (`%zz`) as it came:
+ * it names no device or receipt, which is answered as such, not a 500.
+ */
+function pathSegment(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
 
 /** The device the secret may use, or the error answer (testing/README.md). */
 function authorisedDevice(

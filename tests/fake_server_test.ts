@@ -454,6 +454,92 @@ socketTest(
 );
 
 serverTest(
+  "the fake's control endpoint sends a timestamp as the integer date, and refuses a count or number field that is not one (400, nothing sent)",
+  async ({ server }) => {
+    const { secret, deviceId } = await newDevice(server);
+    const sent = await call(server, `${server.assetUrl}/control/send`, {
+      method: "POST",
+      body: new URLSearchParams({ message: "dated", timestamp: "1700000000" }),
+    });
+    assert.equal(sent.status, 200, sent.text);
+    const last = (await messagesOf(server, secret, deviceId)).at(-1)!;
+    assert.equal(last.date, 1_700_000_000);
+    const before = (await messagesOf(server, secret, deviceId)).length;
+    for (
+      const fields of [
+        { count: "abc" },
+        { count: "0" },
+        { count: "-1" },
+        { timestamp: "yesterday" },
+        { priority: "high" },
+      ] as Record<string, string>[]
+    ) {
+      const refused = await call(server, `${server.assetUrl}/control/send`, {
+        method: "POST",
+        body: new URLSearchParams({ message: "junk", ...fields }),
+      });
+      assert.equal(refused.status, 400, JSON.stringify(fields));
+    }
+    assert.equal((await messagesOf(server, secret, deviceId)).length, before);
+  },
+);
+
+serverTest(
+  "a path with broken escapes names no device or receipt: answered as such, not with a 500",
+  async ({ server }) => {
+    for (
+      const path of [
+        "/1/devices/%E0%A4%A/update_highest_message.json",
+        "/1/receipts/%zz/acknowledge.json",
+      ]
+    ) {
+      const answer = await call(server, `${server.apiUrl}${path.slice(2)}`, {
+        method: "POST",
+        body: new URLSearchParams({ secret: "x", message: "1" }),
+      });
+      assert.ok(
+        answer.status >= 400 && answer.status < 500,
+        `${path}: ${answer.status}`,
+      );
+    }
+  },
+);
+
+serverTest(
+  "failNext() refuses a count below 1 (0 faulted every later request); a rate-limited request uses up no fault",
+  async () => {
+    const server = await startFakeServer({
+      listen: false,
+      rateLimit: 1,
+      accounts: [{ email: EMAIL, password: PASSWORD }],
+    });
+    try {
+      assert.throws(
+        () => server.failNext({ type: "status", status: 503 }, { count: 0 }),
+        RangeError,
+      );
+      const net = { apiUrl: server.apiUrl, fetch: server.fetch };
+      // The minute's one login.
+      const session = await login({ email: EMAIL, password: PASSWORD }, net);
+      server.failNext({ type: "status", status: 503 }); // the next request's
+      const limited = await server.fetch(`${server.apiUrl}/users/login.json`, {
+        method: "POST",
+        body: new URLSearchParams({ email: EMAIL, password: PASSWORD }),
+      });
+      await limited.body?.cancel();
+      assert.equal(limited.status, 429);
+      // Still due: the next request the limit lets through gets it.
+      await assert.rejects(
+        registerDevice(session, "box", net),
+        (error: Error & { status?: number }) => error.status === 503,
+      );
+    } finally {
+      await server.close();
+    }
+  },
+);
+
+serverTest(
   "the fake's control endpoint encrypts with a 'key' field, as an encrypting sender does",
   async ({ server }) => {
     const key = "7e".repeat(32);
