@@ -38,6 +38,22 @@ export interface MemoryWebSocket extends EventTarget {
   send(data: string | ArrayBufferLike | ArrayBufferView): void;
   /** Closes with a close frame; the fake answers it. */
   close(code?: number, reason?: string): void;
+  /** Called with each event of its kind, as the platform's are. */
+  onopen: ((event: Event) => unknown) | null;
+  /** See {@linkcode MemoryWebSocket.onopen}. */
+  onmessage: ((event: MessageEvent) => unknown) | null;
+  /** See {@linkcode MemoryWebSocket.onopen}. */
+  onerror: ((event: Event) => unknown) | null;
+  /** See {@linkcode MemoryWebSocket.onopen}. */
+  onclose: ((event: Event) => unknown) | null;
+  /** 0, as on the platform's WebSocket (the class has them too). */
+  readonly CONNECTING: number;
+  /** 1. */
+  readonly OPEN: number;
+  /** 2. */
+  readonly CLOSING: number;
+  /** 3. */
+  readonly CLOSED: number;
 }
 
 /** The transport's two halves. */
@@ -64,6 +80,9 @@ export interface MemoryEndpoints {
 const ADDRESS = "in-process";
 
 const CONNECTING = 0, OPEN = 1, CLOSING = 2, CLOSED = 3;
+
+/** An `on…` handler of a socket. */
+type Handler = (event: Event) => unknown;
 
 /** The reason phrases an HTTP listener would add (RFC 9110). */
 const REASONS: Record<number, string> = {
@@ -126,11 +145,66 @@ export function memoryTransport(endpoints: MemoryEndpoints): MemoryTransport {
   };
 
   class Socket extends EventTarget implements MemoryWebSocket {
+    static readonly CONNECTING = CONNECTING;
+    static readonly OPEN = OPEN;
+    static readonly CLOSING = CLOSING;
+    static readonly CLOSED = CLOSED;
+    readonly CONNECTING = CONNECTING;
+    readonly OPEN = OPEN;
+    readonly CLOSING = CLOSING;
+    readonly CLOSED = CLOSED;
     binaryType = "blob";
     readyState = CONNECTING;
     readonly url: string;
     #events: SocketEvents | undefined;
     #closedByServer = false;
+    /**
+     * Each `on…` handler, called from a listener added when it is first
+     * set: where the platform calls it among the listeners.
+     */
+    readonly #handlers = new Map<string, { handler: Handler | null }>();
+
+    #handler(type: string): Handler | null {
+      return this.#handlers.get(type)?.handler ?? null;
+    }
+
+    #setHandler(type: string, handler: unknown): void {
+      let slot = this.#handlers.get(type);
+      if (!slot) {
+        const made: { handler: Handler | null } = { handler: null };
+        this.#handlers.set(type, made);
+        this.addEventListener(type, (event) => made.handler?.(event));
+        slot = made;
+      }
+      slot.handler = typeof handler === "function"
+        ? (handler as Handler).bind(this)
+        : null;
+    }
+
+    get onopen(): Handler | null {
+      return this.#handler("open");
+    }
+    set onopen(handler: Handler | null) {
+      this.#setHandler("open", handler);
+    }
+    get onmessage(): ((event: MessageEvent) => unknown) | null {
+      return this.#handler("message");
+    }
+    set onmessage(handler: ((event: MessageEvent) => unknown) | null) {
+      this.#setHandler("message", handler);
+    }
+    get onerror(): Handler | null {
+      return this.#handler("error");
+    }
+    set onerror(handler: Handler | null) {
+      this.#setHandler("error", handler);
+    }
+    get onclose(): Handler | null {
+      return this.#handler("close");
+    }
+    set onclose(handler: Handler | null) {
+      this.#setHandler("close", handler);
+    }
 
     constructor(url: string | URL) {
       super();
@@ -175,7 +249,24 @@ export function memoryTransport(endpoints: MemoryEndpoints): MemoryTransport {
       });
     }
 
-    close(code = 1000, reason = ""): void {
+    close(code?: number, reason = ""): void {
+      // The platform's rules: only 1000 or 3000–4999 from a client, and a
+      // reason of at most 123 bytes — a test must not pass what throws
+      // against a real server.
+      if (
+        code !== undefined && code !== 1000 && !(code >= 3000 && code <= 4999)
+      ) {
+        throw new DOMException(
+          `close code ${code} is neither 1000 nor in 3000-4999`,
+          "InvalidAccessError",
+        );
+      }
+      if (new TextEncoder().encode(reason).length > 123) {
+        throw new DOMException(
+          "the close reason is over 123 bytes",
+          "SyntaxError",
+        );
+      }
       if (this.readyState === CLOSING || this.readyState === CLOSED) return;
       if (this.readyState === CONNECTING) {
         this.readyState = CLOSED;
@@ -184,7 +275,7 @@ export function memoryTransport(endpoints: MemoryEndpoints): MemoryTransport {
       }
       this.readyState = CLOSING;
       // The server answers the close frame, then the connection ends.
-      void hop().then(() => this.#serverGone(code, reason, true));
+      void hop().then(() => this.#serverGone(code ?? 1000, reason, true));
     }
 
     /** What the fake holds of this socket. */

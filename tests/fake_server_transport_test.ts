@@ -328,3 +328,51 @@ serverTest(
     await peer.close();
   },
 );
+
+for (const over of ["in-process", "loopback"] as const) {
+  serverTest(
+    `the ${over} WebSocket has the platform's shape: on… handlers, the state constants, and close() refusing a code a client may not send`,
+    async ({ server }) => {
+      const net = over === "loopback" ? overLoopback(server) : server;
+      const Socket = net.WebSocket as unknown as typeof WebSocket;
+      assert.deepEqual(
+        [Socket.CONNECTING, Socket.OPEN, Socket.CLOSING, Socket.CLOSED],
+        [0, 1, 2, 3],
+      );
+      const { secret, deviceId } = await newDevice(net);
+      const socket = new Socket(server.websocketUrl);
+      assert.equal(socket.OPEN, 1);
+      const seen: string[] = [];
+      const closed = new Promise<void>((resolve) => {
+        socket.onopen = () => {
+          seen.push("open");
+          socket.send(`login:${deviceId}:${secret}\n`);
+        };
+        socket.onmessage = (event) => {
+          seen.push(`message ${typeof event.data}`);
+          // The standard's rule (Deno's and Node's sockets keep it; Bun's
+          // lets 1001 through, so the loopback run does not ask).
+          if (over === "in-process") {
+            assert.throws(() => socket.close(1001), {
+              name: "InvalidAccessError",
+            });
+          }
+          socket.close(1000);
+        };
+        socket.onclose = (event) => {
+          seen.push(`close ${event.code}`);
+          resolve();
+        };
+      });
+      await server.waitForLogin(deviceId);
+      server.sendFrame("#", deviceId);
+      await closed;
+      assert.deepEqual(seen.slice(-1), ["close 1000"]);
+      assert.equal(seen[0], "open");
+      assert.ok(
+        seen.includes("message object") || seen.includes("message string"),
+      );
+    },
+    { listen: over === "loopback" },
+  );
+}
