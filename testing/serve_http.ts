@@ -14,7 +14,11 @@ import {
   type ServerResponse,
 } from "node:http";
 import type { Listener, ServeOptions } from "./serve.ts";
-import { acceptWebSocket, type NodeWebSocket } from "./websocket_server.ts";
+import {
+  acceptWebSocket,
+  type NodeWebSocket,
+  refuseUpgrade,
+} from "./websocket_server.ts";
 
 /** Starts the listener on 127.0.0.1 and resolves once it is bound. */
 export function serveHttp(options: ServeOptions): Promise<Listener> {
@@ -43,16 +47,12 @@ export function serveHttp(options: ServeOptions): Promise<Listener> {
         pathname !== options.websocketPath ||
         request.headers.upgrade?.toLowerCase() !== "websocket"
       ) {
-        socket.end(
-          "HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n",
-        );
+        refuseUpgrade(socket, "404 Not Found");
         return;
       }
       const address = socket.remoteAddress ?? "unknown";
       if (!options.admit(address)) {
-        socket.end(
-          "HTTP/1.1 429 Too Many Requests\r\nConnection: close\r\nContent-Length: 0\r\n\r\n",
-        );
+        refuseUpgrade(socket, "429 Too Many Requests");
         return;
       }
       const ws = acceptWebSocket(

@@ -37,6 +37,18 @@ const TOO_BIG = 1009;
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 /**
+ * Answers an upgrade with `status` and ends the connection once that is
+ * sent: ended only, a client that keeps its half open would hold the
+ * fake's close() until it let go.
+ */
+export function refuseUpgrade(socket: Socket, status: string): void {
+  socket.end(
+    `HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`,
+    () => socket.destroy(),
+  );
+}
+
+/**
  * Answers an `upgrade` event with the opening handshake (RFC 6455 §4.2.2) and
  * starts a {@linkcode NodeWebSocket} on the socket, or answers 400 and returns
  * `undefined` when the request is not a valid WebSocket handshake.
@@ -52,9 +64,7 @@ export function acceptWebSocket(
   if (
     typeof key !== "string" || request.headers["sec-websocket-version"] !== "13"
   ) {
-    socket.end(
-      "HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n",
-    );
+    refuseUpgrade(socket, "400 Bad Request");
     return undefined;
   }
   const accept = createHash("sha1").update(key + GUID).digest("base64");

@@ -7,8 +7,9 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { request as httpRequest } from "node:http";
+import { connect } from "node:net";
 import { test } from "node:test";
-import type { FakeServer } from "../testing/mod.ts";
+import { type FakeServer, startFakeServer } from "../testing/mod.ts";
 import { PushHub } from "../testing/push.ts";
 import { Log } from "../testing/log.ts";
 import { Store } from "../testing/store.ts";
@@ -375,4 +376,47 @@ for (const over of ["in-process", "loopback"] as const) {
     },
     { listen: over === "loopback" },
   );
+}
+
+for (
+  const [label, path, headers] of [
+    [
+      "to another path (404)",
+      "/nope",
+      "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n",
+    ],
+    [
+      "without a key (400)",
+      "/push",
+      "Upgrade: websocket\r\nConnection: Upgrade\r\n",
+    ],
+  ] as const
+) {
+  test(`close() ends even while a client refused an upgrade ${label} keeps its half of the connection open`, async () => {
+    const server = await startFakeServer({ keepAliveInterval: 0 });
+    const socket = connect({
+      port: Number(new URL(server.assetUrl).port),
+      host: "127.0.0.1",
+      allowHalfOpen: true, // reads the answer, does not hang up
+    });
+    socket.on("error", () => {});
+    try {
+      await new Promise((resolve) => socket.once("connect", resolve));
+      const answered = new Promise((resolve) => socket.once("data", resolve));
+      socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\n${headers}\r\n`);
+      await answered;
+      let safety: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        server.close(),
+        new Promise((_, reject) => {
+          // A safety net only: close() ends at once.
+          safety = setTimeout(() => reject(new Error("close() hung")), 30_000);
+        }),
+      ]);
+      clearTimeout(safety);
+    } finally {
+      socket.destroy();
+      await server.close();
+    }
+  });
 }
