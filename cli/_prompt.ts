@@ -51,7 +51,10 @@ export class Prompt {
     return this.#inTurn(() => this.#ask(question, false));
   }
 
-  /** Like ask(), but what is typed is not shown (on a terminal). */
+  /**
+   * Like ask(), but what is typed is not shown (on a terminal), and the
+   * answer is not trimmed (a password's spaces are part of it).
+   */
   askHidden(question: string): Promise<string | undefined> {
     return this.#inTurn(() => this.#ask(question, true));
   }
@@ -90,7 +93,9 @@ export class Prompt {
       if (this.#signal.aborted) throw new Interrupted();
       // End of input: what follows starts on a line of its own.
       if (line === undefined && !raw) write(this.#io.stderr, "\n");
-      return line?.trim();
+      // A password may begin or end with a space: a hidden answer is
+      // kept as typed (its line ending aside), an open one trimmed.
+      return hidden ? line : line?.trim();
     } finally {
       this.#shown = undefined;
       if (raw) {

@@ -242,8 +242,9 @@ async function logInAsking(
             EXIT.loginRequired,
           );
         }
+        // A code is digits: spaces typed around it are not part of it.
         twofa = await answer(
-          prompt.askHidden("Two-factor code: "),
+          prompt.askHidden("Two-factor code: ").then((code) => code?.trim()),
           "two-factor code",
           "PUSHOVER_TWOFA or --twofa-file",
         );

@@ -52,7 +52,8 @@ cliTest(
     // A process: this runtime's own stdin, not a test's stream.
     const result = await runProcess(["login", "--name", "piped", ...urls], {
       // All at once, as a pipe delivers them: none may be lost.
-      stdin: `${EMAIL}\n${PASSWORD}\n000000\n${TWOFA}\n`,
+      // The right code with spaces around it, as typed: trimmed.
+      stdin: `${EMAIL}\n${PASSWORD}\n000000\n ${TWOFA} \n`,
     });
     assert.equal(result.code, 0, result.stderr);
     assert.match(
@@ -107,6 +108,18 @@ cliTest(
       result.stderr.trim(),
       "--api-url must use https:// (http:// only for this machine): the device's secret would travel in clear text to api.example.com",
     );
+  },
+);
+
+cliTest(
+  "a typed password is kept as typed, its spaces too",
+  async ({ server, run, urls }) => {
+    const password = "  pass phrase  ";
+    server.addAccount({ email: "spaces@example.com", password });
+    const result = await run(["login", "--name", "spaced", ...urls], {
+      stdin: `spaces@example.com\n${password}\n`,
+    });
+    assert.equal(result.code, 0, result.stderr);
   },
 );
 
