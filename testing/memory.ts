@@ -62,8 +62,11 @@ export interface MemoryTransport {
   fetch: typeof fetch;
   /** A `WebSocket` class whose sockets connect to the fake. */
   WebSocket: new (url: string | URL) => MemoryWebSocket;
-  /** From now on nothing connects and every open socket is dropped. */
-  shutDown(): void;
+  /**
+   * From now on nothing connects; what is still open once the close frames
+   * sent just before have arrived (one hop on) is dropped.
+   */
+  shutDown(): Promise<void>;
 }
 
 /** Where the in-process transport is bound. */
@@ -336,8 +339,11 @@ export function memoryTransport(endpoints: MemoryEndpoints): MemoryTransport {
   return {
     fetch: memoryFetch,
     WebSocket: Socket,
-    shutDown: () => {
+    shutDown: async () => {
       down = true;
+      // A close the fake just sent lands first, as over a network: the
+      // client sees 1001 from close(), not a lost connection.
+      await hop();
       for (const socket of [...open]) socket.drop();
     },
   };

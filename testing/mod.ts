@@ -376,7 +376,7 @@ export async function startFakeServer(
       for (const timer of retries) clearInterval(timer);
       markClosed();
       hub.closeAll();
-      memory.shutDown();
+      await memory.shutDown();
       await listener?.close();
     },
   };

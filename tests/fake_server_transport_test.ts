@@ -420,3 +420,30 @@ for (
     }
   });
 }
+
+for (const over of ["in-process", "loopback"] as const) {
+  serverTest(
+    `close() ends a logged-in ${over} socket with 1001, cleanly, as a server going away does`,
+    async ({ server }) => {
+      const net = over === "loopback" ? overLoopback(server) : server;
+      const Socket = net.WebSocket as unknown as typeof WebSocket;
+      const { secret, deviceId } = await newDevice(net);
+      const socket = new Socket(server.websocketUrl);
+      const closed = new Promise<CloseEvent>((resolve) =>
+        socket.addEventListener(
+          "close",
+          (event) => resolve(event as CloseEvent),
+        )
+      );
+      socket.addEventListener(
+        "open",
+        () => socket.send(`login:${deviceId}:${secret}\n`),
+      );
+      await server.waitForLogin(deviceId);
+      await server.close();
+      const { code, wasClean } = await closed;
+      assert.deepEqual({ code, wasClean }, { code: 1001, wasClean: true });
+    },
+    { listen: over === "loopback" },
+  );
+}
