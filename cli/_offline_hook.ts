@@ -27,8 +27,9 @@ export function watchOffline(
       env: { ...childEnvironment(io.env), PUSHOVER_STATE: which },
       stdio: ["ignore", "pipe", "pipe"],
     });
-    child.stdout.on("data", (chunk) => io.stderr.write(chunk));
-    child.stderr.on("data", (chunk) => io.stderr.write(chunk));
+    // As a hook's: piped, minding a stderr that nobody reads.
+    child.stdout.pipe(io.stderr, { end: false });
+    child.stderr.pipe(io.stderr, { end: false });
     child.on(
       "error",
       (error) => tell(`--on-offline: cannot run the command: ${error.message}`),

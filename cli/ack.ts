@@ -58,7 +58,7 @@ emergency still queued for this device.`,
           ...net,
         }).catch((error) => {
           // Refused for good: it waits for nothing here either.
-          if (isRefusal(error)) inbox?.acknowledged(receipt);
+          if (refusedForGood(error)) inbox?.acknowledged(receipt);
           throw error;
         });
         inbox?.acknowledged(receipt);
@@ -79,7 +79,7 @@ emergency still queued for this device.`,
           // One receipt the server will not take (expired, acknowledged
           // elsewhere) holds back none of the others; anything else
           // (offline, logged out) stops here, the rest still pending.
-          if (!isRefusal(error)) throw error;
+          if (!refusedForGood(error)) throw error;
           refused++;
           pending.acknowledged(message);
           say(
@@ -108,7 +108,7 @@ emergency still queued for this device.`,
  * again (expired, unknown, acknowledged elsewhere) — not a lost connection,
  * a rate limit or a device that must log in again.
  */
-function isRefusal(error: unknown): boolean {
+function refusedForGood(error: unknown): boolean {
   return error instanceof PushoverError && !error.transient &&
     !(error instanceof LoginRequiredError);
 }

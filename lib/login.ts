@@ -85,12 +85,13 @@ export async function login(
   }
   const params: Record<string, string> = { email, password };
   if (twofa !== undefined) params.twofa = twofa;
+  const secrets = [password, twofa ?? ""];
   const body = await callApi({
     action,
     method: "POST",
     path: "users/login.json",
     params,
-    secrets: [password, twofa ?? ""],
+    secrets,
     authParams: [],
     refusal: (status, message, errorOptions) =>
       status === 412
@@ -101,7 +102,7 @@ export async function login(
     typeof body.id !== "string" || body.id === "" ||
     typeof body.secret !== "string" || body.secret === ""
   ) {
-    throw unexpectedAnswer(action, body, [password, twofa ?? ""]);
+    throw unexpectedAnswer(action, body, secrets);
   }
   return { userKey: body.id, secret: body.secret };
 }

@@ -12,7 +12,7 @@ import { chmod, mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import process from "node:process";
 import { Inbox, openInbox, openSqliteFile } from "../inbox/mod.ts";
-import { CLI, cliTest, interrupt } from "./_cli.ts";
+import { CLI, type CliContext, cliTest, interrupt } from "./_cli.ts";
 import { shellQuote, startScript } from "./_spawn.ts";
 import { queued } from "./_setup.ts";
 import { message } from "./_inbox_contract.ts";
@@ -45,6 +45,28 @@ async function until(check: () => boolean, what: string): Promise<void> {
     // A safety net only: the event comes long before on any machine.
     if (Date.now() - started > 60_000) throw new Error(`never: ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+/**
+ * Runs `listen --webhook URL` (one try each) until the fake's next message,
+ * "first", is set aside for the webhook, then stops it.
+ */
+async function setAsideForWebhook(context: CliContext, url: string) {
+  const child = context.start([
+    "listen",
+    "--webhook",
+    url,
+    "--max-attempts",
+    "1",
+  ]);
+  try {
+    await context.server.waitForLogin();
+    context.server.send({ message: "first" });
+    await child.waitFor("stderr", "set aside for webhook");
+    assert.equal(await interrupt(child), 0);
+  } finally {
+    await child.kill();
   }
 }
 
@@ -217,22 +239,17 @@ cliTest(
     await context.seed();
     let answer = 503;
     const hook = await webhook(() => answer);
-    const args = ["listen", "--webhook", hook.url, "--max-attempts", "1"];
-    const child = context.start(args);
-    try {
-      await context.server.waitForLogin();
-      context.server.send({ message: "first" });
-      await child.waitFor("stderr", "set aside for webhook");
-      assert.equal(await interrupt(child), 0);
-    } finally {
-      await child.kill();
-    }
+    await setAsideForWebhook(context, hook.url);
     answer = 200;
     const retried = await context.run(["retry"]);
     assert.match(retried.stderr, /handed 1 set-aside message/);
     // "first" is priority 0, and was queued before this start.
     const again = context.start([
-      ...args,
+      "listen",
+      "--webhook",
+      hook.url,
+      "--max-attempts",
+      "1",
       "--min-priority",
       "1",
       "--backlog",
@@ -407,20 +424,9 @@ cliTest(
   async (context) => {
     await context.seed();
     const hook = await webhook(() => 503);
-    const before = context.start([
-      "listen",
-      "--webhook",
-      hook.url,
-      "--max-attempts",
-      "1",
-    ]);
     try {
-      await context.server.waitForLogin();
-      context.server.send({ message: "first" });
-      await before.waitFor("stderr", "set aside for webhook");
-      assert.equal(await interrupt(before), 0);
+      await setAsideForWebhook(context, hook.url);
     } finally {
-      await before.kill();
       await hook.close();
     }
     const now = context.start(["listen", "--keep-count", "1"]);

@@ -238,6 +238,20 @@ cliTest(
   },
 );
 
+/** `listen` with a hook that times out after 200 ms, tried again a minute on. */
+function timedOutHook(hook: string): string[] {
+  return [
+    "listen",
+    "--no-inbox",
+    "--exec",
+    hook,
+    "--exec-timeout",
+    "200ms",
+    "--retry-delay",
+    "60s",
+  ];
+}
+
 cliTest(
   "SIGTERM while a hook runs stops the listener at once with exit 0, the message still queued; --exec-timeout kills a hung hook",
   async (context) => {
@@ -259,16 +273,7 @@ cliTest(
       await running.kill();
     }
     assert.deepEqual(queued(context.server, device), ["slow one"]);
-    const timed = context.start([
-      "listen",
-      "--no-inbox",
-      "--exec",
-      hook,
-      "--exec-timeout",
-      "200ms",
-      "--retry-delay",
-      "60s",
-    ]);
+    const timed = context.start(timedOutHook(hook));
     try {
       await timed.waitFor(
         "stderr",
@@ -375,16 +380,7 @@ cliTest(
     // shell that does not.
     const hook =
       `sh -c 'trap "" TERM; echo $$ > "$0"; exec sleep 300' ${pidFile} & wait`;
-    const timed = context.start([
-      "listen",
-      "--no-inbox",
-      "--exec",
-      hook,
-      "--exec-timeout",
-      "200ms",
-      "--retry-delay",
-      "60s",
-    ]);
+    const timed = context.start(timedOutHook(hook));
     let straggler: number | undefined;
     try {
       await timed.waitFor("stderr", "did not finish within 0.2 s");
