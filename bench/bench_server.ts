@@ -22,6 +22,18 @@ export function runtimeName(): string {
   return `node ${process.versions.node}`;
 }
 
+/**
+ * A full garbage collection, where the runtime lets a script ask for one
+ * (Node and Deno with `--expose-gc`, Bun always); nothing elsewhere.
+ */
+export function collectGarbage(): void {
+  const g = globalThis as {
+    gc?: () => void;
+    Bun?: { gc(force: boolean): void };
+  };
+  for (let i = 0; i < 3; i++) g.gc ? g.gc() : g.Bun?.gc(true);
+}
+
 /** Where the benchmark clients reach the server. */
 export interface ServerInfo {
   apiUrl: string;

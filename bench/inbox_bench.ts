@@ -131,11 +131,12 @@ async function receiveBacklog(
     }
   };
   if (inbox) {
-    const adding = inbox.add.bind(inbox);
-    inbox.add = (id, messages) => {
-      const added = adding(id, messages);
+    // Done when the last batch is committed: where the server's delete may
+    // go out. (Filing each message follows; `listen` below counts it.)
+    const accepting = inbox.accept.bind(inbox);
+    inbox.accept = (id, messages) => {
+      accepting(id, messages);
       take(messages);
-      return added;
     };
     await receive(stream, inbox, device).catch(() => {});
     inbox.close();

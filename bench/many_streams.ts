@@ -31,6 +31,7 @@ import process from "node:process";
 import { streamMessages } from "../mod.ts";
 import type { Device, MessageStream } from "../mod.ts";
 import {
+  collectGarbage,
   option,
   registerBenchDevices,
   runtimeName,
@@ -52,17 +53,8 @@ const REGISTERED_SECONDS = 6;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Full GC where the runtime lets us ask for one. */
-function collect(): void {
-  const g = globalThis as {
-    gc?: () => void;
-    Bun?: { gc(force: boolean): void };
-  };
-  for (let i = 0; i < 3; i++) g.gc ? g.gc() : g.Bun?.gc(true);
-}
-
 function memory(): { rss: number; heapUsed: number } {
-  collect();
+  collectGarbage();
   const { rss, heapUsed } = process.memoryUsage();
   return { rss, heapUsed };
 }

@@ -23,6 +23,7 @@ import { PassThrough, Writable } from "node:stream";
 import { stringifyCredentials } from "../lib/credentials.ts";
 import { main } from "../cli/main.ts";
 import {
+  collectGarbage,
   option,
   registerBenchDevices,
   runtimeName,
@@ -42,11 +43,7 @@ const NO_INBOX = process.argv.includes("--no-inbox");
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function memory(): { rss: number; heapUsed: number } {
-  const g = globalThis as {
-    gc?: () => void;
-    Bun?: { gc(force: boolean): void };
-  };
-  for (let i = 0; i < 3; i++) g.gc ? g.gc() : g.Bun?.gc(true);
+  collectGarbage();
   const { rss, heapUsed } = process.memoryUsage();
   return { rss, heapUsed };
 }

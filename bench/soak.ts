@@ -10,6 +10,7 @@
 
 import process from "node:process";
 import { login, registerDevice, streamMessages } from "../mod.ts";
+import { collectGarbage } from "./bench_server.ts";
 
 const server = JSON.parse(process.argv.find((a) => a.startsWith("{"))!) as {
   apiUrl: string;
@@ -19,17 +20,8 @@ const server = JSON.parse(process.argv.find((a) => a.startsWith("{"))!) as {
 const index = process.argv.indexOf("--reconnects");
 const RECONNECTS = index === -1 ? 10_000 : Number(process.argv[index + 1]);
 
-/** Full GC where the runtime lets us ask for one. */
-function collect(): void {
-  const g = globalThis as {
-    gc?: () => void;
-    Bun?: { gc(force: boolean): void };
-  };
-  for (let i = 0; i < 3; i++) g.gc ? g.gc() : g.Bun?.gc(true);
-}
-
 function heap(): number {
-  collect();
+  collectGarbage();
   return process.memoryUsage().heapUsed;
 }
 

@@ -101,11 +101,12 @@ export async function deliverThroughInbox(d: InboxDelivery): Promise<void> {
       await d.stream.close(); // the others stop with it (finally, below)
     })
   );
+  const stopCounting = d.inbox.onAdded((added) => d.received?.(added));
   try {
+    // Accepted: on disk in one write before the server's delete; each
+    // message is filed (and the sinks woken) once the stream moved on.
     await d.stream.forEachBatch((messages) => {
-      const added = d.inbox.add(d.deviceId, messages);
-      d.received?.(added);
-      d.inbox.indexSoon();
+      d.inbox.accept(d.deviceId, messages);
       if (Date.now() - lastPrune >= PRUNE_EVERY) {
         lastPrune = Date.now();
         prune(d);
@@ -114,6 +115,7 @@ export async function deliverThroughInbox(d: InboxDelivery): Promise<void> {
   } finally {
     d.handling.abort();
     await Promise.all(sinks);
+    stopCounting();
   }
   if (inboxFailed) throw inboxFailed.error;
 }

@@ -83,6 +83,17 @@ const MIGRATIONS: readonly (readonly string[])[] = [
     `ALTER TABLE messages ADD COLUMN read_at INTEGER`,
     `CREATE INDEX messages_unread ON messages (seq) WHERE read_at IS NULL`,
   ],
+  // 3: batches committed as they came (Inbox.accept), each until it is
+  // filed into messages: receiving commits one row a batch, not a row and
+  // four index entries a message, before the server's delete.
+  [
+    `CREATE TABLE arrivals (
+      id INTEGER PRIMARY KEY,
+      device TEXT NOT NULL,
+      received_at INTEGER NOT NULL,
+      batch TEXT NOT NULL
+    )`,
+  ],
 ];
 
 /** The schema version this code writes. */

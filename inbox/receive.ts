@@ -36,10 +36,10 @@ export async function receive(
   inbox: Inbox,
   device: Pick<Device, "deviceId">,
 ): Promise<void> {
+  // Accepted, not added: the batch is on disk in one write when the stream
+  // counts it handled; filing each message (and indexing it for search)
+  // follows once the stream has moved on.
   await stream.forEachBatch((messages) => {
-    inbox.add(device.deviceId, messages);
-    // For search, once the stream has moved on: not on the path the
-    // server's delete waits for.
-    inbox.indexSoon();
+    inbox.accept(device.deviceId, messages);
   });
 }

@@ -210,10 +210,19 @@ const SET_ASIDE = "state != 'trying'";
  * ```
  */
 export class Inbox {
+  /** The database, each statement filing what was accepted first. */
   readonly #db: SqlDriver;
+  /** The database itself, for accepting and filing. */
+  readonly #raw: SqlDriver;
   readonly #now: () => number;
-  readonly #listeners = new Set<() => void>();
+  readonly #listeners = new Set<(added: number) => void>();
   #indexTimer: ReturnType<typeof setTimeout> | undefined;
+  /**
+   * What may wait in `arrivals` for this object to file: what a receiver
+   * that died between its accept and the filing left (looked for on
+   * opening), or what accept() here committed.
+   */
+  #toFile: "nothing" | "left over" | "accepted" = "left over";
   #closed = false;
 
   /**
@@ -223,9 +232,27 @@ export class Inbox {
    * @param now The clock times are stored on (ms; injectable for tests).
    */
   constructor(driver: SqlDriver, now: () => number = Date.now) {
-    this.#db = driver;
+    this.#raw = driver;
     this.#now = now;
     migrate(driver);
+    // Every read and write of messages goes through here, so that none
+    // sees the inbox without a batch accept() has already committed.
+    const filed = () => this.#fileAccepted();
+    this.#db = {
+      run(sql, ...params) {
+        filed();
+        return driver.run(sql, ...params);
+      },
+      all<T>(sql: string, ...params: SqlValue[]) {
+        filed();
+        return driver.all<T>(sql, ...params);
+      },
+      transaction(body, durability) {
+        filed();
+        return driver.transaction(body, durability);
+      },
+      close: () => driver.close(),
+    };
   }
 
   /**
@@ -236,44 +263,114 @@ export class Inbox {
    */
   add(device: string, messages: readonly Message[]): number {
     const at = this.#now();
-    const added = this.#db.transaction(() => {
-      let count = 0;
-      for (const message of messages) {
-        const key = idKey(message.id_str);
-        // Looked up first, then inserted: an INSERT that conflicts would
-        // still use up a seq (positions without gaps read better), and
-        // INSERT … SELECT … WHERE NOT EXISTS takes twice as long as both.
-        const known = this.#db.all(
-          `SELECT 1 AS known FROM messages WHERE device = ? AND key = ?`,
-          device,
-          key,
-        );
-        if (known.length > 0) continue;
-        count += this.#db.run(
-          `INSERT INTO messages (device, key, umid, received_at, date, app,
-             priority, title, body, url_title, receipt, e2ee, json)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-          device,
-          key,
-          // A field the server left out is stored empty, not refused (see
-          // idKey): the message's JSON keeps it as it came.
-          message.umid_str ?? "",
-          at,
-          message.date ?? 0,
-          message.app ?? "",
-          message.priority ?? 0,
-          message.title ?? null,
-          message.message ?? "",
-          message.url_title ?? null,
-          message.receipt ?? null,
-          message.e2ee ?? null,
-          JSON.stringify(message),
-        );
-      }
-      return count;
-    });
-    if (added > 0) this.#changed();
+    const added = this.#db.transaction(() =>
+      this.#insert(device, at, messages)
+    );
+    if (added > 0) this.#changed(added);
     return added;
+  }
+
+  /**
+   * Keeps `messages` of `device` as {@linkcode Inbox.add} does, committed
+   * before it returns, in one write: the batch as it came. Each message is
+   * filed (given its place, kept once by id) once the current task is over,
+   * or at the next read through this object, whichever comes first; or,
+   * after a crash, by the next process that opens the inbox. What a receiver
+   * calls: the commit the server's delete waits for then costs one row, not
+   * one per message.
+   *
+   * @throws {TypeError} A message's id is not a decimal id (nothing kept).
+   */
+  accept(device: string, messages: readonly Message[]): void {
+    if (messages.length === 0) return;
+    // Refused now, not when filed: a batch that could never be filed would
+    // stop every later one behind it.
+    for (const message of messages) idKey(message.id_str);
+    const batch = JSON.stringify(messages);
+    const at = this.#now();
+    this.#raw.transaction(() =>
+      this.#raw.run(
+        `INSERT INTO arrivals (device, received_at, batch) VALUES (?, ?, ?)`,
+        device,
+        at,
+        batch,
+      )
+    );
+    this.#toFile = "accepted";
+    // One per batch; the first files them all, the others find nothing
+    // (nor does one that fires after close(), which files first).
+    setTimeout(() => {
+      try {
+        this.#fileAccepted();
+      } catch {
+        // A full disk, say: the next read files, or reports it.
+      }
+    }, 0);
+  }
+
+  /**
+   * Files the accepted batches, in the order accepted, each message once,
+   * in one transaction with their removal from `arrivals`. Not synced on
+   * its own: lost to a power cut, the batches are still there to file.
+   */
+  #fileAccepted(): void {
+    if (this.#toFile === "nothing") return;
+    const added = this.#raw.transaction(() => {
+      const batches = this.#raw.all<
+        { id: number; device: string; received_at: number; batch: string }
+      >(`SELECT id, device, received_at, batch FROM arrivals ORDER BY id`);
+      let count = 0;
+      for (const { device, received_at, batch } of batches) {
+        count += this.#insert(device, received_at, JSON.parse(batch));
+      }
+      const last = batches.at(-1);
+      if (last) this.#raw.run(`DELETE FROM arrivals WHERE id <= ?`, last.id);
+      return count;
+    }, "relaxed");
+    const acceptedHere = this.#toFile === "accepted";
+    this.#toFile = "nothing"; // before the listeners, who may read
+    // Told even when another process (a `history` opening the inbox) filed
+    // this object's batch first: its sinks are waiting for it.
+    if (acceptedHere || added > 0) this.#changed(added);
+    if (added > 0) this.indexSoon();
+  }
+
+  /** Inserts the messages not kept yet, in a transaction begun; how many. */
+  #insert(device: string, at: number, messages: readonly Message[]): number {
+    let count = 0;
+    for (const message of messages) {
+      const key = idKey(message.id_str);
+      // Looked up first, then inserted: an INSERT that conflicts would
+      // still use up a seq (positions without gaps read better), and
+      // INSERT … SELECT … WHERE NOT EXISTS takes twice as long as both.
+      const known = this.#raw.all(
+        `SELECT 1 AS known FROM messages WHERE device = ? AND key = ?`,
+        device,
+        key,
+      );
+      if (known.length > 0) continue;
+      count += this.#raw.run(
+        `INSERT INTO messages (device, key, umid, received_at, date, app,
+           priority, title, body, url_title, receipt, e2ee, json)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        device,
+        key,
+        // A field the server left out is stored empty, not refused (see
+        // idKey): the message's JSON keeps it as it came.
+        message.umid_str ?? "",
+        at,
+        message.date ?? 0,
+        message.app ?? "",
+        message.priority ?? 0,
+        message.title ?? null,
+        message.message ?? "",
+        message.url_title ?? null,
+        message.receipt ?? null,
+        message.e2ee ?? null,
+        JSON.stringify(message),
+      );
+    }
+    return count;
   }
 
   /** The messages a query wants, newest first unless asked otherwise. */
@@ -448,13 +545,14 @@ export class Inbox {
   }
 
   /**
-   * Calls `listener` after each `add()` through this object that kept
-   * something, and each `retry()` that re-drove something; returns the way
-   * to stop. (Another process's adds are seen by
-   * polling {@linkcode Inbox.latest}.)
+   * Calls `listener` after each `add()` (or filing of what `accept()` kept)
+   * through this object that kept something, with how many messages were
+   * new, and after each `retry()` that re-drove something, with 0; returns
+   * the way to stop. (Another process's adds are seen by polling
+   * {@linkcode Inbox.latest}.)
    */
-  onAdded(listener: () => void): () => void {
-    const entry = () => listener();
+  onAdded(listener: (added: number) => void): () => void {
+    const entry = (added: number) => listener(added);
     this.#listeners.add(entry);
     return () => this.#listeners.delete(entry);
   }
@@ -525,13 +623,16 @@ export class Inbox {
       sink,
       ...(seq === undefined ? [] : [seq]),
     );
-    if (count > 0) this.#changed();
+    if (count > 0) this.#changed(0);
     return count;
   }
 
-  /** Tells this process's waiting sinks that there is more to read. */
-  #changed(): void {
-    for (const listener of [...this.#listeners]) listener();
+  /**
+   * Tells this process's waiting sinks that there is more to read: `added`
+   * new messages (0: dead letters re-driven).
+   */
+  #changed(added: number): void {
+    for (const listener of [...this.#listeners]) listener(added);
   }
 
   /**
@@ -649,8 +750,13 @@ export class Inbox {
     );
   }
 
-  /** Closes the database. */
+  /** Files what was accepted, and closes the database. */
   close(): void {
+    try {
+      this.#fileAccepted();
+    } catch {
+      // Still in `arrivals`, committed: the next to open the inbox files it.
+    }
     this.#closed = true;
     clearTimeout(this.#indexTimer);
     this.#listeners.clear();

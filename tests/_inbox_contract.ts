@@ -83,6 +83,189 @@ export function inboxContract(
     },
   );
 
+  inboxTest(
+    "accept() commits a batch at once and files it before any read sees the inbox, each message once, in arrival order",
+    (inbox, clock) => {
+      const heard: number[] = [];
+      inbox.onAdded((added) => heard.push(added));
+      inbox.accept("d1", []);
+      assert.deepEqual(inbox.history(), []);
+      assert.deepEqual(heard, [], "an empty batch is nothing to file");
+      inbox.accept("d1", [message(1), message(2)]);
+      clock.now += 5;
+      inbox.accept("d1", [message(2), message(3)]); // a re-delivery
+      assert.deepEqual(heard, [], "filed later, not on the receiving path");
+      assert.equal(inbox.add("d1", [message(4)]), 1, "after what was accepted");
+      assert.deepEqual(heard, [3, 1]);
+      const stored = inbox.history({ order: "oldest" });
+      assert.deepEqual(bodies(stored), [1, 2, 3, 4].map((i) => `message ${i}`));
+      assert.deepEqual(stored.map((s) => s.seq), [1, 2, 3, 4]);
+      assert.deepEqual(
+        stored.map((s) => s.receivedAt),
+        [1_000_000, 1_000_000, 1_000_005, 1_000_005],
+        "received when accepted",
+      );
+    },
+  );
+
+  inboxTest(
+    "a write sees what was accepted: an accepted emergency can be acknowledged, and a new sink starts after it",
+    (inbox) => {
+      inbox.accept("d1", [message(1, { priority: 2, receipt: "r1" })]);
+      assert.equal(inbox.acknowledged("r1"), 1);
+      inbox.accept("d1", [message(2)]);
+      assert.deepEqual(inbox.sink("late").next(), []);
+      assert.equal(inbox.sink("late").position, 2);
+    },
+  );
+
+  inboxTest(
+    "accept() files on its own once the task is over, and tells the listeners",
+    async (inbox) => {
+      const filed = new Promise<number>((resolve) => inbox.onAdded(resolve));
+      inbox.accept("d1", [message(1), message(2)]);
+      assert.equal(await filed, 2);
+    },
+  );
+
+  define(
+    `inbox on ${driverName}: a receiver whose batch another process filed first still tells its sinks, and a listener may read as it is told`,
+    async () => {
+      const driver = await open();
+      const receiver = new Inbox(driver);
+      const told: number[] = [];
+      const heard = new Promise<void>((resolve) =>
+        receiver.onAdded((added) => {
+          told.push(added, receiver.latest()); // reads inside the telling
+          resolve();
+        })
+      );
+      receiver.accept("d1", [message(1)]);
+      const other = new Inbox({ ...driver, close() {} }); // `history`, say
+      try {
+        assert.equal(other.history().length, 1);
+        await heard;
+        assert.deepEqual(told, [0, 1], "told, with nothing new to it");
+      } finally {
+        other.close();
+        receiver.close();
+      }
+    },
+  );
+
+  inboxTest(
+    "accept() refuses a batch with an id that is not one, keeping none of it",
+    (inbox) => {
+      assert.throws(
+        () => inbox.accept("d1", [message(1), message("x1" as never)]),
+        /not a message id: "x1"/,
+      );
+      assert.deepEqual(inbox.history(), []);
+      inbox.accept("d1", [message(2)]);
+      assert.deepEqual(bodies(inbox.history()), ["message 2"]);
+    },
+  );
+
+  define(
+    `inbox on ${driverName}: what a receiver accepted but did not file before it died is filed by the next to open the inbox, each message once`,
+    async () => {
+      const driver = await open();
+      const commits: (string | undefined)[] = [];
+      const receiver = new Inbox({
+        ...driver,
+        transaction(body, durability) {
+          commits.push(durability);
+          return driver.transaction(body, durability);
+        },
+      }, () => 7);
+      receiver.accept("d1", [message(1), message(2)]);
+      receiver.accept("d1", [message(2), message(3)]);
+      receiver.accept("d1", [message(3), message(4)]);
+      assert.deepEqual(
+        [...commits],
+        [undefined, undefined, undefined, undefined],
+        "its migration and three accepts, each synced",
+      );
+      // The next process, on the same database (which only the first closes).
+      const next = new Inbox({
+        ...driver,
+        transaction(body, durability) {
+          commits.push(`next: ${durability}`);
+          return driver.transaction(body, durability);
+        },
+        close() {},
+      });
+      const told: number[] = [];
+      next.onAdded((added) => told.push(added));
+      try {
+        const stored = next.history({ order: "oldest" });
+        assert.deepEqual(told, [4], "its sinks are told");
+        assert.deepEqual(
+          commits.slice(4),
+          ["next: undefined", "next: relaxed"],
+          "its migration, then the filing: not synced on its own, what it files is on disk already",
+        );
+        assert.deepEqual(
+          bodies(stored),
+          [1, 2, 3, 4].map((i) => `message ${i}`),
+        );
+        assert.deepEqual(stored.map((s) => s.receivedAt), [7, 7, 7, 7]);
+        assert.equal(next.stats().messages, 4);
+        assert.deepEqual(
+          driver.all(`SELECT count(*) AS left FROM arrivals`),
+          [{ left: 0 }],
+          "a batch filed is not kept twice",
+        );
+        // The receiver's own filing, later, finds nothing left to file.
+        assert.equal(receiver.history().length, 4);
+      } finally {
+        next.close();
+        receiver.close();
+      }
+    },
+  );
+
+  define(
+    `inbox on ${driverName}: close() files what was accepted; when filing fails there (a full disk), it still closes and the next to open files it`,
+    async () => {
+      const driver = await open();
+      let full = false;
+      const kept = () =>
+        driver.all(`SELECT count(*) AS n FROM messages`)[0] as { n: number };
+      const disk: SqlDriver = {
+        ...driver,
+        all(sql, ...params) {
+          if (full && sql.includes("FROM arrivals")) {
+            throw new Error("database or disk is full");
+          }
+          return driver.all(sql, ...params);
+        },
+        close() {}, // the database stays open for the next Inbox
+      };
+      try {
+        const first = new Inbox(disk);
+        first.accept("d1", [message(1)]);
+        first.close();
+        assert.equal(kept().n, 1, "filed by close()");
+        assert.deepEqual(
+          driver.all(`SELECT count(*) AS n FROM arrivals`),
+          [{ n: 0 }],
+        );
+        const second = new Inbox(disk);
+        second.accept("d1", [message(2)]);
+        full = true;
+        second.close(); // does not throw
+        assert.equal(kept().n, 1);
+        full = false;
+        const third = new Inbox(disk);
+        assert.deepEqual(bodies(third.history()), ["message 2", "message 1"]);
+        third.close();
+      } finally {
+        driver.close();
+      }
+    },
+  );
+
   inboxTest("keeps a batch whole or not at all", (inbox) => {
     assert.throws(() =>
       inbox.add("d1", [message(1), message("not-an-id" as never)])
