@@ -135,7 +135,7 @@ export class ListenerState {
     metric(
       "pushover_messages_received_total",
       "counter",
-      "Messages kept in the inbox since the start.",
+      "Messages received into the inbox since the start.",
       [[{}, this.received]],
     );
     const sinks = [

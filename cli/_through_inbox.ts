@@ -35,7 +35,7 @@ export interface InboxDelivery {
   deviceId: string;
   stream: MessageStream;
   sinks: Sink[];
-  /** Hears how many of each batch were new (for /metrics). */
+  /** Hears the size of each batch received (for /metrics). */
   received?(count: number): void;
   /** Whether the filters (--min-priority, --app, --backlog) let it through. */
   wanted(message: Message): boolean;
@@ -101,12 +101,12 @@ export async function deliverThroughInbox(d: InboxDelivery): Promise<void> {
       await d.stream.close(); // the others stop with it (finally, below)
     })
   );
-  const stopCounting = d.inbox.onAdded((added) => d.received?.(added));
   try {
     // Accepted: on disk in one write before the server's delete; each
     // message is filed (and the sinks woken) once the stream moved on.
     await d.stream.forEachBatch((messages) => {
       d.inbox.accept(d.deviceId, messages);
+      d.received?.(messages.length);
       if (Date.now() - lastPrune >= PRUNE_EVERY) {
         lastPrune = Date.now();
         prune(d);
@@ -115,7 +115,6 @@ export async function deliverThroughInbox(d: InboxDelivery): Promise<void> {
   } finally {
     d.handling.abort();
     await Promise.all(sinks);
-    stopCounting();
   }
   if (inboxFailed) throw inboxFailed.error;
 }

@@ -6,8 +6,10 @@ import type { Inbox } from "./store.ts";
 
 /**
  * Keeps every message of `stream` in `inbox`, a download's batch per
- * transaction, until the stream stops; resolves then, or rejects as the
- * stream does (or with the inbox's error: the batch stays on the server).
+ * transaction ({@linkcode Inbox.accept}), until the stream stops; resolves
+ * then, or rejects as the stream does — or with the inbox's error, when it
+ * could not keep a batch (or file an earlier one, tried again first): that
+ * batch stays on the server, the earlier ones in the inbox.
  *
  * @param device Whose stream it is: stored with each message.
  * @returns How it ended: as `stream.forEachBatch()`.

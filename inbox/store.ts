@@ -159,6 +159,24 @@ function idKey(id: string): string {
   return `:${String(digits.length).padStart(4, "0")}${digits}`;
 }
 
+/**
+ * A message's field as its text column takes it, whatever the server sent:
+ * a field left out is `missing`, one that is not text its JSON. Never
+ * refused (see idKey); the message's JSON keeps the field as it came.
+ */
+function text(value: unknown, missing: string | null): string | null {
+  if (value === undefined || value === null) return missing;
+  return typeof value === "string" ? value : JSON.stringify(value);
+}
+
+/** A field as its number column takes it: 0 unless it is a number. */
+function number(value: unknown): number {
+  const parsed = typeof value === "number" || typeof value === "string"
+    ? Number(value)
+    : NaN;
+  return Number.isFinite(parsed) ? parsed : 0;
+}
+
 /** Words of `text` as an FTS5 query matching all of them, quoted. */
 function ftsQuery(text: string): string | undefined {
   const words = text.match(/[\p{L}\p{N}_]+/gu);
@@ -217,6 +235,9 @@ export class Inbox {
   readonly #now: () => number;
   readonly #listeners = new Set<(added: number) => void>();
   #indexTimer: ReturnType<typeof setTimeout> | undefined;
+  #fileTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Whether the last filing failed (it is tried again: #fileSoon). */
+  #filingFailed = false;
   /**
    * What may wait in `arrivals` for this object to file: what a receiver
    * that died between its accept and the filing left (looked for on
@@ -277,15 +298,22 @@ export class Inbox {
    * or at the next read through this object, whichever comes first; or,
    * after a crash, by the next process that opens the inbox. What a receiver
    * calls: the commit the server's delete waits for then costs one row, not
-   * one per message.
+   * one per message. Fields are kept whatever their type (a title that is
+   * an object is searched as its JSON); only the id is checked.
    *
    * @throws {TypeError} A message's id is not a decimal id (nothing kept).
+   * @throws {InboxError} The commit failed — or the filing of an earlier
+   *   batch failed and fails again (a full disk): nothing of this batch is
+   *   kept, and the receiver stops with it, the batch still on the server.
    */
   accept(device: string, messages: readonly Message[]): void {
     if (messages.length === 0) return;
     // Refused now, not when filed: a batch that could never be filed would
     // stop every later one behind it.
     for (const message of messages) idKey(message.id_str);
+    // A filing that failed is not left behind the receiver's back: tried
+    // again here, it stops the receiver with its error if it fails again.
+    if (this.#filingFailed) this.#fileAccepted();
     const batch = JSON.stringify(messages);
     const at = this.#now();
     this.#raw.transaction(() =>
@@ -297,15 +325,25 @@ export class Inbox {
       )
     );
     this.#toFile = "accepted";
-    // One per batch; the first files them all, the others find nothing
-    // (nor does one that fires after close(), which files first).
-    setTimeout(() => {
+    this.#fileSoon(0);
+  }
+
+  /**
+   * Files what was accepted after `delay` ms, in place of a filing set
+   * before (a batch accepted now is not kept waiting for a retry's delay).
+   * One that fails is tried again, waiting twice as long each time up to a
+   * minute: the sinks get the batch without waiting for the next.
+   */
+  #fileSoon(delay: number): void {
+    clearTimeout(this.#fileTimer);
+    this.#fileTimer = setTimeout(() => {
       try {
         this.#fileAccepted();
       } catch {
-        // A full disk, say: the next read files, or reports it.
+        // A busy or full disk: again later, and at the next accept.
+        this.#fileSoon(Math.min(Math.max(2 * delay, 1_000), 60_000));
       }
-    }, 0);
+    }, delay);
   }
 
   /**
@@ -315,6 +353,7 @@ export class Inbox {
    */
   #fileAccepted(): void {
     if (this.#toFile === "nothing") return;
+    this.#filingFailed = true; // until it is done
     const added = this.#raw.transaction(() => {
       const batches = this.#raw.all<
         { id: number; device: string; received_at: number; batch: string }
@@ -327,6 +366,7 @@ export class Inbox {
       if (last) this.#raw.run(`DELETE FROM arrivals WHERE id <= ?`, last.id);
       return count;
     }, "relaxed");
+    this.#filingFailed = false;
     const acceptedHere = this.#toFile === "accepted";
     this.#toFile = "nothing"; // before the listeners, who may read
     // Told even when another process (a `history` opening the inbox) filed
@@ -355,18 +395,16 @@ export class Inbox {
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         device,
         key,
-        // A field the server left out is stored empty, not refused (see
-        // idKey): the message's JSON keeps it as it came.
-        message.umid_str ?? "",
+        text(message.umid_str, ""),
         at,
-        message.date ?? 0,
-        message.app ?? "",
-        message.priority ?? 0,
-        message.title ?? null,
-        message.message ?? "",
-        message.url_title ?? null,
-        message.receipt ?? null,
-        message.e2ee ?? null,
+        number(message.date),
+        text(message.app, ""),
+        number(message.priority),
+        text(message.title, null),
+        text(message.message, ""),
+        text(message.url_title, null),
+        text(message.receipt, null),
+        text(message.e2ee, null),
         JSON.stringify(message),
       );
     }
@@ -759,6 +797,7 @@ export class Inbox {
     }
     this.#closed = true;
     clearTimeout(this.#indexTimer);
+    clearTimeout(this.#fileTimer);
     this.#listeners.clear();
     this.#db.close();
   }

@@ -154,6 +154,91 @@ export function inboxContract(
   );
 
   inboxTest(
+    "keeps a message whose fields are not text or numbers, searchable, and files the batches behind it",
+    (inbox) => {
+      const odd = message(1, {
+        title: { x: "kettle" },
+        priority: true,
+        date: "1700000001",
+        app: ["Tests"],
+        message: 42,
+        receipt: 7,
+      } as never);
+      inbox.accept("d1", [odd]);
+      inbox.accept("d1", [message(2, { app: null } as never)]);
+      assert.equal(
+        inbox.add("d1", [message(3, { url_title: {} } as never)]),
+        1,
+      );
+      const [third, second, first] = inbox.history();
+      assert.deepEqual(first.message, odd, "as it came");
+      assert.equal(second.message.message, "message 2");
+      assert.deepEqual(third.message.url_title, {});
+      assert.deepEqual(bodies(inbox.history({ text: "kettle" })), [
+        42 as never,
+      ]);
+      assert.deepEqual(
+        inbox.history({ since: 1_700_000_001_000, until: 1_700_000_002_000 })
+          .map((stored) => stored.seq),
+        [1],
+        "a date in a string is still a date",
+      );
+      assert.equal(inbox.history({ minPriority: 1 }).length, 0);
+      assert.deepEqual(inbox.apps(), ["", "Tests", '["Tests"]'], "null: none");
+    },
+  );
+
+  define(
+    `inbox on ${driverName}: a filing that fails (a full disk) is tried again by itself; the next accept() tries it first and, failing, keeps none of its batch`,
+    async () => {
+      const driver = await open();
+      let full = false;
+      let failedFiling!: () => void;
+      const failed = new Promise<void>((resolve) => failedFiling = resolve);
+      const disk: SqlDriver = {
+        ...driver,
+        all(sql, ...params) {
+          if (full && sql.includes("FROM arrivals")) {
+            failedFiling();
+            throw new Error("database or disk is full");
+          }
+          return driver.all(sql, ...params);
+        },
+      };
+      const inbox = new Inbox(disk);
+      try {
+        inbox.history(); // filed what an earlier receiver left: nothing
+        const told: number[] = [];
+        let toldFirst!: () => void;
+        const filed = new Promise<void>((resolve) => toldFirst = resolve);
+        inbox.onAdded((added) => {
+          told.push(added);
+          toldFirst();
+        });
+        full = true;
+        inbox.accept("d1", [message(1)]);
+        await failed;
+        assert.throws(
+          () => inbox.accept("d1", [message(2)]),
+          /database or disk is full/,
+        );
+        assert.deepEqual(
+          driver.all(`SELECT count(*) AS n FROM arrivals`),
+          [{ n: 1 }],
+          "the second batch is not kept: it stays on the server",
+        );
+        full = false;
+        await filed; // by the retry, without another accept or read
+        assert.deepEqual(told, [1]);
+        inbox.accept("d1", [message(2)]);
+        assert.deepEqual(bodies(inbox.history()), ["message 2", "message 1"]);
+      } finally {
+        inbox.close();
+      }
+    },
+  );
+
+  inboxTest(
     "accept() refuses a batch with an id that is not one, keeping none of it",
     (inbox) => {
       assert.throws(

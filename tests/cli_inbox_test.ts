@@ -109,6 +109,46 @@ cliTest(
 );
 
 cliTest(
+  "a message whose fields are of unexpected types (an object title, a boolean priority) is kept, printed and searchable, and the messages after it too",
+  async (context) => {
+    const device = await context.seed();
+    const child = context.start(["listen"]);
+    try {
+      await context.server.waitForLogin();
+      context.server.failNext({
+        type: "json",
+        body: JSON.stringify({
+          status: 1,
+          request: "r",
+          messages: [{
+            ...message(1), // below the queued ones: none is passed over
+            title: { odd: "kettle" },
+            priority: true,
+            message: "odd one",
+          }],
+        }),
+      }, { endpoint: "download" });
+      context.server.send({ message: "the download that brings it" });
+      await child.waitFor("stdout", "odd one");
+      context.server.send({ message: "a later one" });
+      await child.waitFor("stdout", "a later one");
+      await until(
+        () => queued(context.server, device).length === 0,
+        "the queue drained",
+      );
+      assert.equal(await interrupt(child), 0);
+    } finally {
+      await child.kill();
+    }
+    const found = await context.run(["history", "--search", "kettle"]);
+    assert.equal(found.code, 0, found.stderr);
+    assert.match(found.stdout, /^[^\n]*\{"odd":"kettle"\}: odd one\n$/);
+    const all = await context.run(["history"]);
+    assert.match(all.stdout, /odd one\n.*a later one\n$/s);
+  },
+);
+
+cliTest(
   "history --follow prints every message of a batch larger than its page, and one added while it prints, each once",
   async (context) => {
     const path = join(

@@ -89,7 +89,7 @@ test("ListenerState.metrics: the Prometheus text of what happened, labels escape
   assert.equal(
     text,
     [
-      "# HELP pushover_messages_received_total Messages kept in the inbox since the start.",
+      "# HELP pushover_messages_received_total Messages received into the inbox since the start.",
       "# TYPE pushover_messages_received_total counter",
       "pushover_messages_received_total 3",
       "# HELP pushover_sink_delivered_total Messages each sink took since the start.",
