@@ -274,6 +274,36 @@ export async function seedDevice(
   return device;
 }
 
+/**
+ * A server's odd answer: the next download gives one message, id 1 (below
+ * what the fake queues next, which must still come), with `fields` over a
+ * plain one's; a message is sent whose `!` brings that download.
+ */
+export function sendOddMessage(
+  server: FakeServer,
+  fields: Record<string, unknown>,
+): void {
+  const message = {
+    id: 1,
+    id_str: "1",
+    umid: 9,
+    umid_str: "9",
+    aid: 1,
+    aid_str: "1",
+    app: "Tests",
+    icon: "i",
+    date: 1_780_000_000,
+    priority: 0,
+    acked: 0,
+    ...fields,
+  };
+  server.failNext({
+    type: "json",
+    body: JSON.stringify({ status: 1, request: "r", messages: [message] }),
+  }, { endpoint: "download" });
+  server.send({ message: "the download that brings it" });
+}
+
 /** Sends SIGINT (Ctrl-C) and expects exit code 0. */
 export async function interrupt(child: LiveScript): Promise<number | null> {
   child.signal("SIGINT");

@@ -24,7 +24,7 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { CLI, cliTest, interrupt } from "./_cli.ts";
+import { CLI, cliTest, interrupt, sendOddMessage } from "./_cli.ts";
 import { runtimeCommand } from "./_spawn.ts";
 import { EMAIL, PASSWORD, queued, TWOFA, within } from "./_setup.ts";
 
@@ -46,31 +46,12 @@ cliTest(
     const child = context.start(["listen", "--no-inbox"]);
     try {
       await context.server.waitForLogin();
-      context.server.failNext({
-        type: "json",
-        body: JSON.stringify({
-          status: 1,
-          request: "r",
-          // Id 1: below what the fake queues next, which must still come.
-          messages: [{
-            id: 1,
-            id_str: "1",
-            umid: 9,
-            umid_str: "9",
-            aid: 1,
-            aid_str: "1",
-            message: "odd fields",
-            app: 42,
-            title: 5,
-            url: { href: "x" },
-            icon: "i",
-            date: 1_780_000_000,
-            priority: 0,
-            acked: 0,
-          }],
-        }),
-      }, { endpoint: "download" });
-      context.server.send({ message: "the download that gets it" });
+      sendOddMessage(context.server, {
+        message: "odd fields",
+        app: 42,
+        title: 5,
+        url: { href: "x" },
+      });
       await child.waitFor("stdout", "odd fields");
       context.server.send({ message: "after the odd one" });
       await child.waitFor("stdout", "after the odd one");

@@ -12,7 +12,13 @@ import { chmod, mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import process from "node:process";
 import { Inbox, openInbox, openSqliteFile } from "../inbox/mod.ts";
-import { CLI, type CliContext, cliTest, interrupt } from "./_cli.ts";
+import {
+  CLI,
+  type CliContext,
+  cliTest,
+  interrupt,
+  sendOddMessage,
+} from "./_cli.ts";
 import { shellQuote, startScript } from "./_spawn.ts";
 import { queued } from "./_setup.ts";
 import { message } from "./_inbox_contract.ts";
@@ -115,20 +121,11 @@ cliTest(
     const child = context.start(["listen"]);
     try {
       await context.server.waitForLogin();
-      context.server.failNext({
-        type: "json",
-        body: JSON.stringify({
-          status: 1,
-          request: "r",
-          messages: [{
-            ...message(1), // below the queued ones: none is passed over
-            title: { odd: "kettle" },
-            priority: true,
-            message: "odd one",
-          }],
-        }),
-      }, { endpoint: "download" });
-      context.server.send({ message: "the download that brings it" });
+      sendOddMessage(context.server, {
+        title: { odd: "kettle" },
+        priority: true,
+        message: "odd one",
+      });
       await child.waitFor("stdout", "odd one");
       context.server.send({ message: "a later one" });
       await child.waitFor("stdout", "a later one");
