@@ -103,8 +103,10 @@ export interface SinkState {
   position: number;
   /** Stored messages after its position. */
   behind: number;
-  /** Its dead letters. */
+  /** Its dead letters, with those re-driven since. */
   dead: number;
+  /** Of those, re-driven (`retry`) and waiting for the sink to take them. */
+  redriven: number;
 }
 
 /** The inbox's counts, for `inbox status` and metrics. */
@@ -738,7 +740,9 @@ export class Inbox {
       `SELECT name, position,
          (SELECT count(*) FROM messages WHERE seq > s.position) AS behind,
          (SELECT count(*) FROM deliveries d
-           WHERE d.sink = s.name AND d.${SET_ASIDE}) AS dead
+           WHERE d.sink = s.name AND d.${SET_ASIDE}) AS dead,
+         (SELECT count(*) FROM deliveries d
+           WHERE d.sink = s.name AND d.state = 'retry') AS redriven
        FROM sinks s ORDER BY name`,
     );
     const stats: InboxStats = {

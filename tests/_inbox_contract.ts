@@ -713,6 +713,8 @@ export function inboxContract(
     clock.now += 5;
     inbox.add("d1", [message(2)]);
     sink.failed(1, "down", { permanent: true });
+    sink.failed(2, "down", { permanent: true });
+    inbox.retry("hook", 2);
     const stats = inbox.stats();
     assert.equal(stats.messages, 2);
     assert.equal(stats.oldest, 1_000_000);
@@ -721,9 +723,10 @@ export function inboxContract(
     assert.ok(stats.bytes > 100, `${stats.bytes} bytes`);
     assert.deepEqual(stats.sinks, [{
       name: "hook",
-      position: 1,
-      behind: 1,
-      dead: 1,
+      position: 2,
+      behind: 0,
+      dead: 2,
+      redriven: 1,
     }]);
   });
 

@@ -245,6 +245,10 @@ cliTest(
       retried.stderr,
       /handed 2 set-aside message\(s\) over again \(webhook\)/,
     );
+    assert.match(
+      (await context.run(["status"])).stdout,
+      /^ {2}webhook: at 2, 0 to go, 2 set aside \(history --failed\), 2 of them handed over again$/m,
+    );
     const again = context.start(args);
     try {
       await until(() => hook.bodies.length >= 2, "two re-driven posts");
