@@ -201,7 +201,6 @@ function checkOptions(device: Device, options: StreamOptions): Settings {
   };
 }
 
-/** Each bound may be left out (undefined): it then takes its default. */
 /** A handler given to forEach or forEachBatch must be a function. */
 function checkHandler(method: string, what: string, handler: unknown): void {
   if (typeof handler !== "function") {
@@ -213,6 +212,7 @@ function checkHandler(method: string, what: string, handler: unknown): void {
   }
 }
 
+/** Each bound may be left out (undefined): it then takes its default. */
 function checkRetryDelay(given: StreamOptions["retryDelay"]): RetryDelay {
   if (given !== undefined && (typeof given !== "object" || given === null)) {
     throw new TypeError(
