@@ -84,8 +84,9 @@ const MIGRATIONS: readonly (readonly string[])[] = [
     `CREATE INDEX messages_unread ON messages (seq) WHERE read_at IS NULL`,
   ],
   // 3: batches committed as they came (Inbox.accept), each until it is
-  // filed into messages: receiving commits one row a batch, not a row and
-  // four index entries a message, before the server's delete.
+  // filed into messages: receiving commits a row per 250 messages of a
+  // batch, not a row and four index entries a message, before the server's
+  // delete.
   [
     `CREATE TABLE arrivals (
       id INTEGER PRIMARY KEY,

@@ -6,9 +6,10 @@
  *
  * A stream is received into it a batch per transaction, committed before
  * the stream counts the batch handled, so the server deletes only what is
- * on disk: the batch as it came, in one row, each message filed into the
- * history (kept once by id) a moment later — `Inbox.accept()`. The main module (`@openpush/pushover-open-client`) does not use
- * this one: a bundle for a browser or a Worker never sees `node:sqlite`.
+ * on disk: the batch as it came, a row per 250 messages, each message filed
+ * into the history (kept once by id) a moment later — `Inbox.accept()`.
+ * The main module (`@openpush/pushover-open-client`) does not use this one:
+ * a bundle for a browser or a Worker never sees `node:sqlite`.
  *
  * @example Receive a device's stream, then search what arrived
  * ```ts

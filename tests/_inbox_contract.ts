@@ -252,6 +252,30 @@ export function inboxContract(
   );
 
   define(
+    `inbox on ${driverName}: accept() keeps a large batch as rows of 250 messages in one commit, filed in order, each once`,
+    async () => {
+      const driver = await open();
+      const inbox = new Inbox(driver);
+      try {
+        const batch = Array.from({ length: 601 }, (_, i) => message(i + 1));
+        inbox.accept("d1", batch);
+        assert.deepEqual(
+          driver.all(`SELECT count(*) AS rows FROM arrivals`),
+          [{ rows: 3 }],
+        );
+        const stored = inbox.history({ order: "oldest", limit: 1_000 });
+        assert.deepEqual(
+          stored.map((s) => s.message.id_str),
+          batch.map((m) => m.id_str),
+        );
+        assert.deepEqual(stored.at(-1)?.seq, 601);
+      } finally {
+        inbox.close();
+      }
+    },
+  );
+
+  define(
     `inbox on ${driverName}: what a receiver accepted but did not file before it died is filed by the next to open the inbox, each message once`,
     async () => {
       const driver = await open();
