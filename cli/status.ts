@@ -110,7 +110,11 @@ function inboxLines(path: string, stats: InboxStats): string[] {
     lines.push(
       `  ${oneLine(sink.name)}: at ${sink.position}, ${sink.behind} to go${
         sink.dead ? `, ${sink.dead} set aside (history --failed)` : ""
-      }${sink.redriven ? `, ${sink.redriven} of them handed over again` : ""}`,
+      }${
+        sink.redriven
+          ? `, ${sink.redriven} of them to be handed over again`
+          : ""
+      }`,
     );
   }
   return lines;

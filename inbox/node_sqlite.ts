@@ -81,10 +81,12 @@ export async function openSqliteFile(path: string): Promise<SqlDriver> {
   let wal: boolean;
   try {
     db = new DatabaseSync(path);
+    // The busy timeout first: setting the journal mode may wait for a lock
+    // (another process's checkpoint), and must not fail at once for it.
     // WAL: readers (history, another process's --follow) never wait for
     // the writer. FULL: a commit is on disk before the server's delete.
     db.exec(
-      "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON",
+      "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON",
     );
     // Where WAL cannot be had (a file system without shared memory, or
     // ":memory:"), a commit without a sync could leave a power cut a broken

@@ -247,7 +247,7 @@ cliTest(
     );
     assert.match(
       (await context.run(["status"])).stdout,
-      /^ {2}webhook: at 2, 0 to go, 2 set aside \(history --failed\), 2 of them handed over again$/m,
+      /^ {2}webhook: at 2, 0 to go, 2 set aside \(history --failed\), 2 of them to be handed over again$/m,
     );
     const again = context.start(args);
     try {

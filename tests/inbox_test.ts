@@ -31,6 +31,7 @@ import { SCHEMA_VERSION } from "../inbox/_schema.ts";
 import { unusable } from "../inbox/node_sqlite.ts";
 import { inboxContract, message } from "./_inbox_contract.ts";
 import { newDevice, nextTurn, queued, serverTest, within } from "./_setup.ts";
+import { startScript } from "./_spawn.ts";
 
 inboxContract(
   "node:sqlite in memory",
@@ -803,6 +804,26 @@ test("an inbox another connection holds is one line saying so, after the busy ti
     } finally {
       holder.close();
       waiting.close();
+    }
+  });
+});
+
+test("opening an inbox another process holds for a moment waits for it, not failing at once", async () => {
+  await inFolder(async (dir) => {
+    const path = join(dir, "inbox.sqlite");
+    (await openInbox(path)).close();
+    const holder = startScript("tests/fixtures/hold_inbox.ts", {
+      args: [path, "300"],
+    });
+    try {
+      await holder.waitFor("stdout", "holding");
+      // Synchronous: blocks until the holder lets go (it exits after 300
+      // ms), within the busy timeout.
+      const inbox = await openInbox(path);
+      assert.equal(inbox.stats().messages, 0);
+      inbox.close();
+    } finally {
+      await holder.kill();
     }
   });
 });
