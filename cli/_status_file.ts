@@ -2,6 +2,7 @@
 // each change, for `status`, desktop widgets and monitoring.
 
 import process from "node:process";
+import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { writePrivate } from "./_files.ts";
 import { oneLine } from "./_format.ts";
@@ -87,12 +88,27 @@ export async function readStatus(
   }
 }
 
-/** Whether the process `pid` runs (signal 0 checks without sending). */
+/**
+ * Whether the process `pid` runs (signal 0 checks without sending). One that
+ * was killed but not reaped yet by its parent still answers the signal: on
+ * Linux its state says so, and it does not run.
+ */
 export function isRunning(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
     return (error as { code?: string }).code === "EPERM";
+  }
+  return !isZombie(pid);
+}
+
+/** Whether `pid` exited and waits to be reaped (Linux; elsewhere: no). */
+function isZombie(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // "pid (name) state …": the name may hold spaces and parentheses.
+    return stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z");
+  } catch {
+    return false;
   }
 }
