@@ -304,13 +304,13 @@ export class Inbox {
   /**
    * Keeps `messages` of `device` as {@linkcode Inbox.add} does, committed
    * before it returns, in one transaction: the batch as it came, a row per
-   * 250 messages. Each message is
-   * filed (given its place, kept once by id) once the current task is over,
-   * or at the next read through this object, whichever comes first; or,
-   * after a crash, by the next process that opens the inbox. What a receiver
-   * calls: the commit the server's delete waits for then costs a row per
-   * 250 messages, not a row and its index entries per message. Fields are kept whatever their type (a title that is
-   * an object is searched as its JSON); only the id is checked.
+   * 250 messages. Each message is filed (given its place, kept once by id)
+   * once the current task is over, or at the next read through this
+   * object, whichever comes first; or, after a crash, by the next process
+   * that opens the inbox. What a receiver calls: the commit the server's
+   * delete waits for then costs a row per 250 messages, not a row and its
+   * index entries per message. Fields are kept whatever their type (a title
+   * that is an object is searched as its JSON); only the id is checked.
    *
    * @throws {TypeError} A message's id is not a decimal id (nothing kept).
    * @throws {InboxError} The commit failed — or the filing of an earlier
