@@ -151,6 +151,24 @@ export interface FakeServerOptions {
   loginDelay?: number;
   /** Mark messages sent with `encryptWith` as `encrypted: 1` (default true); false sends only the encrypted text. */
   encryptedFlag?: boolean;
+  /**
+   * What `force=1` does with a name taken on the account ([UNKNOWN]):
+   * "new id" (default) registers a new device under it — the old id stops
+   * working, REST answers it as an unknown device and its socket gets `E`;
+   * "same id" answers the device's own id, and it keeps its queue and
+   * socket.
+   */
+  forceRegistration?: "new id" | "same id";
+  /**
+   * A delete that deletes nothing ([UNKNOWN]): through an id below every
+   * queued one (at or below an earlier delete), or with nothing queued.
+   * "success" (default) answers it as any delete; "error" answers 400
+   * `{"message":"invalid"}` — to prove a client never sends one. A delete
+   * through an id above every queued one empties the queue either way.
+   */
+  deleteNothing?: "success" | "error";
+  /** Status answered to an unknown or expired receipt ([UNKNOWN]): 400 (default) or 404. */
+  unknownReceiptStatus?: 400 | 404;
 }
 
 /**
@@ -317,6 +335,9 @@ export async function startFakeServer(
       deviceErrorKey: options.deviceErrorKey ?? "device_id",
       rateLimit: options.rateLimit,
       encryptedFlag: options.encryptedFlag ?? true,
+      forceRegistration: options.forceRegistration ?? "new id",
+      deleteNothing: options.deleteNothing ?? "success",
+      unknownReceiptStatus: options.unknownReceiptStatus ?? 400,
     },
     sendFrame: (frame, deviceId) => hub.broadcast(frame as Frame, deviceId),
     pages: options.pages ?? {},

@@ -33,6 +33,12 @@ export interface RestConventions {
   rateLimit: number | undefined;
   /** Mark end-to-end encrypted messages with `encrypted: 1`. */
   encryptedFlag: boolean;
+  /** What force=1 on a taken name answers: a new device, or the same one. */
+  forceRegistration: "new id" | "same id";
+  /** A delete that deletes nothing succeeds (default) or fails with 400. */
+  deleteNothing: "success" | "error";
+  /** Status for an unknown or expired receipt. */
+  unknownReceiptStatus: 400 | 404;
 }
 
 /** What the handler needs from the rest of the fake. */
@@ -188,7 +194,10 @@ function login(p: Params, { store, conventions }: RestContext): Response {
   return ok({ id: account.userKey, secret: store.issueSecret(account) });
 }
 
-function register(p: Params, { store, sendFrame }: RestContext): Response {
+function register(
+  p: Params,
+  { store, sendFrame, conventions }: RestContext,
+): Response {
   const account = store.accountOfSecret(p.secret);
   if (!account) return fail(400, { errors: { secret: ["is invalid"] } });
   if (p.os !== "O") return fail(400, { errors: { os: ["is invalid"] } });
@@ -200,6 +209,9 @@ function register(p: Params, { store, sendFrame }: RestContext): Response {
   );
   if (taken && p.force !== "1") {
     return fail(400, { errors: { name: ["has already been taken"] } });
+  }
+  if (taken && conventions.forceRegistration === "same id") {
+    return ok({ id: taken.id });
   }
   if (taken) {
     // force=1 takes the name over: a new id; the old one stops working.
@@ -257,10 +269,15 @@ function deleteThrough(
 ): Response {
   const device = authorisedDevice(p, context, deviceId);
   if (device instanceof Response) return device;
-  if (!/^\d+$/.test(p.message ?? "")) {
-    return fail(400, { message: "invalid", errors: ["message is invalid"] });
-  }
-  context.store.deleteThrough(device, BigInt(p.message));
+  const invalid = () =>
+    fail(400, { message: "invalid", errors: ["message is invalid"] });
+  if (!/^\d+$/.test(p.message ?? "")) return invalid();
+  const through = BigInt(p.message);
+  if (
+    context.conventions.deleteNothing === "error" &&
+    !device.queue.some((m) => m.id <= through)
+  ) return invalid();
+  context.store.deleteThrough(device, through);
   return ok({});
 }
 
@@ -275,7 +292,7 @@ function acknowledge(
   }
   const result = store.acknowledge(account, receipt);
   if (result === "unknown") {
-    return fail(400, {
+    return fail(conventions.unknownReceiptStatus, {
       receipt: "not found",
       errors: ["receipt not found; may be invalid or expired"],
     });

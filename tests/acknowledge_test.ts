@@ -105,6 +105,21 @@ serverTest(
 );
 
 serverTest(
+  "acknowledge() rejects an unknown receipt answered 404 (unknownReceiptStatus) as a refusal, not a passing failure",
+  async (context) => {
+    const device = await newDevice(context);
+    const error = await rejection(
+      acknowledge(device, "u".repeat(30), context.api),
+    );
+    assert.ok(error instanceof PushoverError);
+    assert.ok(!(error instanceof LoginRequiredError));
+    assert.equal(error.status, 404);
+    assert.equal(error.transient, false);
+  },
+  { unknownReceiptStatus: 404 },
+);
+
+serverTest(
   "acknowledge() turns a rejected secret into LoginRequiredError",
   async (context) => {
     const { receipt } =

@@ -2,7 +2,8 @@
 // Deno, Bun and Node): what only a real connection shows — a GET's body,
 // abrupt drops without a close code, close codes, pings, 404s for other
 // methods, and the per-address socket limit. Plus the conventions that are
-// options (device key, rate limit, force=1) through the in-process transport.
+// options (device key, rate limit, force=1, deletes of nothing) through the
+// in-process transport.
 
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
@@ -329,6 +330,78 @@ serverTest(
     await peer.close();
   },
 );
+
+serverTest(
+  "the fake with forceRegistration 'same id' answers force=1 with the device's own id: its queue and socket stay",
+  async ({ server }) => {
+    const secret = await secretOf(server);
+    const first = await post(server, "/devices.json", {
+      secret,
+      name: "desk",
+      os: "O",
+    });
+    const id = first.json!.id as string;
+    const peer = openPeer(server);
+    await socketLogin(server, peer, id, secret);
+    const forced = await post(server, "/devices.json", {
+      secret,
+      name: "desk",
+      os: "O",
+      force: "1",
+    });
+    assert.equal(forced.status, 200, forced.text);
+    assert.equal(forced.json!.id, id);
+    // No 'E' came first: the next frame is the '!' of a message sent now.
+    server.send({ message: "still here" });
+    assert.equal(await within(peer.next(), "the '!' frame"), "!");
+    const queue = await download(server, secret, id);
+    assert.deepEqual(
+      (queue.json!.messages as { message: string }[]).map((m) => m.message)
+        .slice(1),
+      ["still here"],
+    );
+    await peer.close();
+  },
+  { forceRegistration: "same id" },
+);
+
+for (const deleteNothing of ["success", "error"] as const) {
+  serverTest(
+    `the fake with deleteNothing '${deleteNothing}': a delete that deletes nothing ${
+      deleteNothing === "error" ? "is a 400" : "succeeds"
+    }; one above every id empties the queue`,
+    async ({ server }) => {
+      const { secret, deviceId } = await newDevice(server);
+      server.send({ message: "one" });
+      const ids = ((await download(server, secret, deviceId)).json!
+        .messages as { id_str: string }[]).map((m) => BigInt(m.id_str));
+      const remove = (through: bigint | string) =>
+        post(server, `/devices/${deviceId}/update_highest_message.json`, {
+          secret,
+          message: String(through),
+        });
+      assert.equal((await remove(ids[0])).status, 200, "the welcome");
+      const nothing = [await remove(ids[0]), await remove(ids[0] - 1n)];
+      for (const reply of nothing) {
+        if (deleteNothing === "success") {
+          assert.equal(reply.status, 200, reply.text);
+        } else {
+          assert.equal(reply.status, 400, reply.text);
+          assert.equal(reply.json?.message, "invalid");
+        }
+      }
+      assert.equal((await remove(ids[1] + 1000n)).status, 200);
+      assert.equal(server.store.devices.get(deviceId)!.queue.length, 0);
+      assert.equal(
+        (await remove(ids[1] + 2000n)).status,
+        deleteNothing === "error" ? 400 : 200,
+        "nothing queued: nothing to delete",
+      );
+      assert.equal((await remove("12x")).status, 400, "not a number");
+    },
+    { deleteNothing },
+  );
+}
 
 for (const over of ["in-process", "loopback"] as const) {
   serverTest(

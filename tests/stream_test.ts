@@ -58,6 +58,31 @@ serverTest(
 );
 
 serverTest(
+  "streamMessages() never sends a delete that deletes nothing: batches, a dropped link and a restart, against a fake that refuses one",
+  async (context) => {
+    const device = await newDevice(context);
+    context.server.send({ message: "queued 1" });
+    context.server.send({ message: "queued 2" });
+    const first = context.stream(device);
+    await take(first, 4, (_, index) => {
+      if (index === 2) context.server.dropSockets();
+      if (index === 2) context.server.send({ message: "after the drop" });
+    });
+    await first.close();
+    context.server.send({ message: "for the next start" });
+    const again = context.stream(device);
+    const [next] = await take(again, 1);
+    assert.equal(next.message, "for the next start");
+    await again.close();
+    const deletes = context.server.log.requests("delete");
+    assert.ok(deletes.length >= 2);
+    assert.deepEqual(deletes.map((e) => e.status), deletes.map(() => 200));
+    assert.deepEqual(queued(context.server, device), []);
+  },
+  { deleteNothing: "error" },
+);
+
+serverTest(
   "streamMessages() skips the backlog when asked: deleted unseen, live ones delivered",
   async (context) => {
     const device = await newDevice(context);
