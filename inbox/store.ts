@@ -209,6 +209,9 @@ const COLUMNS = "seq, device, received_at, acknowledged_at, read_at, json";
  */
 const ARRIVAL_ROW = 250;
 
+/** Waits (ms) before a failed filing is tried again: doubling, from min to max. */
+const FILING_RETRY = { min: 1_000, max: 60_000 };
+
 /** A delivery a sink set aside: a dead letter, or one re-driven since. */
 const SET_ASIDE = "state != 'trying'";
 
@@ -243,6 +246,7 @@ export class Inbox {
   /** The database itself, for accepting and filing. */
   readonly #raw: SqlDriver;
   readonly #now: () => number;
+  readonly #filingRetry: { min: number; max: number };
   readonly #listeners = new Set<(added: number) => void>();
   #indexTimer: ReturnType<typeof setTimeout> | undefined;
   #fileTimer: ReturnType<typeof setTimeout> | undefined;
@@ -261,10 +265,17 @@ export class Inbox {
    *
    * @param driver The database, migrated to this version on the way in.
    * @param now The clock times are stored on (ms; injectable for tests).
+   * @param filingRetry The waits (ms) before a failed filing is tried
+   *   again, doubling from `min` to `max` (injectable for tests).
    */
-  constructor(driver: SqlDriver, now: () => number = Date.now) {
+  constructor(
+    driver: SqlDriver,
+    now: () => number = Date.now,
+    filingRetry: { min: number; max: number } = FILING_RETRY,
+  ) {
     this.#raw = driver;
     this.#now = now;
+    this.#filingRetry = filingRetry;
     migrate(driver);
     // Every read and write of messages goes through here, so that none
     // sees the inbox without a batch accept() has already committed.
@@ -353,7 +364,8 @@ export class Inbox {
         this.#fileAccepted();
       } catch {
         // A busy or full disk: again later, and at the next accept.
-        this.#fileSoon(Math.min(Math.max(2 * delay, 1_000), 60_000));
+        const { min, max } = this.#filingRetry;
+        this.#fileSoon(Math.min(Math.max(2 * delay, min), max));
       }
     }, delay);
   }

@@ -5,7 +5,9 @@
  * token, loaded with it; a message sent through the fake appears live; search
  * finds it; Acknowledge acknowledges on the fake; a hostile message runs
  * nothing and breaks no layout; axe-core finds no serious violation; the
- * screenshots in light and dark are saved to docs/ (the README shows them).
+ * screenshots in light and dark are taken — and saved to docs/, which the
+ * README shows, only with UPDATE_SCREENSHOTS=1 (a test run leaves the
+ * working tree as it found it).
  *
  * Run by `deno task test web` (tests/run_all.ts), with Node 24:
  *
@@ -335,8 +337,16 @@ test("axe-core finds no serious or critical violation, in light and in dark; the
         ),
         [],
       );
-      await mkdir(join(ROOT, "docs"), { recursive: true });
-      await page.screenshot({ path: join(ROOT, "docs", `web-${scheme}.png`) });
+      const shots = process.env.UPDATE_SCREENSHOTS === "1"
+        ? join(ROOT, "docs")
+        : join(tmpdir(), `web-app-shots-${process.pid}`);
+      await mkdir(shots, { recursive: true });
+      const shot = join(shots, `web-${scheme}.png`);
+      await page.screenshot({ path: shot });
+      assert.ok((await readFile(shot)).length > 10_000, "a whole page shot");
+      if (shots !== join(ROOT, "docs")) {
+        await rm(shots, { recursive: true, force: true });
+      }
     } finally {
       await page.close();
     }
