@@ -61,7 +61,9 @@ export function webRoutes(
         if (through === undefined) {
           return json({ error: "?through= needs a position" }, 400);
         }
-        return json({ marked: deps.inbox.markRead({ through }) });
+        return json({
+          marked: markShownRead(deps.inbox, through, url.searchParams),
+        });
       }
       case "GET /api/events":
         return events(deps);
@@ -132,12 +134,10 @@ async function message(
 }
 
 /** A page of messages as the filters ask, with what the page shows beside. */
-function messages(inbox: Inbox, params: URLSearchParams) {
-  const failed = failedBySeq(inbox);
-  const pending = pendingSeqs(inbox);
-  const limit = Math.min(wholeNumber(params.get("limit")) ?? 100, 500);
+/** The page's filters, as the history query they make. */
+function filterOf(params: URLSearchParams) {
   const minPriority = params.get("min_priority");
-  const list = inbox.history({
+  return {
     text: params.get("q") || undefined,
     app: params.get("app") || undefined,
     minPriority: minPriority && /^-?[0-2]$/.test(minPriority)
@@ -145,6 +145,44 @@ function messages(inbox: Inbox, params: URLSearchParams) {
       : undefined,
     unread: params.get("unread") === "1",
     failed: params.get("failed") === "1",
+  };
+}
+
+/**
+ * "Mark all read" marks what the page shows, through `through`: with a
+ * filter on, only the messages it lets through — one that is filtered out
+ * stays unread.
+ */
+function markShownRead(
+  inbox: Inbox,
+  through: number,
+  params: URLSearchParams,
+): number {
+  const filter = filterOf(params);
+  const narrowed = filter.text !== undefined || filter.app !== undefined ||
+    filter.minPriority !== undefined || filter.failed;
+  if (!narrowed) return inbox.markRead({ through });
+  const seqs: number[] = [];
+  for (let before = through + 1;;) {
+    const page = inbox.history({
+      ...filter,
+      unread: true,
+      beforeSeq: before,
+      limit: 500,
+    });
+    seqs.push(...page.map((stored) => stored.seq));
+    if (page.length < 500) break;
+    before = page[page.length - 1].seq;
+  }
+  return inbox.markRead({ seqs });
+}
+
+function messages(inbox: Inbox, params: URLSearchParams) {
+  const failed = failedBySeq(inbox);
+  const pending = pendingSeqs(inbox);
+  const limit = Math.min(wholeNumber(params.get("limit")) ?? 100, 500);
+  const list = inbox.history({
+    ...filterOf(params),
     beforeSeq: wholeNumber(params.get("before")),
     limit,
   });

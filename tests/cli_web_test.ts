@@ -237,6 +237,13 @@ cliTest(
         "x-csrf-token": "guess",
       });
       assert.equal(noCsrf.status, 403);
+      // "Mark all read" with a filter on: what it filters out stays unread.
+      const shown = await call(
+        "POST",
+        `/api/read?through=${hostile.seq}&q=DISK`,
+      );
+      assert.equal(JSON.parse(shown.body).marked, 1, "the one shown");
+      assert.equal((await list()).unread, 1, "the one filtered out");
       const read = await call("POST", `/api/messages/${html.seq}/read`);
       assert.equal(read.status, 200);
       assert.equal((await list()).unread, 1);

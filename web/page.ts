@@ -129,13 +129,19 @@ function render() {
   if (state.messages.length === 0) $("list").append(el("li", { class: "empty", text: "No messages." }));
 }
 
-async function load() {
+/** The filters the page shows the list through, as query parameters. */
+function filters() {
   const params = new URLSearchParams();
   if ($("q").value.trim()) params.set("q", $("q").value.trim());
   if ($("app").value) params.set("app", $("app").value);
   if ($("priority").value) params.set("min_priority", $("priority").value);
   if ($("unread-only").checked) params.set("unread", "1");
   if ($("failed-only").checked) params.set("failed", "1");
+  return params;
+}
+
+async function load() {
+  const params = filters();
   params.set("limit", String(PAGE * state.pages));
   try {
     const body = await api("/api/messages?" + params);
@@ -219,9 +225,14 @@ async function start() {
     state.pages++;
     load();
   });
+  // What is shown: with a filter on, a message filtered out stays unread.
   $("mark-all").addEventListener("click", async () => {
     const newest = state.messages[0]?.seq;
-    if (newest !== undefined) await api("/api/read?through=" + newest, { method: "POST" });
+    if (newest !== undefined) {
+      const params = filters();
+      params.set("through", String(newest));
+      await api("/api/read?" + params, { method: "POST" });
+    }
     load();
   });
   document.addEventListener("keydown", (event) => {

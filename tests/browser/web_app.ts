@@ -3,7 +3,8 @@
  * this process against the fake server; headless Chromium, driven by
  * puppeteer-core, opens the page as a person would. Refused without the
  * token, loaded with it; a message sent through the fake appears live; search
- * finds it; Acknowledge acknowledges on the fake; a hostile message runs
+ * finds it; "Mark all read" under a search marks only what it shows;
+ * Acknowledge acknowledges on the fake; a hostile message runs
  * nothing and breaks no layout; axe-core finds no serious violation; the
  * screenshots in light and dark are taken — and saved to docs/, which the
  * README shows, only with UPDATE_SCREENSHOTS=1 (a test run leaves the
@@ -350,6 +351,36 @@ test("axe-core finds no serious or critical violation, in light and in dark; the
     } finally {
       await page.close();
     }
+  }
+});
+
+test("Mark all read with a search on marks what is shown: a message filtered out stays unread", async () => {
+  const { page, errors } = await openPage();
+  const unread = (title: string) =>
+    `[...document.querySelectorAll('#list .message')].some((li) => li.querySelector('.title').textContent === '${title}' && li.classList.contains('unread'))`;
+  try {
+    // The one filtered out is the older: marking through the newest shown
+    // would reach it.
+    server.send({ message: "someone at the door", title: "Porch" });
+    server.send({ message: "the kettle is on", title: "Kettle" });
+    await page.waitForFunction(unread("Kettle"));
+    await page.type("#q", "kettle");
+    await page.waitForFunction(
+      "[...document.querySelectorAll('#list .title')].map((e) => e.textContent).join() === 'Kettle'",
+    );
+    await page.click("#mark-all");
+    await page.waitForFunction(`!(${unread("Kettle")})`);
+    await page.evaluate(
+      "const q = document.querySelector('#q'); q.value = ''; q.dispatchEvent(new Event('input'))",
+    );
+    await page.waitForFunction(
+      "[...document.querySelectorAll('#list .title')].some((e) => e.textContent === 'Porch')",
+    );
+    assert.equal(await page.evaluate(unread("Porch")), true, "filtered out");
+    assert.equal(await page.evaluate(unread("Kettle")), false, "shown");
+    assert.deepEqual(errors, []);
+  } finally {
+    await page.close();
   }
 });
 
