@@ -1,6 +1,6 @@
 // `logout`: forget the device on this machine.
 
-import { rm } from "node:fs/promises";
+import { readFile, rm } from "node:fs/promises";
 import { defineCommand } from "./_command.ts";
 import { EXIT } from "./_fail.ts";
 import { type Io, say } from "./_io.ts";
@@ -35,14 +35,24 @@ async function forget(
     say(io, `not logged in: no device is saved in ${path}`);
     return EXIT.ok;
   }
-  const saved = await readCredentials(path, configFlag);
+  const saved = await readCredentials(path, configFlag).catch(
+    async (error) => {
+      // A broken file in the usual place (cut short, edited by hand) is
+      // forgotten all the same: logging out is deleting it. A file named
+      // with --config may be any file, and one that cannot be read at all
+      // is not known to be broken: both left alone.
+      if (configFlag !== undefined || !(await readable(path))) throw error;
+      return undefined;
+    },
+  );
   await rm(path);
   const key = keyPathBeside(path);
   if (await exists(key)) await rm(key);
-  const name = saved.deviceName ? ` "${saved.deviceName}"` : "";
+  const name = saved?.deviceName ? ` "${saved.deviceName}"` : "";
+  const what = saved ? "" : ", which was not a credentials file";
   say(
     io,
-    `Forgot the device${name} (deleted ${path}). It stays on your dashboard at https://pushover.net/ until you delete it there.`,
+    `Forgot the device${name} (deleted ${path}${what}). It stays on your dashboard at https://pushover.net/ until you delete it there.`,
   );
   // The listener's status names the device: gone with it, unless a
   // listener still runs as that device (it does until it is stopped).
@@ -57,4 +67,14 @@ async function forget(
     await rm(statusPath, { force: true });
   }
   return EXIT.ok;
+}
+
+/** Whether the file's bytes can be read (whatever they are). */
+async function readable(path: string): Promise<boolean> {
+  try {
+    await readFile(path);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -314,6 +314,27 @@ cliTest(
 );
 
 cliTest(
+  "logout deletes a broken credentials file in the usual place, saying so; one named with --config is left alone",
+  async ({ run, config, dir }) => {
+    await mkdir(join(config, ".."), { recursive: true });
+    await writeFile(config, "{not json", { mode: 0o600 });
+    const named = join(dir, "mine.json");
+    await writeFile(named, "{not json", { mode: 0o600 });
+    const given = await run(["logout", "--config", named]);
+    assert.equal(given.code, 2);
+    assert.match(given.stderr, /is not a credentials file/);
+    assert.equal(await readFile(named, "utf8"), "{not json");
+    const usual = await run(["logout"]);
+    assert.equal(usual.code, 0, usual.stderr);
+    assert.match(
+      usual.stderr,
+      /^Forgot the device \(deleted .*, which was not a credentials file\)\. It stays on your dashboard/,
+    );
+    await assert.rejects(stat(config));
+  },
+);
+
+cliTest(
   "status reads the status file: exit 1 without a listener, a dead listener's file is told apart",
   async ({ run, statusFile }) => {
     const none = await run(["status"]);
