@@ -666,34 +666,7 @@ serverTest(
   },
 );
 
-test("an inbox made with SQLite's default pages of 4 KiB keeps them: opened, written and read as before", async () => {
-  await inFolder(async (dir) => {
-    const path = join(dir, "inbox.sqlite");
-    const made = await openSqliteFile(path);
-    // What an inbox of an earlier version is: the same file, smaller pages.
-    for (
-      const step of [
-        `PRAGMA journal_mode = DELETE`,
-        `PRAGMA page_size = 4096`,
-        `VACUUM`,
-        `PRAGMA journal_mode = WAL`,
-      ]
-    ) made.all(step);
-    made.close();
-    const inbox = await openInbox(path);
-    inbox.accept("d", [message(1), message(2)]);
-    assert.deepEqual(inbox.history({}).map((m) => m.message.id_str), [
-      "2",
-      "1",
-    ]);
-    inbox.close();
-    const driver = await openSqliteFile(path);
-    assert.deepEqual(driver.all(`PRAGMA page_size`), [{ page_size: 4096 }]);
-    driver.close();
-  });
-});
-
-test("the node:sqlite driver: WAL, synced commits, a busy timeout, pages of 16 KiB; nested transactions join the outer one; statement errors stay SQLite's", async () => {
+test("the node:sqlite driver: WAL, synced commits, a busy timeout; nested transactions join the outer one; statement errors stay SQLite's", async () => {
   await inFolder(async (dir) => {
     const warn = process.emitWarning;
     const path = join(dir, "inbox.sqlite");
@@ -705,7 +678,6 @@ test("the node:sqlite driver: WAL, synced commits, a busy timeout, pages of 16 K
       ]);
       assert.deepEqual(driver.all(`PRAGMA synchronous`), [{ synchronous: 2 }]);
       assert.deepEqual(driver.all(`PRAGMA busy_timeout`), [{ timeout: 5000 }]);
-      assert.deepEqual(driver.all(`PRAGMA page_size`), [{ page_size: 16384 }]);
       driver.run(`CREATE TABLE t (n INTEGER PRIMARY KEY)`);
       driver.transaction(() =>
         driver.transaction(() => driver.run(`INSERT INTO t VALUES (1)`))
