@@ -70,12 +70,18 @@ interface Runtime {
   version?(binary: string): Promise<string>;
 }
 
-/** Node's reporters: its readable one for the log, JUnit for the counts. */
-const nodeReporters = (report: string) => [
+/**
+ * Node's test flags: its readable reporter for the log, JUnit for the
+ * counts, and an exit once the tests are over — a test that timed out may
+ * leave a socket or a child behind, and without it the process waits on
+ * that for ever and its failure is never told.
+ */
+const nodeTestFlags = (report: string) => [
   "--test-reporter=spec",
   "--test-reporter-destination=stdout",
   "--test-reporter=junit",
   `--test-reporter-destination=${report}`,
+  "--test-force-exit",
 ];
 
 /** Where tests/node22_strip_cache.mjs keeps Node 22's stripped files. */
@@ -90,7 +96,7 @@ const node = (major: number): Runtime => ({
   command: (binary, files, report) => [
     binary,
     "--test",
-    ...nodeReporters(report),
+    ...nodeTestFlags(report),
     "--experimental-test-isolation=none",
     ...files,
   ],
@@ -138,7 +144,7 @@ function workerd(name: string, script: string): Runtime {
     },
     command: (binary, _files, report) => [
       binary,
-      ...nodeReporters(report),
+      ...nodeTestFlags(report),
       script,
       ...tools,
     ],
@@ -170,7 +176,7 @@ function mcpClient(): Runtime {
     },
     command: (binary, _files, report) => [
       binary,
-      ...nodeReporters(report),
+      ...nodeTestFlags(report),
       "tests/mcp/run.ts",
       "--sdk",
       sdk,
@@ -257,7 +263,7 @@ function chromium(
     },
     command: (binary, _files, report) => [
       binary,
-      ...nodeReporters(report),
+      ...nodeTestFlags(report),
       script,
       ...tools,
     ],
