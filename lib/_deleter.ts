@@ -5,7 +5,7 @@ import { retryOrStop } from "./_failure.ts";
 import { compareIdStrings } from "./_parse_batch.ts";
 import { Backoff, type RetryDelay } from "./_retry.ts";
 import { type PreparedDelete, prepareDelete } from "./delete_through.ts";
-import type { PushoverError } from "./errors.ts";
+import { LoginRequiredError, type PushoverError } from "./errors.ts";
 import type { StreamStatus } from "./stream_types.ts";
 import type { Device, RequestOptions } from "./types.ts";
 
@@ -43,6 +43,12 @@ export class Deleter {
   /** Highest id the loop moved past; fixed once stopping began. */
   #handled: string | undefined;
   #deleted: string | undefined;
+  /**
+   * A target whose delete failed without a sure answer (no answer in time,
+   * a 5xx): the server may have applied it. Its retry then deletes nothing,
+   * which a server may refuse ([UNKNOWN]); that refusal means it is done.
+   */
+  #maybeDeleted: string | undefined;
   #inFlight: Promise<void> | undefined;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #stopping = false;
@@ -96,7 +102,7 @@ export class Deleter {
         this.#deleted = target;
         this.#backoff.succeeded();
       },
-      (error) => this.#failed(error),
+      (error) => this.#failed(error, target),
     ).finally(() => {
       this.#inFlight = undefined;
       // The loop moved on while this request ran: delete that too.
@@ -125,13 +131,22 @@ export class Deleter {
     }
   }
 
-  #failed(thrown: unknown): void {
+  #failed(thrown: unknown, target: string): void {
     if (this.#abort.signal.aborted) return;
     const { retry, error } = retryOrStop(thrown, "delete messages");
     if (!retry) {
+      // A refused retry of a delete that may have gone through: done (the
+      // secret or device refused still stops the stream).
+      if (
+        this.#maybeDeleted === target && !(error instanceof LoginRequiredError)
+      ) {
+        this.#deleted = target;
+        return;
+      }
       this.#settings.fatal(error);
       return;
     }
+    this.#maybeDeleted = target;
     if (this.#stopping) return;
     const { attempt, delay } = this.#backoff.failed(error.retryAfter);
     this.#settings.status({

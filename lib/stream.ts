@@ -56,7 +56,9 @@ const DEFAULTS = {
  * loop moved past, sent beside the next download, and within a long batch one
  * every 16 messages, at most one a second, so a crash re-delivers at most the
  * messages moved past since the last delete and those of the one on its way —
- * and are retried with backoff when the server fails passingly.
+ * and are retried with backoff when the server fails passingly; a retry the
+ * server refuses after the earlier attempt's answer was lost counts as done
+ * (the attempt most likely went through), unless it refuses the secret.
  *
  * **Stopping.** `close()`, dispose, the `signal`, or a refusal stop the
  * stream. From the moment stopping begins, nothing more is handed out and

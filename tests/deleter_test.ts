@@ -10,7 +10,11 @@ import { nextTurn, within } from "./_setup.ts";
 /** One delete request the deleter made, answered when the test says so. */
 interface Call {
   message: string;
-  answer(status?: number, headers?: Record<string, string>): void;
+  answer(
+    status?: number,
+    headers?: Record<string, string>,
+    body?: Record<string, unknown>,
+  ): void;
   signal: AbortSignal;
 }
 
@@ -33,14 +37,11 @@ function harness(
       calls.push({
         message: new URLSearchParams(String(init!.body)).get("message")!,
         signal,
-        answer: (status = 200, headers = {}) =>
+        answer: (status = 200, headers = {}, body = { errors: ["no"] }) =>
           resolve(
             status === 200
               ? Response.json({ status: 1, request: "r" })
-              : Response.json({ status: 0, errors: ["no"] }, {
-                status,
-                headers,
-              }),
+              : Response.json({ status: 0, ...body }, { status, headers }),
           ),
       });
     });
@@ -255,4 +256,42 @@ test("Deleter hands a refusal to fatal and does not retry it", async () => {
   assert.equal(calls.length, 2, "a later flush may try again");
   calls[1].answer();
   await deleter.stop(1_000);
+});
+
+test("Deleter takes a refused retry of a delete that failed passingly (it may have gone through) as done; a refusal of the secret still stops", async () => {
+  const { deleter, calls, fatal } = harness();
+  deleter.handled("5");
+  deleter.flush();
+  calls[0].answer(503); // applied, perhaps: its answer says nothing sure
+  await within(
+    (async () => {
+      while (calls.length < 2) await nextTurn();
+    })(),
+    "the retry",
+  );
+  assert.equal(calls[1].message, "5");
+  calls[1].answer(400, {}, {
+    message: "invalid",
+    errors: ["nothing to delete"],
+  });
+  await settle();
+  assert.equal(fatal.length, 0, "done, not a failure");
+  deleter.handled("7");
+  deleter.flush();
+  assert.deepEqual(calls.map((c) => c.message), ["5", "5", "7"]);
+  calls[2].answer(503);
+  await within(
+    (async () => {
+      while (calls.length < 4) await nextTurn();
+    })(),
+    "the second retry",
+  );
+  calls[3].answer(400, {}, {
+    secret: "invalid",
+    errors: ["secret is invalid"],
+  });
+  await settle();
+  assert.equal(fatal.length, 1);
+  assert.equal(fatal[0].name, "LoginRequiredError");
+  await deleter.stop(10); // its last delete, never answered here, given up
 });

@@ -58,7 +58,7 @@ serverTest(
 );
 
 serverTest(
-  "streamMessages() never sends a delete that deletes nothing: batches, a dropped link and a restart, against a fake that refuses one",
+  "streamMessages() sends no delete that deletes nothing while every answer comes: batches, a dropped link and a restart, against a fake that refuses one",
   async (context) => {
     const device = await newDevice(context);
     context.server.send({ message: "queued 1" });
@@ -78,6 +78,44 @@ serverTest(
     assert.ok(deletes.length >= 2);
     assert.deepEqual(deletes.map((e) => e.status), deletes.map(() => 200));
     assert.deepEqual(queued(context.server, device), []);
+  },
+  { deleteNothing: "error" },
+);
+
+serverTest(
+  "streamMessages() takes a refused retry of a delete whose answer was lost (the server had applied it) as done, and goes on",
+  async (context) => {
+    const { server } = context;
+    const device = await newDevice(context);
+    // The first delete reaches the server, which applies it; its answer is
+    // lost on the way back (a reset connection).
+    let lose = true;
+    const fetch: typeof globalThis.fetch = async (input, init) => {
+      const response = await server.fetch(input, init);
+      if (lose && String(input).includes("update_highest_message")) {
+        lose = false;
+        await response.body?.cancel();
+        throw new TypeError("connection reset");
+      }
+      return response;
+    };
+    const stream = context.stream(device, { fetch });
+    const iterator = stream[Symbol.asyncIterator]();
+    await iterator.next(); // the welcome
+    server.send({ message: "next" });
+    assert.equal((await iterator.next()).value?.message, "next");
+    // Its retry deletes nothing, which this fake refuses: 400.
+    await server.log.waitFor((e) =>
+      e.kind === "http" && e.endpoint === "delete" && e.status === 400
+    );
+    server.send({ message: "after" });
+    assert.equal((await iterator.next()).value?.message, "after");
+    await stream.close();
+    assert.deepEqual(
+      server.log.requests("delete").map((e) => e.status),
+      [200, 400, 200],
+    );
+    assert.deepEqual(queued(server, device), ["after"], "held at close");
   },
   { deleteNothing: "error" },
 );
