@@ -61,9 +61,9 @@ export function webRoutes(
         if (through === undefined) {
           return json({ error: "?through= needs a position" }, 400);
         }
-        return json({
-          marked: markShownRead(deps.inbox, through, url.searchParams),
-        });
+        // What the page shows: a message its filters hide stays unread.
+        const matching = filterOf(url.searchParams);
+        return json({ marked: deps.inbox.markRead({ through, matching }) });
       }
       case "GET /api/events":
         return events(deps);
@@ -133,7 +133,6 @@ async function message(
   return json({ error: "no such action" }, 405);
 }
 
-/** A page of messages as the filters ask, with what the page shows beside. */
 /** The page's filters, as the history query they make. */
 function filterOf(params: URLSearchParams) {
   const minPriority = params.get("min_priority");
@@ -148,35 +147,7 @@ function filterOf(params: URLSearchParams) {
   };
 }
 
-/**
- * "Mark all read" marks what the page shows, through `through`: with a
- * filter on, only the messages it lets through — one that is filtered out
- * stays unread.
- */
-function markShownRead(
-  inbox: Inbox,
-  through: number,
-  params: URLSearchParams,
-): number {
-  const filter = filterOf(params);
-  const narrowed = filter.text !== undefined || filter.app !== undefined ||
-    filter.minPriority !== undefined || filter.failed;
-  if (!narrowed) return inbox.markRead({ through });
-  const seqs: number[] = [];
-  for (let before = through + 1;;) {
-    const page = inbox.history({
-      ...filter,
-      unread: true,
-      beforeSeq: before,
-      limit: 500,
-    });
-    seqs.push(...page.map((stored) => stored.seq));
-    if (page.length < 500) break;
-    before = page[page.length - 1].seq;
-  }
-  return inbox.markRead({ seqs });
-}
-
+/** A page of messages as the filters ask, with what the page shows beside. */
 function messages(inbox: Inbox, params: URLSearchParams) {
   const failed = failedBySeq(inbox);
   const pending = pendingSeqs(inbox);

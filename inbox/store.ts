@@ -267,12 +267,19 @@ export class Inbox {
    * @param now The clock times are stored on (ms; injectable for tests).
    * @param filingRetry The waits (ms) before a failed filing is tried
    *   again, doubling from `min` to `max` (injectable for tests).
+   * @throws {RangeError} `filingRetry` is not 1 ≤ min ≤ max ms.
    */
   constructor(
     driver: SqlDriver,
     now: () => number = Date.now,
     filingRetry: { min: number; max: number } = FILING_RETRY,
   ) {
+    const { min, max } = filingRetry;
+    if (!(min >= 1 && max >= min && max <= 2 ** 31 - 1)) {
+      throw new RangeError(
+        `Inbox: 'filingRetry' must be { min, max } in ms with 1 ≤ min ≤ max ≤ 2147483647: current values are ${min} and ${max}`,
+      );
+    }
     this.#raw = driver;
     this.#now = now;
     this.#filingRetry = filingRetry;
@@ -437,7 +444,26 @@ export class Inbox {
 
   /** The messages a query wants, newest first unless asked otherwise. */
   history(query: HistoryQuery = {}): StoredMessage[] {
-    const where: string[] = [];
+    const filter = this.#filter(query);
+    if (!filter) return [];
+    const order = query.order === "oldest" ? "ASC" : "DESC";
+    const rows = this.#db.all<Row>(
+      `SELECT ${COLUMNS} FROM messages WHERE ${filter.where}
+       ORDER BY seq ${order} LIMIT ?`,
+      ...filter.params,
+      query.limit ?? 100,
+    );
+    return rows.map(stored);
+  }
+
+  /**
+   * The condition a query's filters make, and its values; undefined when
+   * nothing can match (a search for punctuation alone).
+   */
+  #filter(
+    query: HistoryQuery,
+  ): { where: string; params: SqlValue[] } | undefined {
+    const where: string[] = ["1"];
     const params: SqlValue[] = [];
     const add = (clause: string, ...values: SqlValue[]) => {
       where.push(clause);
@@ -447,7 +473,7 @@ export class Inbox {
     if (query.text !== undefined) {
       const match = ftsQuery(query.text);
       // Nothing to search for (only punctuation) matches nothing.
-      if (match === undefined) return [];
+      if (match === undefined) return undefined;
       this.index();
       add(
         "seq IN (SELECT rowid FROM messages_text WHERE messages_text MATCH ?)",
@@ -468,15 +494,7 @@ export class Inbox {
     if (query.failed) {
       add(`seq IN (SELECT seq FROM deliveries WHERE ${SET_ASIDE})`);
     }
-    const order = query.order === "oldest" ? "ASC" : "DESC";
-    const rows = this.#db.all<Row>(
-      `SELECT ${COLUMNS} FROM messages
-       ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
-       ORDER BY seq ${order} LIMIT ?`,
-      ...params,
-      query.limit ?? 100,
-    );
-    return rows.map(stored);
+    return { where: where.join(" AND "), params };
   }
 
   /**
@@ -558,10 +576,20 @@ export class Inbox {
   }
 
   /**
-   * Marks messages read: those at `seqs`, or every one up to `through` (a
-   * page's newest). Resolves to how many it marked.
+   * Marks messages read: those at `seqs`, and every one up to `through` (a
+   * page's newest) — with `matching`, only those of them its filters let
+   * through (a page showing a search marks what it shows). Resolves to how
+   * many it marked.
    */
-  markRead({ seqs, through }: { seqs?: number[]; through?: number }): number {
+  markRead(
+    { seqs, through, matching }: {
+      seqs?: number[];
+      through?: number;
+      matching?: Omit<HistoryQuery, "limit" | "order">;
+    },
+  ): number {
+    // Before the transaction: a search indexes what is new first.
+    const filter = this.#filter(matching ?? {});
     return this.#db.transaction(() => {
       const at = this.#now();
       let marked = 0;
@@ -572,11 +600,13 @@ export class Inbox {
           seq,
         );
       }
-      if (through !== undefined) {
+      if (through !== undefined && filter) {
         marked += this.#db.run(
-          `UPDATE messages SET read_at = ? WHERE seq <= ? AND read_at IS NULL`,
+          `UPDATE messages SET read_at = ?
+           WHERE seq <= ? AND read_at IS NULL AND ${filter.where}`,
           at,
           through,
+          ...filter.params,
         );
       }
       return marked;

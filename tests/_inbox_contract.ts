@@ -783,6 +783,48 @@ export function inboxContract(
   );
 
   inboxTest(
+    "marks read up to a position only what a query lets through: an app, a priority, a search, the set-aside; a search for nothing marks nothing",
+    (inbox) => {
+      inbox.add("d1", [
+        message(1, { app: "Backup", message: "the disk is full" }),
+        message(2, { app: "Alarm", priority: 2, receipt: "r2" }),
+        message(3, { app: "Backup", message: "all fine" }),
+        message(4, { app: "Mail", message: "a disk arrived" }),
+        message(5, { app: "Backup", message: "the disk again" }),
+      ]);
+      const unread = () =>
+        inbox.history({ unread: true, order: "oldest" }).map((s) => s.seq);
+      assert.equal(
+        inbox.markRead({ through: 4, matching: { text: "!!" } }),
+        0,
+        "nothing to search for",
+      );
+      assert.equal(
+        inbox.markRead({ through: 4, matching: { app: "Backup" } }),
+        2,
+      );
+      assert.deepEqual(unread(), [2, 4, 5], "5 is past the position");
+      assert.equal(
+        inbox.markRead({ through: 5, matching: { minPriority: 1 } }),
+        1,
+      );
+      assert.deepEqual(unread(), [4, 5]);
+      assert.equal(
+        inbox.markRead({ through: 4, matching: { text: "disk" } }),
+        1,
+      );
+      assert.deepEqual(unread(), [5]);
+      const sink = inbox.sink("webhook", "beginning");
+      sink.failed(5, "down", { permanent: true });
+      assert.equal(
+        inbox.markRead({ through: 5, matching: { failed: true } }),
+        1,
+      );
+      assert.deepEqual(unread(), []);
+    },
+  );
+
+  inboxTest(
     "forgets a sink: its position and dead letters; made again, it starts after what is stored",
     (inbox) => {
       const gone = inbox.sink("notify", "beginning");

@@ -666,6 +666,26 @@ serverTest(
   },
 );
 
+test("an Inbox refuses filing retry waits that would spin (0 ms, NaN) or make no sense (min above max), in one line", async () => {
+  const driver = await openSqliteFile(":memory:");
+  try {
+    for (
+      const [min, max] of [[0, 0], [Number.NaN, 5], [10, 5], [1, Infinity]]
+    ) {
+      assert.throws(
+        () => new Inbox(driver, Date.now, { min, max }),
+        (error: Error) =>
+          error instanceof RangeError &&
+          error.message ===
+            `Inbox: 'filingRetry' must be { min, max } in ms with 1 ≤ min ≤ max ≤ 2147483647: current values are ${min} and ${max}`,
+      );
+    }
+  } finally {
+    // Accepted, and closing the database with it.
+    new Inbox(driver, Date.now, { min: 1, max: 1 }).close();
+  }
+});
+
 test("the node:sqlite driver: WAL, synced commits, a busy timeout; nested transactions join the outer one; statement errors stay SQLite's", async () => {
   await inFolder(async (dir) => {
     const warn = process.emitWarning;

@@ -49,7 +49,15 @@ export const APP_JS = `
 const $ = (id) => document.getElementById(id);
 const PAGE = 100;
 /** The list holds this many pages (the API gives at most 500 at once). */
-const state = { csrf: "", messages: [], selected: -1, pages: 1, token: "" };
+const state = {
+  csrf: "",
+  messages: [],
+  /** The filters the list on screen was loaded with. */
+  shown: new URLSearchParams(),
+  selected: -1,
+  pages: 1,
+  token: "",
+};
 
 /**
  * The access token: from the printed URL's "#token=" (no request carries
@@ -141,11 +149,14 @@ function filters() {
 }
 
 async function load() {
-  const params = filters();
+  const shown = filters();
+  const params = new URLSearchParams(shown);
   params.set("limit", String(PAGE * state.pages));
   try {
     const body = await api("/api/messages?" + params);
     state.messages = body.messages;
+    // The filters of the list on screen, not of the inputs being typed in.
+    state.shown = shown;
     // Older pages while the list is full; past five, search reaches them.
     $("older").hidden = body.messages.length < PAGE * state.pages || state.pages >= 5;
     $("unread").textContent = body.unread ? body.unread + " unread" : "";
@@ -229,9 +240,14 @@ async function start() {
   $("mark-all").addEventListener("click", async () => {
     const newest = state.messages[0]?.seq;
     if (newest !== undefined) {
-      const params = filters();
+      const params = new URLSearchParams(state.shown);
       params.set("through", String(newest));
-      await api("/api/read?" + params, { method: "POST" });
+      try {
+        await api("/api/read?" + params, { method: "POST" });
+      } catch (error) {
+        $("status").textContent = "Could not mark read: " + error.message;
+        return;
+      }
     }
     load();
   });
