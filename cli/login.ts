@@ -65,7 +65,7 @@ stdin.`,
     force: {
       type: "boolean",
       help:
-        "take NAME over if another device of the account has it; that device stops working",
+        "take NAME over if another device of the account has it; that device most likely stops working",
     },
     // Refused with a reason rather than unknown: the code would be in argv.
     twofa: { type: "string", hidden: true, help: "refused: see --twofa-file" },
@@ -163,7 +163,7 @@ async function logInAndSave(
     } catch (error) {
       if (!isTaken(error)) throw error;
       const fix =
-        `pass --name with another name, or --force to take "${name}" over (that device stops working)`;
+        `pass --name with another name, or --force to take "${name}" over (that device most likely stops working)`;
       if (!prompt.interactive || tries >= REGISTRATIONS) {
         throw usage(
           `the device name "${name}" is taken by another device of this account: ${fix}`,

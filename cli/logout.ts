@@ -2,7 +2,7 @@
 
 import { readFile, rm } from "node:fs/promises";
 import { defineCommand } from "./_command.ts";
-import { EXIT } from "./_fail.ts";
+import { EXIT, usage } from "./_fail.ts";
 import { type Io, say } from "./_io.ts";
 import { exists, keyPathBeside, readCredentials } from "./_files.ts";
 import { CONFIG_FLAG, configPath } from "./_options.ts";
@@ -39,10 +39,14 @@ async function forget(
     async (error) => {
       // A broken file in the usual place (cut short, edited by hand) is
       // forgotten all the same: logging out is deleting it. A file named
-      // with --config may be any file, and one that cannot be read at all
-      // is not known to be broken: both left alone.
-      if (configFlag !== undefined || !(await readable(path))) throw error;
-      return undefined;
+      // with --config may be any file: left alone.
+      if (configFlag !== undefined) throw error;
+      if (await readable(path)) return undefined;
+      // Not a file it can read (a folder, no permission): not known to be
+      // credentials at all, so not deleted.
+      throw usage(
+        `cannot read ${path}, so nothing was deleted: check what it is, and delete it yourself if it is not needed`,
+      );
     },
   );
   await rm(path);

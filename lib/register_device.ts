@@ -15,9 +15,10 @@ import type { Device, RequestOptions } from "./types.ts";
  * @param session The session from {@linkcode login} (only `secret` is used).
  * @param name The device name senders target: 1–25 of A–Z, a–z, 0–9, `_`, `-`.
  * @param options Where and how to send the request; `force: true` takes the
- *   name over when another device of the account has it (`force=1`): that
- *   device is replaced and stops working, as when a reinstalled machine
- *   registers under its old name again.
+ *   name over when another device of the account has it (`force=1`), as
+ *   when a reinstalled machine registers under its old name again. What
+ *   becomes of that device Pushover does not say: most likely it is
+ *   replaced and stops working (the fake's `forceRegistration` plays both).
  * @returns The device: its id and the secret it was registered with.
  * @throws {RangeError} The name breaks the naming rules (before any request).
  * @throws {LoginRequiredError} The server rejected the secret.

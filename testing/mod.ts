@@ -156,15 +156,16 @@ export interface FakeServerOptions {
    * "new id" (default) registers a new device under it — the old id stops
    * working, REST answers it as an unknown device and its socket gets `E`;
    * "same id" answers the device's own id, and it keeps its queue and
-   * socket.
+   * socket — and stays disabled if it was.
    */
   forceRegistration?: "new id" | "same id";
   /**
    * A delete that deletes nothing ([UNKNOWN]): through an id below every
-   * queued one (at or below an earlier delete), or with nothing queued.
-   * "success" (default) answers it as any delete; "error" answers 400
-   * `{"message":"invalid"}` — to prove a client never sends one. A delete
-   * through an id above every queued one empties the queue either way.
+   * queued one (at or below an earlier delete, say), or with nothing
+   * queued. "success" (default) answers it as any delete; "error" answers
+   * 400 `{"message":"invalid"}`, as a stricter server might — a client must
+   * not stop for it when its earlier delete's answer was lost. A delete
+   * through an id above every queued one empties a queue either way.
    */
   deleteNothing?: "success" | "error";
   /** Status answered to an unknown or expired receipt ([UNKNOWN]): 400 (default) or 404. */
@@ -279,6 +280,7 @@ export interface FakeServer {
 export async function startFakeServer(
   options: FakeServerOptions = {},
 ): Promise<FakeServer> {
+  checkChoices(options);
   const store = new Store({
     secretPerLogin: options.secretPerLogin ?? true,
     firstMessageId: BigInt(options.firstMessageId ?? "1"),
@@ -401,4 +403,29 @@ export async function startFakeServer(
       await listener?.close();
     },
   };
+}
+
+/** The options that pick one of a few conventions, and their values. */
+const CHOICES: { [K in keyof FakeServerOptions]?: readonly unknown[] } = {
+  frameKind: ["binary", "text"],
+  wrongTwofaStatus: [412, 400],
+  acknowledgeTwice: ["success", "error"],
+  deviceErrorKey: ["device_id", "device"],
+  forceRegistration: ["new id", "same id"],
+  deleteNothing: ["success", "error"],
+  unknownReceiptStatus: [400, 404],
+};
+
+/** A convention the fake does not know is a typo in a test: one line. */
+function checkChoices(options: FakeServerOptions): void {
+  for (const [name, allowed] of Object.entries(CHOICES)) {
+    const value = options[name as keyof FakeServerOptions];
+    if (value !== undefined && !allowed!.includes(value)) {
+      throw new TypeError(
+        `startFakeServer: '${name}' must be ${
+          allowed!.map((v) => JSON.stringify(v)).join(" or ")
+        }: current value is ${JSON.stringify(value)}`,
+      );
+    }
+  }
 }

@@ -210,7 +210,7 @@ cliTest(
     assert.equal(taken.code, 2);
     assert.equal(
       taken.stderr.trim(),
-      'the device name "kitchen" is taken by another device of this account: pass --name with another name, or --force to take "kitchen" over (that device stops working)',
+      'the device name "kitchen" is taken by another device of this account: pass --name with another name, or --force to take "kitchen" over (that device most likely stops working)',
     );
     assert.equal(server.log.requests("register").length, 1);
     const forced = await run(
@@ -314,7 +314,7 @@ cliTest(
 );
 
 cliTest(
-  "logout deletes a broken credentials file in the usual place, saying so; one named with --config is left alone",
+  "logout deletes a broken credentials file in the usual place, saying so; one named with --config, or a folder in its place, is left alone",
   async ({ run, config, dir }) => {
     await mkdir(join(config, ".."), { recursive: true });
     await writeFile(config, "{not json", { mode: 0o600 });
@@ -331,6 +331,15 @@ cliTest(
       /^Forgot the device \(deleted .*, which was not a credentials file\)\. It stays on your dashboard/,
     );
     await assert.rejects(stat(config));
+    // A folder where the file should be: not known to be credentials.
+    await mkdir(config);
+    const folder = await run(["logout"]);
+    assert.equal(folder.code, 2);
+    assert.equal(
+      folder.stderr,
+      `cannot read ${config}, so nothing was deleted: check what it is, and delete it yourself if it is not needed\n`,
+    );
+    assert.ok((await stat(config)).isDirectory());
   },
 );
 

@@ -403,6 +403,34 @@ for (const deleteNothing of ["success", "error"] as const) {
   );
 }
 
+test("the fake refuses a convention it does not know, in one line naming the option and its values", async () => {
+  for (
+    const [options, line] of [
+      [
+        { forceRegistration: "same" },
+        `startFakeServer: 'forceRegistration' must be "new id" or "same id": current value is "same"`,
+      ],
+      [
+        { unknownReceiptStatus: "404" },
+        `startFakeServer: 'unknownReceiptStatus' must be 400 or 404: current value is "404"`,
+      ],
+      [
+        { deleteNothing: true },
+        `startFakeServer: 'deleteNothing' must be "success" or "error": current value is true`,
+      ],
+      [
+        { wrongTwofaStatus: 401 },
+        `startFakeServer: 'wrongTwofaStatus' must be 412 or 400: current value is 401`,
+      ],
+    ] as const
+  ) {
+    await assert.rejects(
+      startFakeServer({ listen: false, ...options } as never),
+      (error: Error) => error instanceof TypeError && error.message === line,
+    );
+  }
+});
+
 for (const over of ["in-process", "loopback"] as const) {
   serverTest(
     `the ${over} WebSocket has the platform's shape: on… handlers, the state constants, and close() refusing a code a client may not send`,

@@ -74,7 +74,9 @@ interface Runtime {
  * Node's test flags: its readable reporter for the log, JUnit for the
  * counts, and an exit once the tests are over — a test that timed out may
  * leave a socket or a child behind, and without it the process waits on
- * that for ever and its failure is never told.
+ * that for ever and its failure is never told. (A handle the library leaks
+ * then no longer hangs Node: Deno's resource sanitizers, and the stream's
+ * test that a process with a closed stream exits, still catch one.)
  */
 const nodeTestFlags = (report: string) => [
   "--test-reporter=spec",
