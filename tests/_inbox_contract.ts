@@ -821,6 +821,7 @@ export function inboxContract(
         1,
       );
       assert.deepEqual(unread(), []);
+      assert.equal(inbox.history().length, 5, "read, and still listed");
     },
   );
 

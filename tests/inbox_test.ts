@@ -670,7 +670,13 @@ test("an Inbox refuses filing retry waits that would spin (0 ms, NaN) or make no
   const driver = await openSqliteFile(":memory:");
   try {
     for (
-      const [min, max] of [[0, 0], [Number.NaN, 5], [10, 5], [1, Infinity]]
+      const [min, max] of [
+        [0, 0],
+        [Number.NaN, 5],
+        [10, 5],
+        [1, Infinity],
+        [1, 2 ** 31],
+      ]
     ) {
       assert.throws(
         () => new Inbox(driver, Date.now, { min, max }),
@@ -681,8 +687,8 @@ test("an Inbox refuses filing retry waits that would spin (0 ms, NaN) or make no
       );
     }
   } finally {
-    // Accepted, and closing the database with it.
-    new Inbox(driver, Date.now, { min: 1, max: 1 }).close();
+    // The longest a timer waits, accepted; closing the database with it.
+    new Inbox(driver, Date.now, { min: 1, max: 2 ** 31 - 1 }).close();
   }
 });
 
