@@ -53,6 +53,8 @@ export class PushHub {
   readonly #log: Log;
   readonly #conventions: PushConventions;
   readonly #sessions = new Set<Session>();
+  /** The logged-in sessions of each device: a `!` looks at no other. */
+  readonly #byDevice = new Map<string, Set<Session>>();
   #count = 0;
   #keepAlivePaused = false;
   #dropNext = 0;
@@ -95,6 +97,11 @@ export class PushHub {
         clearInterval(session.keepAlive);
         clearInterval(session.pinger);
         this.#sessions.delete(session);
+        if (session.deviceId !== undefined) {
+          const same = this.#byDevice.get(session.deviceId);
+          same?.delete(session);
+          if (same?.size === 0) this.#byDevice.delete(session.deviceId);
+        }
         this.#entry(session, "close");
       },
     };
@@ -173,10 +180,10 @@ export class PushHub {
 
   /** Open sessions that have logged in (to one device, or any). */
   loggedIn(deviceId?: string): Session[] {
-    return [...this.#sessions].filter((s) =>
-      s.deviceId !== undefined && !s.muted &&
-      (deviceId === undefined || s.deviceId === deviceId)
-    );
+    const sessions = deviceId === undefined
+      ? this.#sessions
+      : this.#byDevice.get(deviceId) ?? [];
+    return [...sessions].filter((s) => s.deviceId !== undefined && !s.muted);
   }
 
   /** Closes every connection. */
@@ -247,6 +254,8 @@ export class PushHub {
       older.socket.close(1000);
     }
     session.deviceId = device.id;
+    const same = this.#byDevice.get(device.id) ?? new Set();
+    this.#byDevice.set(device.id, same.add(session));
     this.#entry(session, "login");
     const interval = this.#conventions.keepAliveInterval;
     if (interval > 0) {

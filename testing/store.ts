@@ -189,8 +189,16 @@ const FIRST_AID = 435443636951759403n;
 export class Store {
   /** Every account, in the order they were added. */
   readonly accounts: Account[] = [];
-  /** Every device, by id. */
+  /** Every device, by id (read it; change devices through the methods). */
   readonly devices: Map<string, DeviceRecord> = new Map();
+  /**
+   * Each account's devices, in the order registered: a message is queued
+   * without a look at every other account's devices (a load test's
+   * thousands of them cost 60 µs a message).
+   */
+  readonly #devicesOf = new Map<Account, Set<DeviceRecord>>();
+  /** The device registered last: whose account a send without a user is for. */
+  #newest: DeviceRecord | undefined;
   readonly #secrets = new Map<string, Account>();
   readonly #appIds = new Map<string, bigint>();
   readonly #receipts = new Map<
@@ -261,7 +269,7 @@ export class Store {
       nextId: this.#options.firstMessageId,
       disabled: false,
     };
-    this.devices.set(device.id, device);
+    this.#keep(device);
     this.#enqueue(device, {
       umid: this.#nextUmid++,
       aid: PUSHOVER_AID,
@@ -334,8 +342,10 @@ export class Store {
       });
     }
     this.devices.clear();
+    this.#devicesOf.clear();
+    this.#newest = undefined;
     for (const d of snapshot.devices) {
-      this.devices.set(d.id, {
+      this.#keep({
         id: d.id,
         name: d.name,
         account: account(d.account),
@@ -358,14 +368,26 @@ export class Store {
   /** Forgets a device: its id is unknown from now on. */
   removeDevice(device: DeviceRecord): void {
     this.devices.delete(device.id);
+    this.#devicesOf.get(device.account)?.delete(device);
+    if (this.#newest === device) {
+      this.#newest = [...this.devices.values()].at(-1);
+    }
+  }
+
+  /** Keeps a device, by id and under its account. */
+  #keep(device: DeviceRecord): void {
+    this.devices.set(device.id, device);
+    let devices = this.#devicesOf.get(device.account);
+    if (!devices) this.#devicesOf.set(device.account, devices = new Set());
+    devices.add(device);
+    this.#newest = device;
   }
 
   /** Queues a message for the user's devices; returns what was queued where. */
   send(outgoing: OutgoingMessage): { sent: Sent; devices: DeviceRecord[] } {
     const account = this.#findAccount(outgoing.user);
-    const devices = [...this.devices.values()].filter((d) =>
-      d.account === account &&
-      (outgoing.device === undefined || d.name === outgoing.device)
+    const devices = [...this.#devicesOf.get(account) ?? []].filter((d) =>
+      outgoing.device === undefined || d.name === outgoing.device
     );
     if (devices.length === 0) {
       throw new Error(
@@ -472,9 +494,8 @@ export class Store {
   #findAccount(user: string | undefined): Account {
     // Without a user: the account whose device was registered last — the
     // one a person trying the fake just logged in with.
-    const newest = [...this.devices.values()].at(-1)?.account;
     const account = user === undefined
-      ? newest ?? this.accounts[0]
+      ? this.#newest?.account ?? this.accounts[0]
       : this.accounts.find((a) => a.userKey === user || a.email === user);
     if (!account) throw new Error(`no account ${user ?? "at all"}`);
     return account;

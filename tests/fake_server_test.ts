@@ -1085,6 +1085,20 @@ serverTest(
     const device = await registerDevice(session, "newest", api);
     const sent = server.send({ message: "to the newest" });
     assert.deepEqual(Object.keys(sent.ids), [device.deviceId]);
+    // That device forgotten, the one registered before it is the newest.
+    const first = await registerDevice(
+      await login({ email: EMAIL, password: PASSWORD }, api),
+      "first",
+      api,
+    );
+    const last = await registerDevice(session, "last", api);
+    server.store.removeDevice(server.store.devices.get(last.deviceId)!);
+    const next = server.send({ message: "to the one before" });
+    assert.deepEqual(Object.keys(next.ids), [first.deviceId]);
+    assert.throws(
+      () => server.send({ message: "x", user: other.email, device: "last" }),
+      /no device to send to/,
+    );
   },
 );
 
@@ -1114,6 +1128,16 @@ serverTest(
         restored.store.devices.get(d.deviceId)!.queue.at(-1)!.emergency
       );
       assert.ok(copies.every((e) => e?.acked === true));
+      // Sent to after the restore: each device of the account, as before.
+      const after = restored.send({ message: "after", user: EMAIL });
+      assert.deepEqual(
+        Object.keys(after.ids).sort(),
+        [a.deviceId, b.deviceId].sort(),
+      );
+      assert.deepEqual(
+        Object.keys(restored.send({ message: "no user" }).ids).sort(),
+        [a.deviceId, b.deviceId].sort(),
+      );
     } finally {
       await restored.close();
     }
