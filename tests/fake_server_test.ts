@@ -1103,6 +1103,44 @@ serverTest(
 );
 
 serverTest(
+  "the fake's device bookkeeping: a send with no device anywhere is one error; forgetting the newest device makes the one before it the newest, whatever its account; restore() replaces every device",
+  async ({ server, api }) => {
+    assert.throws(() => server.send({ message: "x" }), /no device to send to/);
+    server.addAccount({ email: "o@example.com", password: "pw-2" });
+    const mine = await login({ email: EMAIL, password: PASSWORD }, api);
+    const theirs = await login(
+      { email: "o@example.com", password: "pw-2" },
+      api,
+    );
+    const a = await registerDevice(mine, "a", api);
+    const before = JSON.parse(JSON.stringify(server.store.snapshot()));
+    await registerDevice(mine, "c", api);
+    const b = await registerDevice(theirs, "b", api);
+    const d = await registerDevice(mine, "d", api);
+    server.store.removeDevice(server.store.devices.get(d.deviceId)!);
+    assert.deepEqual(Object.keys(server.send({ message: "y" }).ids), [
+      b.deviceId,
+    ]);
+    server.store.restore(before);
+    assert.deepEqual([...server.store.devices.keys()], [a.deviceId]);
+    assert.throws(
+      () => server.send({ message: "z", user: "o@example.com" }),
+      /no device to send to/,
+    );
+    // An account named by its user key as well as its e-mail; none, one line.
+    const userKey = server.store.accounts[0].userKey;
+    assert.deepEqual(
+      Object.keys(server.send({ message: "k", user: userKey }).ids),
+      [a.deviceId],
+    );
+    assert.throws(
+      () => server.send({ message: "n", user: "nobody@example.com" }),
+      { message: "no account nobody@example.com" },
+    );
+  },
+);
+
+serverTest(
   "the fake's store survives snapshot() and restore() as JSON: ids exact, an emergency's copies still share their receipt",
   async ({ server, api }) => {
     const session = await login({ email: EMAIL, password: PASSWORD }, api);
