@@ -239,14 +239,14 @@ cliTest(
 );
 
 /** `listen` with a hook that times out after 200 ms, tried again a minute on. */
-function timedOutHook(hook: string): string[] {
+function timedOutHook(hook: string, timeout = "200ms"): string[] {
   return [
     "listen",
     "--no-inbox",
     "--exec",
     hook,
     "--exec-timeout",
-    "200ms",
+    timeout,
     "--retry-delay",
     "60s",
   ];
@@ -380,10 +380,14 @@ cliTest(
     // shell that does not.
     const hook =
       `sh -c 'trap "" TERM; echo $$ > "$0"; exec sleep 300' ${pidFile} & wait`;
-    const timed = context.start(timedOutHook(hook));
+    // Time for both shells to start, and the child to ignore SIGTERM, before
+    // the timeout: 0.2 s was not always enough on a loaded machine (two
+    // test runs side by side), and a child ended before its trap wrote no
+    // pid.
+    const timed = context.start(timedOutHook(hook, "2s"));
     let straggler: number | undefined;
     try {
-      await timed.waitFor("stderr", "did not finish within 0.2 s");
+      await timed.waitFor("stderr", "did not finish within 2 s");
       straggler = Number(await readFile(pidFile, "utf8"));
       const alive = () => {
         try {
