@@ -463,6 +463,7 @@ export class Inbox {
   #filter(
     query: HistoryQuery,
   ): { where: string; params: SqlValue[] } | undefined {
+    // "1" (true) first: a query without filters is still a condition.
     const where: string[] = ["1"];
     const params: SqlValue[] = [];
     const add = (clause: string, ...values: SqlValue[]) => {

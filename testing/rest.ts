@@ -204,9 +204,7 @@ function register(
   if (!/^[A-Za-z0-9_-]{1,25}$/.test(p.name ?? "")) {
     return fail(400, { errors: { name: ["is invalid"] } });
   }
-  const taken = [...store.devices.values()].find((d) =>
-    d.account === account && d.name === p.name
-  );
+  const taken = store.devicesOf(account).find((d) => d.name === p.name);
   if (taken && p.force !== "1") {
     return fail(400, { errors: { name: ["has already been taken"] } });
   }

@@ -374,6 +374,11 @@ export class Store {
     }
   }
 
+  /** The account's devices, in the order they were registered. */
+  devicesOf(account: Account): DeviceRecord[] {
+    return [...this.#devicesOf.get(account) ?? []];
+  }
+
   /** Keeps a device, by id and under its account. */
   #keep(device: DeviceRecord): void {
     this.devices.set(device.id, device);
@@ -386,7 +391,7 @@ export class Store {
   /** Queues a message for the user's devices; returns what was queued where. */
   send(outgoing: OutgoingMessage): { sent: Sent; devices: DeviceRecord[] } {
     const account = this.#findAccount(outgoing.user);
-    const devices = [...this.#devicesOf.get(account) ?? []].filter((d) =>
+    const devices = this.devicesOf(account).filter((d) =>
       outgoing.device === undefined || d.name === outgoing.device
     );
     if (devices.length === 0) {

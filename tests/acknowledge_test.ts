@@ -89,35 +89,25 @@ serverTest(
   { acknowledgeTwice: "error" },
 );
 
-serverTest(
-  "acknowledge() rejects an unknown receipt with PushoverError, not LoginRequiredError",
-  async (context) => {
-    const device = await newDevice(context);
-    const error = await rejection(
-      acknowledge(device, "u".repeat(30), context.api),
-    );
-    assert.ok(error instanceof PushoverError);
-    assert.ok(!(error instanceof LoginRequiredError));
-    assert.deepEqual(error.errors, [
-      "receipt not found; may be invalid or expired",
-    ]);
-  },
-);
-
-serverTest(
-  "acknowledge() rejects an unknown receipt answered 404 (unknownReceiptStatus) as a refusal, not a passing failure",
-  async (context) => {
-    const device = await newDevice(context);
-    const error = await rejection(
-      acknowledge(device, "u".repeat(30), context.api),
-    );
-    assert.ok(error instanceof PushoverError);
-    assert.ok(!(error instanceof LoginRequiredError));
-    assert.equal(error.status, 404);
-    assert.equal(error.transient, false);
-  },
-  { unknownReceiptStatus: 404 },
-);
+for (const unknownReceiptStatus of [400, 404] as const) {
+  serverTest(
+    `acknowledge() rejects an unknown receipt answered ${unknownReceiptStatus} with PushoverError, a refusal, not LoginRequiredError`,
+    async (context) => {
+      const device = await newDevice(context);
+      const error = await rejection(
+        acknowledge(device, "u".repeat(30), context.api),
+      );
+      assert.ok(error instanceof PushoverError);
+      assert.ok(!(error instanceof LoginRequiredError));
+      assert.equal(error.status, unknownReceiptStatus);
+      assert.equal(error.transient, false);
+      assert.deepEqual(error.errors, [
+        "receipt not found; may be invalid or expired",
+      ]);
+    },
+    { unknownReceiptStatus },
+  );
+}
 
 serverTest(
   "acknowledge() turns a rejected secret into LoginRequiredError",

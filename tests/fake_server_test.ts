@@ -1117,6 +1117,14 @@ serverTest(
     await registerDevice(mine, "c", api);
     const b = await registerDevice(theirs, "b", api);
     const d = await registerDevice(mine, "d", api);
+    const [myAccount, theirAccount] = server.store.accounts;
+    assert.deepEqual(
+      [myAccount, theirAccount].map((account) =>
+        server.store.devicesOf(account).map((device) => device.name)
+      ),
+      [["a", "c", "d"], ["b"]],
+      "each account's devices, in the order registered",
+    );
     server.store.removeDevice(server.store.devices.get(d.deviceId)!);
     assert.deepEqual(Object.keys(server.send({ message: "y" }).ids), [
       b.deviceId,

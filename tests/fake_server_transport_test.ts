@@ -294,33 +294,30 @@ serverTest(
   { rateLimit: 3 },
 );
 
+/**
+ * A device "desk" with a socket logged in as it, and how to register the
+ * name again (with `force: "1"` to take it over).
+ */
+async function takenDesk(server: FakeServer) {
+  const secret = await secretOf(server);
+  const register = (extra: Record<string, string> = {}) =>
+    post(server, "/devices.json", { secret, name: "desk", os: "O", ...extra });
+  const id = (await register()).json!.id as string;
+  const peer = openPeer(server);
+  await socketLogin(server, peer, id, secret);
+  return { secret, id, peer, register };
+}
+
 serverTest(
   "the fake lets force=1 take a taken name over: a new id, the old one refused and its socket told 'E'",
   async ({ server }) => {
-    const secret = await secretOf(server);
-    const first = await post(server, "/devices.json", {
-      secret,
-      name: "desk",
-      os: "O",
-    });
-    const oldId = first.json!.id as string;
-    const peer = openPeer(server);
-    await socketLogin(server, peer, oldId, secret);
-    const taken = await post(server, "/devices.json", {
-      secret,
-      name: "desk",
-      os: "O",
-    });
+    const { secret, id: oldId, peer, register } = await takenDesk(server);
+    const taken = await register();
     assert.equal(taken.status, 400);
     assert.deepEqual(taken.json?.errors, {
       name: ["has already been taken"],
     });
-    const forced = await post(server, "/devices.json", {
-      secret,
-      name: "desk",
-      os: "O",
-      force: "1",
-    });
+    const forced = await register({ force: "1" });
     assert.equal(forced.status, 200, forced.text);
     const newId = forced.json!.id as string;
     assert.notEqual(newId, oldId);
@@ -334,21 +331,8 @@ serverTest(
 serverTest(
   "the fake with forceRegistration 'same id' answers force=1 with the device's own id: its queue and socket stay",
   async ({ server }) => {
-    const secret = await secretOf(server);
-    const first = await post(server, "/devices.json", {
-      secret,
-      name: "desk",
-      os: "O",
-    });
-    const id = first.json!.id as string;
-    const peer = openPeer(server);
-    await socketLogin(server, peer, id, secret);
-    const forced = await post(server, "/devices.json", {
-      secret,
-      name: "desk",
-      os: "O",
-      force: "1",
-    });
+    const { secret, id, peer, register } = await takenDesk(server);
+    const forced = await register({ force: "1" });
     assert.equal(forced.status, 200, forced.text);
     assert.equal(forced.json!.id, id);
     // No 'E' came first: the next frame is the '!' of a message sent now.

@@ -65,8 +65,9 @@ serverTest(
     context.server.send({ message: "queued 2" });
     const first = context.stream(device);
     await take(first, 4, (_, index) => {
-      if (index === 2) context.server.dropSockets();
-      if (index === 2) context.server.send({ message: "after the drop" });
+      if (index !== 2) return;
+      context.server.dropSockets();
+      context.server.send({ message: "after the drop" });
     });
     await first.close();
     context.server.send({ message: "for the next start" });
