@@ -6,7 +6,8 @@
  *
  * A stream is received into it a batch per transaction, committed before
  * the stream counts the batch handled, so the server deletes only what is
- * on disk: the batch as it came, a row per 250 messages, each message filed
+ * on disk: the batch as it came, a row per 250 messages (each message's
+ * values; the field names once per run of messages that share them), filed
  * into the history (kept once by id) a moment later — `Inbox.accept()`.
  * The main module (`@openpush/pushover-open-client`) does not use this one:
  * a bundle for a browser or a Worker never sees `node:sqlite`.

@@ -4,6 +4,7 @@
 // driver.
 
 import type { Message } from "../mod.ts";
+import { packBatch, unpackBatch } from "./_arrivals.ts";
 import type { SqlDriver, SqlValue } from "./_driver.ts";
 import { migrate } from "./_schema.ts";
 
@@ -350,7 +351,7 @@ export class Inbox {
           `INSERT INTO arrivals (device, received_at, batch) VALUES (?, ?, ?)`,
           device,
           at,
-          JSON.stringify(messages.slice(i, i + ARRIVAL_ROW)),
+          packBatch(messages.slice(i, i + ARRIVAL_ROW)),
         );
       }
     });
@@ -391,7 +392,7 @@ export class Inbox {
       >(`SELECT id, device, received_at, batch FROM arrivals ORDER BY id`);
       let count = 0;
       for (const { device, received_at, batch } of batches) {
-        count += this.#insert(device, received_at, JSON.parse(batch));
+        count += this.#insert(device, received_at, unpackBatch(batch));
       }
       const last = batches.at(-1);
       if (last) this.#raw.run(`DELETE FROM arrivals WHERE id <= ?`, last.id);

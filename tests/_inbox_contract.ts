@@ -263,7 +263,9 @@ export function inboxContract(
         inbox.accept("d1", batch.slice(601)); // 500: two rows, not three
         assert.deepEqual(
           driver.all(
-            `SELECT json_array_length(batch) AS n FROM arrivals ORDER BY id`,
+            `SELECT (SELECT sum(json_array_length(value, '$.rows'))
+               FROM json_each(batch, '$.groups')) AS n
+             FROM arrivals ORDER BY id`,
           ),
           [250, 250, 101, 250, 250].map((n) => ({ n })),
         );
@@ -273,6 +275,83 @@ export function inboxContract(
           batch.map((m) => m.id_str),
         );
         assert.deepEqual(stored.at(-1)?.seq, 1_101);
+      } finally {
+        inbox.close();
+      }
+    },
+  );
+
+  define(
+    `inbox on ${driverName}: accept() keeps each run of messages with the same fields as one list of names, and gives back each message as its JSON would`,
+    async () => {
+      const driver = await open();
+      const inbox = new Inbox(driver);
+      try {
+        const titled = { title: "with a title", url: "https://example.com" };
+        const { id: _, ...rest } = message(6);
+        const batch = [
+          message(1),
+          message(2, titled),
+          message(3, titled),
+          // What JSON leaves out is left out: a field undefined, a function.
+          message(4, {
+            ...titled,
+            sound: undefined,
+            extra: { nested: [1, "x", null] },
+            later: () => 1,
+            tag: Symbol("s"),
+          } as Partial<Message>),
+          JSON.parse(`{"id": 5, "id_str": "5", "__proto__": "a field"}`),
+          { ...rest, id: 6 }, // the same fields in another order
+          message(7),
+          message(8),
+          // As many fields, one of them another.
+          message(9, { aid: undefined, sound: "siren" } as Partial<Message>),
+        ] as Message[];
+        inbox.accept("d1", batch);
+        const [{ groups }] = driver.all<{ groups: string }>(
+          `SELECT json_extract(batch, '$.groups') AS groups FROM arrivals`,
+        );
+        assert.deepEqual(
+          (JSON.parse(groups) as { rows: unknown[] }[]).map((g) =>
+            g.rows.length
+          ),
+          [1, 2, 1, 1, 1, 2, 1],
+        );
+        const stored = inbox.history({ order: "oldest" });
+        const asJson = batch.map((m) => JSON.parse(JSON.stringify(m)));
+        assert.deepEqual(stored.map((s) => s.message), asJson);
+        assert.deepEqual(
+          stored.map((s) => Object.keys(s.message)),
+          asJson.map((m) => Object.keys(m)),
+        );
+        assert.equal(
+          Object.getPrototypeOf(stored[4].message),
+          Object.prototype,
+        );
+      } finally {
+        inbox.close();
+      }
+    },
+  );
+
+  define(
+    `inbox on ${driverName}: a batch an earlier version kept (a JSON array of its messages) is filed as well`,
+    async () => {
+      const driver = await open();
+      const inbox = new Inbox(driver);
+      try {
+        driver.run(
+          `INSERT INTO arrivals (device, received_at, batch) VALUES (?, ?, ?)`,
+          "d1",
+          5,
+          JSON.stringify([message(1), message(2)]),
+        );
+        inbox.accept("d1", [message(3)]);
+        assert.deepEqual(
+          inbox.history({ order: "oldest" }).map((s) => s.message),
+          [message(1), message(2), message(3)],
+        );
       } finally {
         inbox.close();
       }

