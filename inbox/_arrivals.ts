@@ -14,20 +14,30 @@ interface Packed {
 }
 
 /**
- * `messages` as one JSON text, each message's fields in their order, with
- * what `JSON.stringify(message)` leaves out of an object (undefined, a
- * function, a symbol) left out: {@linkcode unpackBatch} gives back each
- * message as `JSON.parse(JSON.stringify(message))` would.
+ * `messages` as one JSON text, each message as `JSON.stringify` would keep
+ * it: its fields in their order, a value's `toJSON()` used, what JSON
+ * leaves out of an object (undefined, a function, a symbol) left out.
+ * {@linkcode unpackBatch} gives back each message as
+ * `JSON.parse(JSON.stringify(message))` would.
+ *
+ * @param checkId Called with each message's `id_str` as it will be kept —
+ *   not as a getter JSON leaves out shows it — and throws to refuse the
+ *   batch: one that could never be filed would stop every later one.
  */
-export function packBatch(messages: readonly Message[]): string {
+export function packBatch(
+  messages: readonly Message[],
+  checkId: (id: unknown) => void,
+): string {
   const groups: Packed["groups"] = [];
   let last: Packed["groups"][number] | undefined;
+  let idAt = -1;
   for (const message of messages) {
-    const record = message as unknown as Record<string, unknown>;
+    const record = jsonRecord(message);
     const keys: string[] = [];
     const row: unknown[] = [];
     for (const key of Object.keys(record)) {
-      const value = record[key];
+      let value = record[key];
+      if (hasToJson(value)) value = value.toJSON(key);
       const type = typeof value;
       if (type === "undefined" || type === "function" || type === "symbol") {
         continue;
@@ -38,10 +48,27 @@ export function packBatch(messages: readonly Message[]): string {
     if (!last || !sameKeys(last.keys, keys)) {
       last = { keys, rows: [] };
       groups.push(last);
+      idAt = keys.indexOf("id_str");
     }
+    checkId(row[idAt]); // undefined when it has none
     last.rows.push(row);
   }
   return JSON.stringify({ groups } satisfies Packed);
+}
+
+/** The message's fields, or those of what its own `toJSON()` makes of it. */
+function jsonRecord(message: Message): Record<string, unknown> {
+  if (!hasToJson(message)) return message as unknown as Record<string, unknown>;
+  const text = JSON.stringify(message);
+  const value: unknown = text === undefined ? undefined : JSON.parse(text);
+  return typeof value === "object" && value !== null
+    ? value as Record<string, unknown>
+    : {}; // no fields: refused for its id
+}
+
+function hasToJson(value: unknown): value is { toJSON(key: string): unknown } {
+  return typeof value === "object" && value !== null &&
+    typeof (value as { toJSON?: unknown }).toJSON === "function";
 }
 
 /**

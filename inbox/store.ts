@@ -152,7 +152,7 @@ interface Row {
  * stop its device's stream for good, the batch coming back on each start.
  */
 function idKey(id: string): string {
-  if (!/^\d+$/.test(id)) {
+  if (typeof id !== "string" || !/^\d+$/.test(id)) {
     throw new TypeError(`not a message id: ${JSON.stringify(id)}`);
   }
   const digits = id.replace(/^0+(?=\d)/, "");
@@ -338,20 +338,25 @@ export class Inbox {
    */
   accept(device: string, messages: readonly Message[]): void {
     if (messages.length === 0) return;
-    // Refused now, not when filed: a batch that could never be filed would
+    // Each id refused now, not when filed (as it is kept: a getter JSON
+    // leaves out does not count): a batch that could never be filed would
     // stop every later one behind it.
-    for (const message of messages) idKey(message.id_str);
+    const rows: string[] = [];
+    for (let i = 0; i < messages.length; i += ARRIVAL_ROW) {
+      const row = messages.slice(i, i + ARRIVAL_ROW);
+      rows.push(packBatch(row, (id) => idKey(id as string)));
+    }
     // A filing that failed is not left behind the receiver's back: tried
     // again here, it stops the receiver with its error if it fails again.
     if (this.#filingFailed) this.#fileAccepted();
     const at = this.#now();
     this.#raw.transaction(() => {
-      for (let i = 0; i < messages.length; i += ARRIVAL_ROW) {
+      for (const batch of rows) {
         this.#raw.run(
           `INSERT INTO arrivals (device, received_at, batch) VALUES (?, ?, ?)`,
           device,
           at,
-          packBatch(messages.slice(i, i + ARRIVAL_ROW)),
+          batch,
         );
       }
     });

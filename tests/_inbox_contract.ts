@@ -246,6 +246,29 @@ export function inboxContract(
         () => inbox.accept("d1", [message(1), message("x1" as never)]),
         /not a message id: "x1"/,
       );
+      assert.throws(
+        () => inbox.accept("d1", [message(1, { id_str: 1 as never })]),
+        /not a message id: 1$/,
+      );
+      // An id only a getter on its class shows: JSON would not keep it,
+      // so the batch could never be filed.
+      class Shown {
+        message = "shown";
+        get id_str() {
+          return "3";
+        }
+      }
+      assert.throws(
+        () => inbox.accept("d1", [new Shown() as unknown as Message]),
+        /not a message id: undefined/,
+      );
+      // A message whose own toJSON() leaves nothing of it to keep.
+      for (const kept of [undefined, null, "text"]) {
+        assert.throws(
+          () => inbox.accept("d1", [{ ...message(4), toJSON: () => kept }]),
+          /not a message id: undefined/,
+        );
+      }
       assert.deepEqual(inbox.history(), []);
       inbox.accept("d1", [message(2)]);
       assert.deepEqual(bodies(inbox.history()), ["message 2"]);
@@ -307,6 +330,18 @@ export function inboxContract(
           message(8),
           // As many fields, one of them another.
           message(9, { aid: undefined, sound: "siren" } as Partial<Message>),
+          // A value's toJSON() is used, given the field's name.
+          message(10, {
+            when: { toJSON: (key: string) => `at ${key}` },
+            gone: { toJSON: () => undefined },
+          } as Partial<Message>),
+          // A message's own toJSON() decides what of it is kept.
+          {
+            ...message(11),
+            hidden: "its toJSON leaves this out",
+            toJSON: () => message(11),
+          },
+          message(12),
         ] as Message[];
         inbox.accept("d1", batch);
         const [{ groups }] = driver.all<{ groups: string }>(
@@ -316,7 +351,7 @@ export function inboxContract(
           (JSON.parse(groups) as { rows: unknown[] }[]).map((g) =>
             g.rows.length
           ),
-          [1, 2, 1, 1, 1, 2, 1],
+          [1, 2, 1, 1, 1, 2, 1, 1, 2],
         );
         const stored = inbox.history({ order: "oldest" });
         const asJson = batch.map((m) => JSON.parse(JSON.stringify(m)));
