@@ -7,7 +7,9 @@
  *   committed and synced). Twice: with the fake in this process (its
  *   in-process transport: the floor, where the stream's own work is all
  *   there is to compare with), and, given the bench server's JSON line,
- *   with the fake in its own process over loopback, as a server is;
+ *   with the fake in its own process over loopback, as a server is. With
+ *   the time inside `accept()`, the inbox's own share: the ratio's other
+ *   side, the stream alone, moves by up to half between runs;
  * - full-text search over `--stored` messages (100,000): the median of 50
  *   searches for a word in about 1 % of them, 20 results each;
  * - the first page of history (20, newest first) over the same inbox;
@@ -104,12 +106,16 @@ async function remoteSource(run: number, at: ServerInfo): Promise<Source> {
   };
 }
 
-/** ms to stream a backlog of BACKLOG, handled by `handle`. */
+/**
+ * ms to stream a backlog of BACKLOG, handled by `handle`; with the inbox,
+ * also the ms inside `accept()` (the commit the delete waits for): the
+ * inbox's own share, which the stream's run-to-run spread does not move.
+ */
 async function receiveBacklog(
   handle: "count" | "inbox",
   run: number,
   at?: ServerInfo,
-): Promise<number> {
+): Promise<{ ms: number; acceptMs: number }> {
   const { device, options, close } = at
     ? await remoteSource(run, at)
     : await inProcessSource(run);
@@ -123,6 +129,7 @@ async function receiveBacklog(
   const stream = streamMessages(device, { ...options, signal: stop.signal });
   const started = performance.now();
   let ended = 0;
+  let acceptMs = 0;
   const take = (messages: readonly Message[]) => {
     count += messages.length;
     if (count >= BACKLOG) {
@@ -135,7 +142,9 @@ async function receiveBacklog(
     // go out. (Filing each message follows; `listen` below counts it.)
     const accepting = inbox.accept.bind(inbox);
     inbox.accept = (id, messages) => {
+      const accepted = performance.now();
       accepting(id, messages);
+      acceptMs += performance.now() - accepted;
       take(messages);
     };
     await receive(stream, inbox, device).catch(() => {});
@@ -144,7 +153,7 @@ async function receiveBacklog(
     await stream.forEachBatch(take).catch(() => {});
   }
   await close();
-  return ended - started;
+  return { ms: ended - started, acceptMs };
 }
 
 /**
@@ -251,18 +260,26 @@ function median(values: number[]): number {
  */
 async function receiveRuns(at?: ServerInfo) {
   const plain: number[] = [];
-  const kept: number[] = [];
+  const kept: { ms: number; acceptMs: number }[] = [];
   for (let run = 0; run < RUNS; run++) {
     const base = at ? 1000 : 0;
+    const count = async () =>
+      plain.push((await receiveBacklog("count", base + run, at)).ms);
+    const keep = async () =>
+      kept.push(await receiveBacklog("inbox", base + run + 100, at));
     if (run % 2 === 0) {
-      plain.push(await receiveBacklog("count", base + run, at));
-      kept.push(await receiveBacklog("inbox", base + run + 100, at));
+      await count();
+      await keep();
     } else {
-      kept.push(await receiveBacklog("inbox", base + run + 100, at));
-      plain.push(await receiveBacklog("count", base + run, at));
+      await keep();
+      await count();
     }
   }
-  return { plain: median(plain), inbox: median(kept) };
+  return {
+    plain: median(plain),
+    inbox: median(kept.map((k) => k.ms)),
+    accept: median(kept.map((k) => k.acceptMs)),
+  };
 }
 
 const inProcess = await receiveRuns();

@@ -480,6 +480,13 @@ for (const [name, i] of Object.entries(r.inbox as Any)) {
       `${f(i.receiveOverLoopbackRatio)}×`,
       i.receiveOverLoopbackRatio <= 1.5 ? "yes" : "no",
     ]);
+    rows.push([
+      `${name} of which inside accept() (packed, written, synced)`,
+      `${f(i.receiveOverLoopbackMs.accept)} ms`,
+      "the inbox's own share of the above",
+      "",
+      "",
+    ]);
   }
   if (i.listenRatio !== undefined) {
     rows.push([
