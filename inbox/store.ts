@@ -151,7 +151,7 @@ interface Row {
  * library passes on exact, is kept too: one message the inbox refused would
  * stop its device's stream for good, the batch coming back on each start.
  */
-function idKey(id: string): string {
+function idKey(id: unknown): string {
   if (typeof id !== "string" || !/^\d+$/.test(id)) {
     throw new TypeError(`not a message id: ${JSON.stringify(id)}`);
   }
@@ -341,17 +341,16 @@ export class Inbox {
     // Each id refused now, not when filed (as it is kept: a getter JSON
     // leaves out does not count): a batch that could never be filed would
     // stop every later one behind it.
-    const rows: string[] = [];
+    const packed: string[] = [];
     for (let i = 0; i < messages.length; i += ARRIVAL_ROW) {
-      const row = messages.slice(i, i + ARRIVAL_ROW);
-      rows.push(packBatch(row, (id) => idKey(id as string)));
+      packed.push(packBatch(messages.slice(i, i + ARRIVAL_ROW), idKey));
     }
     // A filing that failed is not left behind the receiver's back: tried
     // again here, it stops the receiver with its error if it fails again.
     if (this.#filingFailed) this.#fileAccepted();
     const at = this.#now();
     this.#raw.transaction(() => {
-      for (const batch of rows) {
+      for (const batch of packed) {
         this.#raw.run(
           `INSERT INTO arrivals (device, received_at, batch) VALUES (?, ?, ?)`,
           device,
