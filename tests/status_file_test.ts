@@ -18,14 +18,18 @@ test(
   { skip: process.platform !== "linux" && "zombies are read from /proc" },
   async () => {
     // The shell starts a child, prints its pid, and becomes a `sleep` that
-    // never reaps it: the child stays a zombie once it exits.
-    const parent = spawn("bash", ["-c", "sleep 0 & echo $!; exec sleep 60"], {
+    // never reaps it. The child is killed only once the shell is gone: a
+    // shell still running would reap it itself, and a fast child can exit
+    // before the `exec`.
+    const parent = spawn("bash", ["-c", "sleep 60 & echo $!; exec sleep 60"], {
       stdio: ["ignore", "pipe", "inherit"],
     });
     try {
       const pid = await new Promise<number>((resolve) =>
         parent.stdout.once("data", (chunk) => resolve(Number(String(chunk))))
       );
+      await until(() => command(parent.pid!) === "sleep", "the shell gone");
+      process.kill(pid, "SIGKILL");
       await until(() => state(pid) === "Z", `process ${pid} a zombie`);
       assert.equal(isRunning(pid), false);
       assert.equal(isRunning(parent.pid!), true, "its parent runs");
@@ -34,6 +38,11 @@ test(
     }
   },
 );
+
+/** The command name of `pid` ("bash", "sleep" …). */
+function command(pid: number): string {
+  return readFileSync(`/proc/${pid}/comm`, "utf8").trim();
+}
 
 /** The state letter of `pid` in /proc ("R", "S", "Z" …). */
 function state(pid: number): string {
