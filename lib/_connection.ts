@@ -14,31 +14,36 @@ import type {
   WebSocketConstructor,
   WebSocketLike,
 } from "./stream_types.ts";
+import type { Device } from "./types.ts";
 
-/** What the connection tells the stream. */
-export interface ConnectionEvents {
-  /** A socket is open and its login sent: `!` frames sent meanwhile were lost, so sync. */
-  connected(): void;
+/** Why a download is due now. */
+export type SyncCause =
+  /** A socket is open and its login sent: `!` frames sent meanwhile were lost. */
+  | "connected"
   /**
    * The socket's first frame: the server has registered the login by now.
    * Pushover's push host is not its REST host and nothing orders the two: a
    * message queued after the connect-time download but before the push host
    * took the login got no `!`, so sync once more.
    */
-  loginHeard(): void;
+  | "login heard"
   /** A `!` frame: new messages wait on the server. */
-  newMessages(): void;
-  /** `E` or `A`: the connection will not come back. */
+  | "new messages";
+
+/** What the stream's parts (this connection, the deleter) tell the stream. */
+export interface StreamEvents {
+  /** A download is due. */
+  sync(cause: SyncCause): void;
+  /** The stream cannot go on: `E`, `A`, a delete refused for good. */
   fatal(error: PushoverError): void;
   /** Every change worth showing to a person. */
   status(status: StreamStatus): void;
 }
 
-/** Settings the connection needs, already checked. */
+/** Settings the connection needs, already checked: the stream's own. */
 export interface ConnectionSettings {
-  url: string;
-  deviceId: string;
-  secret: string;
+  websocketUrl: string;
+  device: Device;
   WebSocket: WebSocketConstructor;
   /** Silence (no frame) after which an open link counts as dead. */
   keepAliveTimeout: number;
@@ -97,7 +102,7 @@ const atOnce = (ws: Ws) =>
 /** One logical connection, made of as many sockets as reconnects need. */
 export class Connection {
   readonly #settings: ConnectionSettings;
-  readonly #events: ConnectionEvents;
+  readonly #events: StreamEvents;
   readonly #backoff: Backoff;
   #link: Link = { state: "waiting" };
   #unwatch: (() => void) | undefined;
@@ -106,7 +111,7 @@ export class Connection {
   /** The same, on the wall clock (ms since the epoch), for people. */
   #lastFrameAt: number | undefined;
 
-  constructor(settings: ConnectionSettings, events: ConnectionEvents) {
+  constructor(settings: ConnectionSettings, events: StreamEvents) {
     this.#settings = settings;
     this.#events = events;
     this.#backoff = new Backoff(settings.retryDelay, settings.now);
@@ -146,7 +151,7 @@ export class Connection {
     if (this.#link.state === "stopped") return;
     let ws: Ws;
     try {
-      ws = new this.#settings.WebSocket(this.#settings.url);
+      ws = new this.#settings.WebSocket(this.#settings.websocketUrl);
     } catch (error) {
       this.#retry(describeError(error));
       return;
@@ -187,7 +192,7 @@ export class Connection {
   }
 
   #opened(socket: Socket, onMessage: (event: Event) => void): void {
-    const { deviceId, secret } = this.#settings;
+    const { deviceId, secret } = this.#settings.device;
     try {
       socket.ws.send(`login:${deviceId}:${secret}\n`);
     } catch {
@@ -203,7 +208,7 @@ export class Connection {
     // The status may have reached code that stopped the stream (read through
     // the getter: TypeScript still thinks the link is the one set above).
     if (this.state === "stopped") return;
-    this.#events.connected();
+    this.#events.sync("connected");
   }
 
   /** Every frame proves liveness; each character or byte is a command. */
@@ -244,14 +249,14 @@ export class Connection {
     }
     if (!socket.heard && !socket.left) {
       socket.heard = true;
-      this.#events.loginHeard();
+      this.#events.sync("login heard");
     }
   }
 
   #command(byte: number): void {
     switch (byte) {
       case BANG:
-        this.#events.newMessages();
+        this.#events.sync("new messages");
         break;
       case RELOAD:
         if (this.#backoff.settled) {

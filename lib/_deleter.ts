@@ -5,23 +5,26 @@ import { retryOrStop } from "./_failure.ts";
 import { compareIdStrings } from "./_parse_batch.ts";
 import { Backoff, type RetryDelay } from "./_retry.ts";
 import { type PreparedDelete, prepareDelete } from "./delete_through.ts";
-import { LoginRequiredError, type PushoverError } from "./errors.ts";
-import type { StreamStatus } from "./stream_types.ts";
+import { LoginRequiredError } from "./errors.ts";
+import type { StreamEvents } from "./_connection.ts";
 import type { Device, RequestOptions } from "./types.ts";
 
-/** What the deleter needs from the stream. */
+/** Settings the deleter needs, already checked: the stream's own. */
 export interface DeleterSettings {
   device: Device;
   request: RequestOptions;
   retryDelay: RetryDelay;
   /** False: never delete (the user deletes). */
-  enabled: boolean;
-  /** A delete the server refuses for good (e.g. the secret). */
-  fatal(error: PushoverError): void;
-  status(status: StreamStatus): void;
+  autoDelete: boolean;
   /** The clock that paces deletes within a batch; a test moves it. */
   now?: () => number;
 }
+
+/**
+ * What the deleter tells the stream: a delete the server refuses for good
+ * (e.g. the secret) is fatal; a retry is a status.
+ */
+export type DeleterEvents = Pick<StreamEvents, "fatal" | "status">;
 
 /**
  * Within one batch, a delete goes out without waiting for the batch's end
@@ -36,6 +39,7 @@ export const DELETE_PACE = 1_000;
 /** Deletes on the server what the loop has handled, in the background. */
 export class Deleter {
   readonly #settings: DeleterSettings;
+  readonly #events: DeleterEvents;
   readonly #delete: PreparedDelete;
   readonly #backoff: Backoff;
   /** Cuts in-flight requests when stopping takes too long. */
@@ -58,8 +62,9 @@ export class Deleter {
   #lastSent = -Infinity;
   readonly #now: () => number;
 
-  constructor(settings: DeleterSettings) {
+  constructor(settings: DeleterSettings, events: DeleterEvents) {
     this.#settings = settings;
+    this.#events = events;
     this.#delete = prepareDelete(settings.device, settings.request);
     this.#now = settings.now ?? Date.now;
     this.#backoff = new Backoff(settings.retryDelay, this.#now);
@@ -90,7 +95,7 @@ export class Deleter {
   flush(): void {
     const target = this.#handled;
     if (
-      !this.#settings.enabled || this.#inFlight || this.#retryTimer ||
+      !this.#settings.autoDelete || this.#inFlight || this.#retryTimer ||
       target === undefined ||
       (this.#deleted !== undefined &&
         compareIdStrings(target, this.#deleted) <= 0)
@@ -143,13 +148,13 @@ export class Deleter {
         this.#deleted = target;
         return;
       }
-      this.#settings.fatal(error);
+      this.#events.fatal(error);
       return;
     }
     this.#maybeDeleted = target;
     if (this.#stopping) return;
     const { attempt, delay } = this.#backoff.failed(error.retryAfter);
-    this.#settings.status({
+    this.#events.status({
       state: "retrying",
       attempt,
       delay,

@@ -5,12 +5,14 @@
 import { describeThrown } from "./_redact.ts";
 import { PushoverError } from "./errors.ts";
 
-/** What to do after a failure. */
-export type Verdict =
-  /** Wait (at least `error.retryAfter`) and make the same call again. */
-  | { retry: true; error: PushoverError }
-  /** Stop, and hand `error` to whoever is waiting. */
-  | { retry: false; error: PushoverError };
+/**
+ * What to do after a failure: wait (at least `error.retryAfter`) and make
+ * the same call again, or stop and hand `error` to whoever is waiting.
+ */
+export interface Verdict {
+  retry: boolean;
+  error: PushoverError;
+}
 
 /**
  * Decides retry or stop for what a call to Pushover threw:
@@ -25,7 +27,7 @@ export type Verdict =
  */
 export function retryOrStop(error: unknown, action: string): Verdict {
   if (error instanceof PushoverError) {
-    return error.transient ? { retry: true, error } : { retry: false, error };
+    return { retry: error.transient, error };
   }
   return {
     retry: false,

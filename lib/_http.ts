@@ -51,10 +51,6 @@ export interface ApiCall {
   ) => PushoverError | undefined;
 }
 
-/** The last `apiUrl` checked and its checked form: a stream asks every time. */
-let lastApiUrl: unknown;
-let checkedApiUrl = "";
-
 /** Checks the options shared by every primitive, before any I/O. */
 export function resolveOptions(action: string, options: RequestOptions): {
   apiUrl: string;
@@ -69,15 +65,14 @@ export function resolveOptions(action: string, options: RequestOptions): {
     );
   }
   requireDelay(timeout, "timeout", action, true);
-  // A stream calls this for every request with the same apiUrl: parse it once.
-  if (apiUrl !== lastApiUrl) {
-    checkedApiUrl = checkSecureUrl(apiUrl, "apiUrl", action, {
+  return {
+    apiUrl: checkSecureUrl(apiUrl, "apiUrl", action, {
       secure: "https:",
       plain: "http:",
-    });
-    lastApiUrl = apiUrl;
-  }
-  return { apiUrl: checkedApiUrl, fetch: fetchFn, timeout };
+    }),
+    fetch: fetchFn,
+    timeout,
+  };
 }
 
 /**

@@ -1,5 +1,5 @@
 import { Backoff, requireDelay, type RetryDelay } from "./_retry.ts";
-import { Connection } from "./_connection.ts";
+import { Connection, type StreamEvents } from "./_connection.ts";
 import { Deleter } from "./_deleter.ts";
 import { retryOrStop } from "./_failure.ts";
 import { resolveOptions } from "./_http.ts";
@@ -24,9 +24,11 @@ const STOP_GRACE = 2_000;
 /** Messages in a row that fail to verify before the key is called wrong. */
 const KEY_MISMATCHES = 3;
 const DEFAULT_WEBSOCKET_URL = "wss://client.pushover.net/push";
-const DEFAULTS = {
-  keepAliveTimeout: 90_000,
-  retryDelay: { min: 5_000, max: 60_000, resetAfter: 60_000 },
+const DEFAULT_KEEP_ALIVE_TIMEOUT = 90_000;
+const DEFAULT_RETRY_DELAY: RetryDelay = {
+  min: 5_000,
+  max: 60_000,
+  resetAfter: 60_000,
 };
 
 /**
@@ -127,7 +129,10 @@ export function streamMessages(
   return new Stream(device, options);
 }
 
-/** The settings of one stream, checked once. */
+/**
+ * The settings of one stream, checked once; the connection and the deleter
+ * read theirs from it.
+ */
 interface Settings {
   device: Device;
   request: DownloadOptions;
@@ -146,11 +151,12 @@ interface Settings {
 }
 
 function checkOptions(device: Device, options: StreamOptions): Settings {
-  const { secret, deviceId } = requireDevice(device, ACTION);
+  // A copy of the device's two fields: what the stream and its parts send.
+  const checked = requireDevice(device, ACTION);
   const {
     signal,
     websocketUrl = DEFAULT_WEBSOCKET_URL,
-    keepAliveTimeout = DEFAULTS.keepAliveTimeout,
+    keepAliveTimeout = DEFAULT_KEEP_ALIVE_TIMEOUT,
     autoDelete = true,
     backlog = "deliver",
     onStatus = () => {},
@@ -182,9 +188,9 @@ function checkOptions(device: Device, options: StreamOptions): Settings {
   // stream decrypts itself, to report what fails.
   const request = { ...options, signal: undefined, encryptionKey: undefined };
   return {
-    device: { secret, deviceId },
+    device: checked,
     request,
-    download: prepareDownload({ secret, deviceId }, request),
+    download: prepareDownload(checked, request),
     websocketUrl: checkSecureUrl(websocketUrl, "websocketUrl", ACTION, {
       secure: "wss:",
       plain: "ws:",
@@ -224,9 +230,9 @@ function checkRetryDelay(given: StreamOptions["retryDelay"]): RetryDelay {
     );
   }
   const {
-    min = DEFAULTS.retryDelay.min,
-    max = DEFAULTS.retryDelay.max,
-    resetAfter = DEFAULTS.retryDelay.resetAfter,
+    min = DEFAULT_RETRY_DELAY.min,
+    max = DEFAULT_RETRY_DELAY.max,
+    resetAfter = DEFAULT_RETRY_DELAY.resetAfter,
   } = given ?? {};
   requireDelay(min, "retryDelay.min", ACTION);
   requireDelay(max, "retryDelay.max", ACTION);
@@ -285,19 +291,22 @@ class Stream implements MessageStream {
   /** The listener on the caller's signal: its reason ends the stream. */
   #onAbort = (event: Event) =>
     void this.#stop("aborted", (event.target as AbortSignal).reason);
+  /** What the connection and the deleter tell the stream. */
+  readonly #events: StreamEvents = {
+    // However many `!` arrive meanwhile, they collapse into one more sync.
+    sync: () => {
+      this.#syncWanted = true;
+      this.#wakeup.wake();
+    },
+    fatal: (error) => void this.#stop("failed", error),
+    status: (status) => this.#report(status),
+  };
 
   constructor(device: Device, options: StreamOptions) {
     const settings = checkOptions(device, options);
     this.#settings = settings;
     this.#syncBackoff = new Backoff(settings.retryDelay);
-    this.#deleter = new Deleter({
-      device: settings.device,
-      request: settings.request,
-      retryDelay: settings.retryDelay,
-      enabled: settings.autoDelete,
-      fatal: (error) => void this.#stop("failed", error),
-      status: (status) => this.#report(status),
-    });
+    this.#deleter = new Deleter(settings, this.#events);
   }
 
   [Symbol.asyncIterator](): AsyncIterator<Message> {
@@ -314,16 +323,15 @@ class Stream implements MessageStream {
 
   async forEach(handler: (message: Message) => unknown): Promise<void> {
     checkHandler("forEach", "each message", handler);
-    const messages = this[Symbol.asyncIterator]();
-    for (let next = await messages.next(); !next.done;) {
+    for await (const message of this) {
       try {
-        await handler(next.value);
+        await handler(message);
       } catch (error) {
-        // Stopping first: the message in hand is then not marked handled.
+        // Stopping first: leaving the loop then does not mark the message
+        // in hand handled.
         await this.close();
         throw error;
       }
-      next = await messages.next();
     }
   }
 
@@ -425,36 +433,16 @@ class Stream implements MessageStream {
   }
 
   #start(): void {
-    const { signal, device } = this.#settings;
+    const { signal } = this.#settings;
     if (signal?.aborted) {
       void this.#stop("aborted", signal.reason);
       return;
     }
     signal?.addEventListener("abort", this.#onAbort);
     this.#startedAt = Math.floor(Date.now() / 1000);
-    const connection = new Connection({
-      url: this.#settings.websocketUrl,
-      deviceId: device.deviceId,
-      secret: device.secret,
-      WebSocket: this.#settings.WebSocket,
-      keepAliveTimeout: this.#settings.keepAliveTimeout,
-      connectTimeout: this.#settings.connectTimeout,
-      retryDelay: this.#settings.retryDelay,
-    }, {
-      connected: () => this.#wantSync(),
-      loginHeard: () => this.#wantSync(),
-      newMessages: () => this.#wantSync(),
-      fatal: (error) => void this.#stop("failed", error),
-      status: (status) => this.#report(status),
-    });
+    const connection = new Connection(this.#settings, this.#events);
     this.#phase = { name: "running", connection };
     connection.start();
-  }
-
-  #wantSync(): void {
-    // However many `!` arrive meanwhile, they collapse into one more sync.
-    this.#syncWanted = true;
-    this.#wakeup.wake();
   }
 
   /**

@@ -5,7 +5,11 @@
 import { SuspendWatch } from "../lib/_suspend.ts";
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { Connection, type ConnectionSettings } from "../lib/_connection.ts";
+import {
+  Connection,
+  type ConnectionSettings,
+  type SyncCause,
+} from "../lib/_connection.ts";
 import { LoginRequiredError, SessionReplacedError } from "../mod.ts";
 import type { PushoverError, StreamStatus } from "../mod.ts";
 import { HandSocket } from "./_doubles.ts";
@@ -29,22 +33,21 @@ function connection(
 ) {
   const statuses: StreamStatus[] = [];
   const fatal: PushoverError[] = [];
-  let connected = 0;
-  let heard = 0;
-  let bangs = 0;
+  const synced: Record<SyncCause, number> = {
+    connected: 0,
+    "login heard": 0,
+    "new messages": 0,
+  };
   const link = new Connection({
-    url: "wss://push.example/push",
-    deviceId: "d1",
-    secret: "s1",
+    websocketUrl: "wss://push.example/push",
+    device: { deviceId: "d1", secret: "s1" },
     WebSocket,
     keepAliveTimeout: 60_000,
     connectTimeout: 60_000,
     retryDelay: { min: 1, max: 1, resetAfter: 60_000 },
     ...settings,
   }, {
-    connected: () => connected++,
-    loginHeard: () => heard++,
-    newMessages: () => bangs++,
+    sync: (cause) => synced[cause]++,
     fatal: (error) => fatal.push(error),
     status: (status) => {
       statuses.push(status);
@@ -55,9 +58,9 @@ function connection(
     link,
     statuses,
     fatal,
-    connected: () => connected,
-    heard: () => heard,
-    bangs: () => bangs,
+    connected: () => synced.connected,
+    heard: () => synced["login heard"],
+    bangs: () => synced["new messages"],
     reasons: () =>
       statuses.flatMap((s) => s.state === "reconnecting" ? [s.reason] : []),
   };

@@ -19,8 +19,8 @@ interface Call {
 }
 
 function harness(
-  { enabled = true, min = 1, now }: {
-    enabled?: boolean;
+  { autoDelete = true, min = 1, now }: {
+    autoDelete?: boolean;
     /** The clock that paces deletes within a batch. */
     now?: () => number;
     /** The retry delay's floor (and ceiling), ms. */
@@ -49,8 +49,9 @@ function harness(
     device: { secret: "s", deviceId: "d" },
     request: { fetch },
     retryDelay: { min, max: min, resetAfter: 60_000 },
-    enabled,
+    autoDelete,
     now,
+  }, {
     fatal: (error) => fatal.push(error),
     status: (status) => statuses.push(status),
   });
@@ -150,8 +151,8 @@ test("Deleter sends a delete on its own within a batch once DELETE_EVERY message
   await deleter.stop(1_000);
 });
 
-test("Deleter with enabled false never deletes", async () => {
-  const { deleter, calls } = harness({ enabled: false });
+test("Deleter with autoDelete false never deletes", async () => {
+  const { deleter, calls } = harness({ autoDelete: false });
   deleter.handled("9");
   deleter.flush();
   await deleter.stop(1_000);

@@ -77,18 +77,15 @@ function connectionTo(
   const statuses: StreamStatus[] = [];
   let connects = 0;
   const connection = new Connection({
-    url: context.server.websocketUrl,
-    deviceId: device.deviceId,
-    secret: device.secret,
+    websocketUrl: context.server.websocketUrl,
+    device,
     WebSocket: context.server.WebSocket,
     keepAliveTimeout: 60_000,
     connectTimeout: 10_000,
     retryDelay: { min: 5_000, max: 60_000, resetAfter: 60_000 },
     ...settings,
   }, {
-    connected: () => connects++,
-    loginHeard: () => {},
-    newMessages: () => {},
+    sync: (cause) => void (cause === "connected" && connects++),
     fatal: () => {},
     status: (status) => statuses.push(status),
   });
