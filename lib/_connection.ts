@@ -153,7 +153,8 @@ export class Connection {
     try {
       ws = new this.#settings.WebSocket(this.#settings.websocketUrl);
     } catch (error) {
-      this.#retry(describeError(error));
+      // An Error reads "SyntaxError: …", as String() shows it.
+      this.#retry(String(error));
       return;
     }
     ws.binaryType = "arraybuffer";
@@ -232,12 +233,9 @@ export class Connection {
       : data instanceof ArrayBuffer
       ? new Uint8Array(data)
       : [];
-    const code = typeof codes === "string"
-      ? (i: number) => codes.charCodeAt(i)
-      : (i: number) => codes[i];
     let previous: number | undefined;
     for (let i = 0; i < codes.length; i++) {
-      const byte = code(i);
+      const byte = typeof codes === "string" ? codes.charCodeAt(i) : codes[i];
       // A run of one command acts once: "!!!" asks for one sync (as the
       // stream would coalesce them), "###" proves liveness once; the others
       // end the link at their first byte. A 16 MB frame of them is cheap.
@@ -361,9 +359,3 @@ export class Connection {
 }
 
 const RELOAD_REASON = "the server asked to reconnect (R)";
-
-function describeError(error: unknown): string {
-  return error instanceof Error
-    ? `${error.name}: ${error.message}`
-    : String(error);
-}

@@ -39,7 +39,8 @@ export function createDecryptor(
   name: string,
 ): Decryptor {
   const bytes = keyBytes(key, action, name);
-  let keys: Promise<{ aes: CryptoKey; mac: CryptoKey }> | undefined;
+  /** The AES key and the HMAC key, imported at the first encrypted field. */
+  let keys: Promise<[CryptoKey, CryptoKey]> | undefined;
   const imported = () =>
     keys ??= Promise.all([
       crypto.subtle.importKey("raw", bytes, "AES-CBC", false, ["decrypt"]),
@@ -50,7 +51,7 @@ export function createDecryptor(
         false,
         ["verify"],
       ),
-    ]).then(([aes, mac]) => ({ aes, mac }));
+    ]);
   return {
     async decrypt(message) {
       const flagged = isFlagged(message);
@@ -68,7 +69,7 @@ export function createDecryptor(
           }
           return;
         }
-        const { aes, mac } = await imported();
+        const [aes, mac] = await imported();
         const text = await open(sealed, aes, mac, field);
         if (text === undefined) {
           // A MAC that does not verify on a field that only looks encrypted
@@ -96,15 +97,13 @@ export function createDecryptor(
 /**
  * Decrypts a batch with `decryptor`; a message that cannot be decrypted is
  * never dropped: it comes as it came, marked `e2ee: "failed"`, and `failed`
- * hears of it. Without a decryptor, messages the server marks encrypted are
- * marked `e2ee: "encrypted"` and nothing else changes.
+ * hears of it.
  */
 export async function decryptAll(
   messages: Message[],
-  decryptor: Decryptor | undefined,
+  decryptor: Decryptor,
   failed: (message: Message, error: DecryptionError) => void = () => {},
 ): Promise<Message[]> {
-  if (!decryptor) return markEncrypted(messages);
   const one = async (
     message: Message,
   ): Promise<{ message: Message; error?: DecryptionError }> => {

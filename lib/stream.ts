@@ -257,7 +257,6 @@ type Phase =
   | { name: "running"; connection: Connection }
   | {
     name: "stopping";
-    reason: StopReason;
     error: { value: unknown } | undefined;
     released: Promise<void>;
   };
@@ -565,7 +564,6 @@ class Stream implements MessageStream {
     })();
     this.#phase = {
       name: "stopping",
-      reason,
       error: thrown ? { value: error } : undefined,
       released,
     };
