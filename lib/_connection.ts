@@ -3,6 +3,7 @@
 // stop or told off (E, A).
 
 import { Backoff, type RetryDelay } from "./_retry.ts";
+import { describeThrown } from "./_redact.ts";
 import { processSuspendWatch, type SuspendWatch } from "./_suspend.ts";
 import {
   LoginRequiredError,
@@ -153,8 +154,9 @@ export class Connection {
     try {
       ws = new this.#settings.WebSocket(this.#settings.websocketUrl);
     } catch (error) {
-      // An Error reads "SyntaxError: …", as String() shows it.
-      this.#retry(String(error));
+      // Whatever the constructor threw, read without throwing again: this
+      // may run in a timer, where a throw would end the process.
+      this.#retry(describeThrown(error, [this.#settings.device.secret]));
       return;
     }
     ws.binaryType = "arraybuffer";
