@@ -29,5 +29,6 @@ export function checkSecureUrl(
       `Cannot ${action}: '${option}' must use ${protocols.secure}// (${protocols.plain}// only for loopback hosts): current value is '${parsed.origin}'`,
     );
   }
-  return url.replace(/\/+$/, "");
+  // A URL object (not in the types, but what fetch() takes) works too.
+  return String(url).replace(/\/+$/, "");
 }

@@ -282,3 +282,21 @@ test("streamMessages() checks its options before any I/O, naming the option", ()
       "Cannot stream messages: 'device.secret' must be a non-empty string",
   });
 });
+
+serverTest(
+  "streamMessages() takes URL objects for apiUrl and websocketUrl, as fetch() and WebSocket do",
+  async (context) => {
+    const { server } = context;
+    const device = await newDevice(context);
+    server.send({ message: "by URL" });
+    const [, message] = await take(
+      context.stream(device, {
+        // Typed as strings; a JavaScript caller may hand in what fetch takes.
+        apiUrl: new URL(`${server.apiUrl}/`) as unknown as string,
+        websocketUrl: new URL(server.websocketUrl) as unknown as string,
+      }),
+      2, // the welcome message, then this one
+    );
+    assert.equal(message.message, "by URL");
+  },
+);
