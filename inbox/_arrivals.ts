@@ -33,27 +33,66 @@ export function packBatch(
   let idAt = -1;
   for (const message of messages) {
     const record = jsonRecord(message);
-    const keys: string[] = [];
-    const row: unknown[] = [];
-    for (const key of Object.keys(record)) {
-      let value = record[key];
-      if (hasToJson(value)) value = value.toJSON(key);
-      const type = typeof value;
-      if (type === "undefined" || type === "function" || type === "symbol") {
-        continue;
-      }
-      keys.push(key);
-      row.push(value);
+    let row = Object.values(record);
+    // The field names of a new run, or undefined: the same as the last.
+    let keys: string[] | undefined;
+    if (!row.every(keptAsItIs)) {
+      // A value JSON turns into another (a toJSON()) or leaves out (undefined,
+      // a function, a symbol): a rare message, in a run of its own.
+      ({ keys, row } = jsonFields(record));
+    } else if (!last || !hasKeys(record, last.keys)) {
+      keys = Object.keys(record);
     }
-    if (!last || !sameKeys(last.keys, keys)) {
+    if (keys) {
       last = { keys, rows: [] };
       groups.push(last);
       idAt = keys.indexOf("id_str");
     }
     checkId(row[idAt]); // undefined when it has none
-    last.rows.push(row);
+    last!.rows.push(row); // the first message always starts a run
   }
   return JSON.stringify({ groups } satisfies Packed);
+}
+
+/**
+ * Whether a value is kept as it is in a row of `JSON.stringify` and in an
+ * object alike: not one JSON turns into another or leaves out of an object.
+ */
+export function keptAsItIs(value: unknown): boolean {
+  const type = typeof value;
+  return type === "object"
+    ? !hasToJson(value)
+    : type !== "undefined" && type !== "function" && type !== "symbol";
+}
+
+/** The fields of `record` JSON keeps, and their values as JSON takes them. */
+function jsonFields(
+  record: Record<string, unknown>,
+): { keys: string[]; row: unknown[] } {
+  const keys: string[] = [];
+  const row: unknown[] = [];
+  for (const key of Object.keys(record)) {
+    let value = record[key];
+    if (hasToJson(value)) value = value.toJSON(key);
+    const type = typeof value;
+    if (type === "undefined" || type === "function" || type === "symbol") {
+      continue;
+    }
+    keys.push(key);
+    row.push(value);
+  }
+  return { keys, row };
+}
+
+/**
+ * Whether `record`'s fields are `keys`, in their order — read without a
+ * list of its own per message. `for…in` lists inherited fields after the
+ * own ones, which JSON leaves out: such a record is never the same.
+ */
+function hasKeys(record: Record<string, unknown>, keys: string[]): boolean {
+  let i = 0;
+  for (const key in record) if (key !== keys[i++]) return false;
+  return i === keys.length;
 }
 
 /** The message's fields, or those of what its own `toJSON()` makes of it. */
@@ -89,10 +128,4 @@ export function unpackBatch(text: string): Message[] {
     }
   }
   return messages;
-}
-
-function sameKeys(a: readonly string[], b: readonly string[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }

@@ -28,6 +28,8 @@ import {
 import { COMMIT_AFTER, COMMIT_EVERY } from "../inbox/sinks.ts";
 import { deliverThroughInbox } from "../cli/_through_inbox.ts";
 import { SCHEMA_VERSION } from "../inbox/_schema.ts";
+import { keptAsItIs, packBatch, unpackBatch } from "../inbox/_arrivals.ts";
+import type { Message } from "../mod.ts";
 import { unusable } from "../inbox/node_sqlite.ts";
 import { inboxContract, message } from "./_inbox_contract.ts";
 import { newDevice, nextTurn, queued, serverTest, within } from "./_setup.ts";
@@ -55,6 +57,50 @@ inboxContract("a node:sqlite file", async () => {
   process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
   return await openSqliteFile(join(dir, `inbox-${++files}.sqlite`));
 }, test);
+
+test("packBatch: one list of field names per run of messages with the same fields, in their order; unpackBatch gives back each as its JSON", () => {
+  const titled = { title: "t", url: "https://example.com" };
+  const { id: _, ...rest } = message(4);
+  const batch = [
+    message(1, titled),
+    message(2), // its fields are the first's, fewer
+    message(3),
+    { ...rest, id: 4 }, // the same fields in another order
+    message(
+      5,
+      { sound: null, extra: { a: [1] } } as unknown as Partial<Message>,
+    ),
+    message(
+      6,
+      { sound: null, extra: { a: [2] } } as unknown as Partial<Message>,
+    ),
+    message(7, titled),
+    message(8),
+    // An inherited field: JSON leaves it out, so it starts a run, and the
+    // next message, with the same own fields, joins it.
+    Object.assign(Object.create({ inherited: "left out" }), message(9)),
+    message(10),
+  ];
+  const ids: unknown[] = [];
+  const packed = packBatch(batch, (id) => ids.push(id));
+  const { groups } = JSON.parse(packed) as { groups: { rows: unknown[] }[] };
+  assert.deepEqual(groups.map((g) => g.rows.length), [1, 2, 1, 2, 1, 1, 2]);
+  assert.deepEqual(ids, batch.map((m) => m.id_str));
+  assert.deepEqual(
+    unpackBatch(packed),
+    batch.map((m) => JSON.parse(JSON.stringify(m))),
+  );
+});
+
+test("keptAsItIs: what a row of JSON keeps as an object would, and not what it would turn into null or another value", () => {
+  for (const kept of ["x", 1, true, null, { a: 1 }, [1], 1.5]) {
+    assert.equal(keptAsItIs(kept), true, String(kept));
+  }
+  const toJson = { toJSON: () => "other" };
+  for (const changed of [undefined, () => 1, Symbol("s"), toJson]) {
+    assert.equal(keptAsItIs(changed), false, String(changed));
+  }
+});
 
 test("the inbox file is 0600 in a 0700 folder whatever the umask, and keeps what was added", async () => {
   await inFolder(async (dir) => {
