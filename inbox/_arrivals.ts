@@ -33,70 +33,36 @@ export function packBatch(
   let idAt = -1;
   for (const message of messages) {
     const record = jsonRecord(message);
-    let row = Object.values(record);
-    // The field names of a new run, or undefined: the same as the last.
-    let keys: string[] | undefined;
-    if (!row.every(keptAsItIs)) {
-      // A value JSON turns into another (a toJSON()) or leaves out (undefined,
-      // a function, a symbol): a rare message, in a run of its own.
-      ({ keys, row } = jsonFields(record));
-    } else if (!last || !hasKeys(record, last.keys)) {
-      keys = Object.keys(record);
+    const keys: string[] = [];
+    const row: unknown[] = [];
+    for (const key of Object.keys(record)) {
+      let value = record[key]; // read once, as JSON reads it
+      if (!isJsonAsItIs(value)) {
+        // JSON's own reading of this one value: its toJSON(key) called
+        // once, a String, Number or Boolean object unwrapped, what JSON leaves out
+        // of an object left out, a BigInt refused unless it has a toJSON().
+        const kept = JSON.parse(JSON.stringify({ [key]: value }));
+        if (!Object.hasOwn(kept, key)) continue;
+        value = kept[key];
+      }
+      keys.push(key);
+      row.push(value);
     }
-    if (keys) {
+    if (!last || !sameKeys(last.keys, keys)) {
       last = { keys, rows: [] };
       groups.push(last);
       idAt = keys.indexOf("id_str");
     }
     checkId(row[idAt]); // undefined when it has none
-    last!.rows.push(row); // the first message always starts a run
+    last.rows.push(row);
   }
   return JSON.stringify({ groups } satisfies Packed);
 }
 
-/**
- * Whether a value is kept as it is in a row of `JSON.stringify` and in an
- * object alike: not one JSON turns into another or leaves out of an object.
- */
-export function keptAsItIs(value: unknown): boolean {
-  const type = typeof value;
-  return type === "object"
-    ? !hasToJson(value)
-    : type !== "undefined" && type !== "function" && type !== "symbol";
-}
-
-/** The fields of `record` JSON keeps, and their values as JSON takes them. */
-function jsonFields(
-  record: Record<string, unknown>,
-): { keys: string[]; row: unknown[] } {
-  const keys: string[] = [];
-  const row: unknown[] = [];
-  for (const key of Object.keys(record)) {
-    let value = record[key];
-    if (hasToJson(value)) value = value.toJSON(key);
-    const type = typeof value;
-    if (type === "undefined" || type === "function" || type === "symbol") {
-      continue;
-    }
-    keys.push(key);
-    row.push(value);
-  }
-  return { keys, row };
-}
-
-/**
- * Whether `record`'s fields are `keys`, in their order — read without a
- * list of its own per message. `for…in` lists inherited fields after the
- * own ones, which JSON leaves out: such a record is never the same.
- */
-function hasKeys(record: Record<string, unknown>, keys: string[]): boolean {
-  let i = 0;
-  for (const key in record) if (key !== keys[i++]) return false;
-  return i === keys.length;
-}
-
 /** The message's fields, or those of what its own `toJSON()` makes of it. */
 function jsonRecord(message: Message): Record<string, unknown> {
+  // Not an object (null, a string): no fields, refused for its id.
+  if (typeof message !== "object" || message === null) return {};
   if (!hasToJson(message)) return message as unknown as Record<string, unknown>;
   const text = JSON.stringify(message);
   const value: unknown = text === undefined ? undefined : JSON.parse(text);
@@ -105,9 +71,27 @@ function jsonRecord(message: Message): Record<string, unknown> {
     : {}; // no fields: refused for its id
 }
 
-function hasToJson(value: unknown): value is { toJSON(key: string): unknown } {
-  return typeof value === "object" && value !== null &&
-    typeof (value as { toJSON?: unknown }).toJSON === "function";
+/**
+ * A value JSON keeps as it is: a string, a number, a boolean (JSON asks
+ * none of them for a `toJSON()`), null, or an object of no wrapper class
+ * and without a `toJSON()`.
+ */
+export function isJsonAsItIs(value: unknown): boolean {
+  const type = typeof value;
+  if (type === "string" || type === "number" || type === "boolean") {
+    return true;
+  }
+  if (type !== "object") return false; // undefined, a function, a symbol, a BigInt
+  return value === null || !(
+    hasToJson(value as object) || value instanceof String ||
+    value instanceof Number ||
+    value instanceof Boolean
+  );
+}
+
+/** Whether an object has a `toJSON()`, its own or inherited. */
+function hasToJson(value: object): boolean {
+  return typeof (value as { toJSON?: unknown }).toJSON === "function";
 }
 
 /**
@@ -128,4 +112,10 @@ export function unpackBatch(text: string): Message[] {
     }
   }
   return messages;
+}
+
+function sameKeys(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

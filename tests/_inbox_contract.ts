@@ -262,6 +262,13 @@ export function inboxContract(
         () => inbox.accept("d1", [new Shown() as unknown as Message]),
         /not a message id: undefined/,
       );
+      // No message at all.
+      for (const none of [null, "a string", 7]) {
+        assert.throws(
+          () => inbox.accept("d1", [none as unknown as Message]),
+          /not a message id: undefined/,
+        );
+      }
       // A message whose own toJSON() leaves nothing of it to keep.
       for (const kept of [undefined, null, "text"]) {
         assert.throws(

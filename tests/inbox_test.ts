@@ -28,7 +28,7 @@ import {
 import { COMMIT_AFTER, COMMIT_EVERY } from "../inbox/sinks.ts";
 import { deliverThroughInbox } from "../cli/_through_inbox.ts";
 import { SCHEMA_VERSION } from "../inbox/_schema.ts";
-import { keptAsItIs, packBatch, unpackBatch } from "../inbox/_arrivals.ts";
+import { isJsonAsItIs, packBatch, unpackBatch } from "../inbox/_arrivals.ts";
 import type { Message } from "../mod.ts";
 import { unusable } from "../inbox/node_sqlite.ts";
 import { inboxContract, message } from "./_inbox_contract.ts";
@@ -61,7 +61,8 @@ inboxContract("a node:sqlite file", async () => {
 test("packBatch: one list of field names per run of messages with the same fields, in their order; unpackBatch gives back each as its JSON", () => {
   const titled = { title: "t", url: "https://example.com" };
   const { id: _, ...rest } = message(4);
-  const batch = [
+  // Twice the same: JSON's reading of the one runs the other's getters.
+  const made = () => [
     message(1, titled),
     message(2), // its fields are the first's, fewer
     message(3),
@@ -74,31 +75,73 @@ test("packBatch: one list of field names per run of messages with the same field
       6,
       { sound: null, extra: { a: [2] } } as unknown as Partial<Message>,
     ),
-    message(7, titled),
-    message(8),
-    // An inherited field: JSON leaves it out, so it starts a run, and the
-    // next message, with the same own fields, joins it.
-    Object.assign(Object.create({ inherited: "left out" }), message(9)),
-    message(10),
+    message(7, { url: "https://example.com" }),
+    // A field inherited where the last run's names end: JSON leaves it out.
+    Object.assign(Object.create({ url: "inherited" }), message(8)),
+    message(9),
+    Object.assign(Object.create({ inherited: "left out" }), message(10)),
+    // What JSON makes of a value, and of nothing more: a toJSON() result
+    // is not asked for its own; a String or Number object is unwrapped.
+    message(12, {
+      nested: { toJSON: () => ({ toJSON: () => 2 }) },
+      when: { toJSON: () => new Date(0) },
+      id_str: new String("12"),
+      priority: new Number(1),
+    } as unknown as Partial<Message>),
+    // A getter that adds a field: JSON lists the names first, then reads.
+    {
+      ...message(13),
+      get late() {
+        (this as Record<string, unknown>).added = "after the names";
+        return "read";
+      },
+    },
   ];
+  const batch = made();
+  const asJson = made().map((m) => JSON.parse(JSON.stringify(m)));
   const ids: unknown[] = [];
   const packed = packBatch(batch, (id) => ids.push(id));
   const { groups } = JSON.parse(packed) as { groups: { rows: unknown[] }[] };
-  assert.deepEqual(groups.map((g) => g.rows.length), [1, 2, 1, 2, 1, 1, 2]);
-  assert.deepEqual(ids, batch.map((m) => m.id_str));
-  assert.deepEqual(
-    unpackBatch(packed),
-    batch.map((m) => JSON.parse(JSON.stringify(m))),
-  );
+  assert.deepEqual(groups.map((g) => g.rows.length), [1, 2, 1, 2, 1, 3, 1, 1]);
+  assert.deepEqual(ids, asJson.map((m) => m.id_str));
+  assert.deepEqual(unpackBatch(packed), asJson);
 });
 
-test("keptAsItIs: what a row of JSON keeps as an object would, and not what it would turn into null or another value", () => {
-  for (const kept of ["x", 1, true, null, { a: 1 }, [1], 1.5]) {
-    assert.equal(keptAsItIs(kept), true, String(kept));
+test("packBatch: a BigInt is refused as JSON refuses it, or given to the toJSON() someone put on BigInts", () => {
+  const big = message(1, { big: 1n } as Partial<Message>);
+  assert.throws(() => JSON.stringify(big), TypeError);
+  assert.throws(() => packBatch([big], () => {}), TypeError);
+  const bigints = BigInt.prototype as { toJSON?: () => string };
+  bigints.toJSON = function (this: bigint) {
+    return `${this}n`;
+  };
+  try {
+    const asJson = JSON.parse(JSON.stringify(big));
+    assert.equal(asJson.big, "1n");
+    assert.deepEqual(unpackBatch(packBatch([big], () => {})), [asJson]);
+  } finally {
+    delete bigints.toJSON;
   }
-  const toJson = { toJSON: () => "other" };
-  for (const changed of [undefined, () => 1, Symbol("s"), toJson]) {
-    assert.equal(keptAsItIs(changed), false, String(changed));
+});
+
+test("isJsonAsItIs: what JSON keeps as it is, and what it reads its own way (the slow path)", () => {
+  for (const kept of ["x", "", 1, 0, NaN, true, false, null, { a: 1 }, [1]]) {
+    assert.equal(isJsonAsItIs(kept), true, String(kept));
+  }
+  for (
+    const read of [
+      undefined,
+      () => 1,
+      Symbol("s"),
+      1n,
+      { toJSON: () => "other" },
+      new Date(0),
+      new String("s"),
+      new Number(1),
+      new Boolean(false),
+    ]
+  ) {
+    assert.equal(isJsonAsItIs(read), false, typeof read);
   }
 });
 
