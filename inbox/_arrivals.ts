@@ -53,22 +53,31 @@ export function packBatch(
       groups.push(last);
       idAt = keys.indexOf("id_str");
     }
-    checkId(row[idAt]); // undefined when it has none
+    // Not row[-1] when it has none: a prototype could answer that.
+    checkId(idAt < 0 ? undefined : row[idAt]);
     last.rows.push(row);
   }
   return JSON.stringify({ groups } satisfies Packed);
 }
 
-/** The message's fields, or those of what its own `toJSON()` makes of it. */
+/**
+ * The message's fields, or those of what JSON makes of it (its own
+ * `toJSON()`, a wrapper object's value). What JSON does not make an object
+ * of fields — null, a string, an array — has none: refused for its id, not
+ * kept to fail when filed.
+ */
 function jsonRecord(message: Message): Record<string, unknown> {
-  // Not an object (null, a string): no fields, refused for its id.
-  if (typeof message !== "object" || message === null) return {};
-  if (!hasToJson(message)) return message as unknown as Record<string, unknown>;
+  if (!isFieldsObject(message)) return {};
+  if (isJsonAsItIs(message)) {
+    return message as unknown as Record<string, unknown>;
+  }
   const text = JSON.stringify(message);
   const value: unknown = text === undefined ? undefined : JSON.parse(text);
-  return typeof value === "object" && value !== null
-    ? value as Record<string, unknown>
-    : {}; // no fields: refused for its id
+  return isFieldsObject(value) ? value as Record<string, unknown> : {};
+}
+
+function isFieldsObject(value: unknown): boolean {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 /**

@@ -262,8 +262,18 @@ export function inboxContract(
         () => inbox.accept("d1", [new Shown() as unknown as Message]),
         /not a message id: undefined/,
       );
-      // No message at all.
-      for (const none of [null, "a string", 7]) {
+      // No message at all, or what JSON makes no object of fields: an
+      // array, a String object, a toJSON() that gives a list.
+      for (
+        const none of [
+          null,
+          "a string",
+          7,
+          Object.assign([1, 2], { id_str: "9" }),
+          Object.assign(new String("x"), { id_str: "9" }),
+          { ...message(9), toJSON: () => [1] },
+        ]
+      ) {
         assert.throws(
           () => inbox.accept("d1", [none as unknown as Message]),
           /not a message id: undefined/,

@@ -124,6 +124,19 @@ test("packBatch: a BigInt is refused as JSON refuses it, or given to the toJSON(
   }
 });
 
+test("packBatch: a message without an id is one, whatever a prototype says", () => {
+  const prototype = Object.prototype as Record<string, unknown>;
+  prototype["-1"] = "1"; // where an index of -1 would be looked up
+  try {
+    const ids: unknown[] = [];
+    const { id_str: _, ...noId } = message(1);
+    packBatch([noId as Message], (id) => ids.push(id));
+    assert.deepEqual(ids, [undefined]);
+  } finally {
+    delete prototype["-1"];
+  }
+});
+
 test("isJsonAsItIs: what JSON keeps as it is, and what it reads its own way (the slow path)", () => {
   for (const kept of ["x", "", 1, 0, NaN, true, false, null, { a: 1 }, [1]]) {
     assert.equal(isJsonAsItIs(kept), true, String(kept));
