@@ -395,8 +395,99 @@ function hooksFor(
 }
 
 /**
- * `--webhook`'s URL, checked: http(s), and no credentials in it. A URL
- * that does not parse is not shown (it may hold a password).
+ * Ports `fetch()` will not connect to: the Fetch standard's "bad ports"
+ * (Deno and Node refuse them, as browsers do). A webhook on one would fail
+ * every time as a network error, which says nothing of why.
+ */
+const BAD_PORTS = new Set([
+  1,
+  7,
+  9,
+  11,
+  13,
+  15,
+  17,
+  19,
+  20,
+  21,
+  22,
+  23,
+  25,
+  37,
+  42,
+  43,
+  53,
+  69,
+  77,
+  79,
+  87,
+  95,
+  101,
+  102,
+  103,
+  104,
+  109,
+  110,
+  111,
+  113,
+  115,
+  117,
+  119,
+  123,
+  135,
+  137,
+  139,
+  143,
+  161,
+  179,
+  389,
+  427,
+  465,
+  512,
+  513,
+  514,
+  515,
+  526,
+  530,
+  531,
+  532,
+  540,
+  548,
+  554,
+  556,
+  563,
+  587,
+  601,
+  636,
+  989,
+  990,
+  993,
+  995,
+  1719,
+  1720,
+  1723,
+  2049,
+  3659,
+  4045,
+  4190,
+  5060,
+  5061,
+  6000,
+  6566,
+  6665,
+  6666,
+  6667,
+  6668,
+  6669,
+  6679,
+  6697,
+  10080,
+]);
+
+/**
+ * `--webhook`'s URL, checked: http(s), a port `fetch()` connects to, and no
+ * credentials in it. A URL that does not parse is not shown (it may hold a
+ * password).
  */
 function checkWebhook(given: string): URL {
   let url: URL;
@@ -410,6 +501,11 @@ function checkWebhook(given: string): URL {
   if (url.protocol !== "https:" && url.protocol !== "http:") {
     throw usage(
       `--webhook: ${url.protocol}// is not http(s); give an http:// or https:// URL`,
+    );
+  }
+  if (BAD_PORTS.has(Number(url.port))) {
+    throw usage(
+      `--webhook: fetch() does not connect to port ${url.port} (a "bad port" of the Fetch standard, kept for other protocols); give the webhook another port`,
     );
   }
   if (url.username || url.password) {

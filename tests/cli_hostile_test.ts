@@ -164,6 +164,11 @@ for (
       ["--webhook", "https://alice:hunter2@example.com/"],
       /PUSHOVER_WEBHOOK_AUTH=user:password/,
     ],
+    [
+      ["--webhook", "http://127.0.0.1:6000/hook"],
+      /--webhook: fetch\(\) does not connect to port 6000 \(a "bad port"/,
+    ],
+    [["--webhook", "http://127.0.0.1:9/hook"], /does not connect to port 9 /],
   ] as const
 ) {
   cliTest(
