@@ -11,19 +11,24 @@ import { defaultInboxPath } from "./_paths.ts";
 /** `retry`. */
 export const retry = defineCommand({
   name: "retry",
-  usage: ["[SEQ] [--sink NAME]"],
+  usage: ["[SEQ | --all] [--sink NAME]"],
   about:
     `Hands messages set aside as dead letters (see history --failed) over again:
-the one at inbox position SEQ, or all of them; to every sink that set them
-aside, or only to --sink NAME (stdout, exec, webhook, notify). A listener
-that runs picks them up within ten seconds, ahead of new messages.`,
+the one at inbox position SEQ, or all of them (no SEQ, or --all as ack takes
+it); to every sink that set them aside, or only to --sink NAME (stdout, exec,
+webhook, notify). A listener that runs picks them up within ten seconds,
+ahead of new messages.`,
   flags: {
+    all: { type: "boolean", help: "every message set aside (as no SEQ)" },
     sink: { type: "string", value: "NAME", help: "only this sink's" },
     ...INBOX_FLAG,
   },
   positionals: 1,
   options({ values, positionals }, env) {
     const given = positionals[0];
+    if (given !== undefined && values.all === true) {
+      throw usage("retry: give a SEQ or --all, not both; see retry --help");
+    }
     if (given !== undefined && !/^\d{1,15}$/.test(given)) {
       throw usage(
         `retry: '${

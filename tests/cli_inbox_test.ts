@@ -239,7 +239,11 @@ cliTest(
     );
     // Fixed: handed over again, they reach the webhook on the next start.
     answer = 200;
-    const retried = await context.run(["retry"]);
+    const both = await context.run(["retry", "1", "--all"]);
+    assert.equal(both.code, 2);
+    assert.match(both.stderr, /^retry: give a SEQ or --all, not both/m);
+    // --all as ack takes it: the same as no SEQ.
+    const retried = await context.run(["retry", "--all"]);
     assert.equal(retried.code, 0, retried.stderr);
     assert.match(
       retried.stderr,
