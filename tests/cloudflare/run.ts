@@ -523,7 +523,19 @@ describe("a Durable Object per device, behind the admin API", () => {
         [...await queued()].filter(([k]) => k.startsWith(device.deviceId)),
       );
       return seen.size === BURST;
-    }, "every key in the Queue");
+    }, "every key in the Queue").catch((error) => {
+      // Seen once (2026-12-06, two suites side by side): say which keys
+      // were missing, to tell a lost message from a slow Queue next time.
+      const ids = [...seen.keys()]
+        .map((key) => Number(key.slice(key.lastIndexOf(":") + 1)))
+        .sort((a, b) => a - b);
+      const gaps = ids.filter((id, i) => i > 0 && id !== ids[i - 1] + 1);
+      throw new Error(
+        `${(error as Error).message}: ${seen.size} of ${BURST} keys, ids ${
+          ids[0]
+        }–${ids.at(-1)}, a gap before ${gaps.join(", ") || "none"}`,
+      );
+    });
     const doubled = [...seen.values()].filter((n) => n > 1).length;
     // At least once: a send whose cursor commit the restart cut off is
     // sent again; at most the one message in flight.
