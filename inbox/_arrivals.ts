@@ -7,6 +7,7 @@
 // the write cost most; on Node packing costs what the smaller write saves).
 
 import type { Message } from "../mod.ts";
+import { isObject } from "../lib/_validate.ts";
 
 /** A batch as `arrivals` keeps it: runs of messages with the same fields. */
 interface Packed {
@@ -39,8 +40,9 @@ export function packBatch(
       let value = record[key]; // read once, as JSON reads it
       if (!isJsonAsItIs(value)) {
         // JSON's own reading of this one value: its toJSON(key) called
-        // once, a String, Number or Boolean object unwrapped, what JSON leaves out
-        // of an object left out, a BigInt refused unless it has a toJSON().
+        // once, a String, Number or Boolean object unwrapped, what JSON
+        // leaves out of an object left out, a BigInt refused unless it has
+        // a toJSON().
         const kept = JSON.parse(JSON.stringify({ [key]: value }));
         if (!Object.hasOwn(kept, key)) continue;
         value = kept[key];
@@ -67,17 +69,13 @@ export function packBatch(
  * kept to fail when filed.
  */
 function jsonRecord(message: Message): Record<string, unknown> {
-  if (!isFieldsObject(message)) return {};
+  if (!isObject(message)) return {};
   if (isJsonAsItIs(message)) {
     return message as unknown as Record<string, unknown>;
   }
   const text = JSON.stringify(message);
   const value: unknown = text === undefined ? undefined : JSON.parse(text);
-  return isFieldsObject(value) ? value as Record<string, unknown> : {};
-}
-
-function isFieldsObject(value: unknown): boolean {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
+  return isObject(value) ? value : {};
 }
 
 /**
@@ -93,8 +91,7 @@ export function isJsonAsItIs(value: unknown): boolean {
   if (type !== "object") return false; // undefined, a function, a symbol, a BigInt
   return value === null || !(
     hasToJson(value as object) || value instanceof String ||
-    value instanceof Number ||
-    value instanceof Boolean
+    value instanceof Number || value instanceof Boolean
   );
 }
 
