@@ -238,8 +238,14 @@ export function startScript(
     closeStdout: () => child.stdout.destroy(),
     closeStderr: () => child.stderr.destroy(),
     // process.kill rather than child.kill: Deno's child.kill reports a
-    // handled SIGINT as a kill even when the child exited with code 0.
-    signal: (name) => process.kill(child.pid!, name),
+    // handled SIGINT as a kill even when the child exited with code 0. Not
+    // once it has exited: its pid may be another process's by then.
+    signal: (name) => {
+      if (child.exitCode !== null || child.signalCode !== null) {
+        throw new Error(`cannot send ${name}: the child has exited`);
+      }
+      process.kill(child.pid!, name);
+    },
     exited,
     output: () => transcript.output(),
     kill: async () => {

@@ -302,8 +302,12 @@ cliTest(
     let stderr = "";
     child.stderr.setEncoding("utf8");
     child.stderr.on("data", (chunk: string) => stderr += chunk);
+    let ended = false;
     const exited = new Promise<number | null>((resolve) =>
-      child.on("exit", (code) => resolve(code))
+      child.on("exit", (code) => {
+        ended = true;
+        resolve(code);
+      })
     );
     const pid = (name: string) =>
       Number(stderr.match(new RegExp(`${name}=(\\d+)`))?.[1]);
@@ -317,7 +321,11 @@ cliTest(
       // A safety net, not a claim on speed: blocked, it would never end.
       assert.equal(await within(exited, "the listener to end"), 0, stderr);
     } finally {
-      for (const name of ["pid", "reader"]) {
+      // The listener only while bash waits for it: once bash is gone, so is
+      // the listener, and its pid may be another process's by now (pids
+      // wrap at 32,768 here; a second test run beside this one lost a
+      // stopped child so). The reader, a `sleep 600`, outlives bash.
+      for (const name of ended ? ["reader"] : ["pid", "reader"]) {
         try {
           process.kill(pid(name), "SIGKILL");
         } catch { /* gone */ }

@@ -403,6 +403,9 @@ cliTest(
         if (Date.now() - started > 30_000) assert.fail("still running");
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
+      // Gone: its pid may be another process's by now (pids wrap at 32,768
+      // here), which the cleanup below must not kill.
+      straggler = undefined;
       timed.signal("SIGTERM");
       assert.equal((await timed.exited).code, 0);
     } finally {

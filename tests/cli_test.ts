@@ -710,16 +710,22 @@ cliTest(
     });
     let stderr = "";
     child.stderr.on("data", (chunk) => stderr += chunk);
+    let closed = false;
     const exited = new Promise<number | null>((resolve) =>
-      child.on("close", (code) => resolve(code))
+      child.on("close", (code) => {
+        closed = true;
+        resolve(code);
+      })
     );
     try {
       await context.server.waitForLogin();
       process.kill(-child.pid!, "SIGINT");
       assert.equal(await exited, 0, stderr);
     } finally {
+      // Only while `deno task` runs: once it is gone, its pid (the group's
+      // id) may be another process's.
       try {
-        process.kill(-child.pid!, "SIGKILL");
+        if (!closed) process.kill(-child.pid!, "SIGKILL");
       } catch {
         // gone
       }
