@@ -740,28 +740,36 @@ export class Inbox {
   prune(retention: Retention): PruneResult {
     const over = this.#overLimits(retention);
     if (over === undefined) return { dropped: 0, held: 0 };
+    const { where, params } = over;
     return this.#db.transaction(() => {
       const taken = `seq <= (SELECT coalesce(min(position), 9e18) FROM sinks)
         AND seq NOT IN (SELECT seq FROM deliveries)`;
       const [{ held }] = this.#db.all<{ held: number }>(
-        `SELECT count(*) AS held FROM messages WHERE ${over} AND NOT (${taken})`,
+        `SELECT count(*) AS held FROM messages WHERE ${where} AND NOT (${taken})`,
+        ...params,
       );
       const dropped = this.#db.run(
-        `DELETE FROM messages WHERE ${over} AND ${taken}`,
+        `DELETE FROM messages WHERE ${where} AND ${taken}`,
+        ...params,
       );
       return { dropped, held };
     });
   }
 
   /**
-   * The messages past a limit, as a WHERE clause (its values are integers
-   * made here, inlined), or undefined when no limit is set.
+   * The messages past a limit, as a WHERE clause and its values, or
+   * undefined when no limit is set. The values are bound, never written into
+   * the SQL: the driver keeps each distinct text prepared, and a cutoff that
+   * moves with the clock would add two statements at every prune, for as
+   * long as a listener runs.
    */
-  #overLimits(retention: Retention): string | undefined {
+  #overLimits(
+    retention: Retention,
+  ): { where: string; params: SqlValue[] } | undefined {
     const clauses: string[] = [];
+    const params: SqlValue[] = [];
     const { maxAge, maxCount } = retention;
     for (const [name, value] of Object.entries({ maxAge, maxCount })) {
-      // Written into the SQL below: only a number that is one.
       if (value !== undefined && !(value >= 0)) {
         throw new RangeError(
           `retention: ${name} must be a number ≥ 0 (Infinity keeps all), not ${value}`,
@@ -769,16 +777,18 @@ export class Inbox {
       }
     }
     if (maxAge !== undefined && maxAge !== Infinity) {
-      const cutoff = Math.floor(this.#now() - maxAge);
-      clauses.push(`received_at < ${cutoff}`);
+      clauses.push("received_at < ?");
+      params.push(Math.floor(this.#now() - maxAge));
     }
     if (maxCount !== undefined && maxCount !== Infinity) {
-      const keep = Math.floor(maxCount);
       clauses.push(
-        `seq NOT IN (SELECT seq FROM messages ORDER BY seq DESC LIMIT ${keep})`,
+        "seq NOT IN (SELECT seq FROM messages ORDER BY seq DESC LIMIT ?)",
       );
+      params.push(Math.floor(maxCount));
     }
-    return clauses.length ? `(${clauses.join(" OR ")})` : undefined;
+    return clauses.length
+      ? { where: `(${clauses.join(" OR ")})`, params }
+      : undefined;
   }
 
   /** Counts for a status page. */

@@ -860,6 +860,74 @@ export function inboxContract(
     },
   );
 
+  define(
+    `inbox on ${driverName}: sends the same statements whatever the values and the time`,
+    async () => {
+      // node:sqlite's driver keeps each distinct SQL text prepared for the
+      // life of the inbox: a value written into the text (a retention
+      // cutoff that moves with the clock) would grow that for as long as a
+      // listener runs.
+      const driver = await open();
+      const texts = new Set<string>();
+      let calls = 0;
+      const seen = (sql: string) => (texts.add(sql), calls++);
+      const counted: SqlDriver = {
+        run: (sql, ...params) => (seen(sql), driver.run(sql, ...params)),
+        all: (sql, ...params) => (seen(sql), driver.all(sql, ...params)),
+        transaction: (body, durability) => driver.transaction(body, durability),
+        close: () => driver.close(),
+      };
+      const clock = { now: 1_000_000 };
+      const inbox = new Inbox(counted, () => clock.now);
+      const round = (n: number) => {
+        clock.now += 3_600_000;
+        const receipt = `receipt${n}`;
+        inbox.accept("d1", [
+          message(10 * n + 1),
+          message(10 * n + 2, { priority: 2, receipt }),
+        ]);
+        inbox.add("d2", [message(10 * n + 3)]);
+        const sink = inbox.sink("hook", "beginning");
+        const [first, second] = sink.next(2 + n);
+        sink.done(first.seq);
+        sink.failed(second.seq, `down ${n}`, { maxAttempts: 1 });
+        inbox.retry("hook", second.seq);
+        inbox.acknowledged(receipt);
+        inbox.markRead({ through: first.seq, matching: { app: "Tests" } });
+        inbox.history({
+          text: `message ${n}`,
+          device: "d1",
+          since: n,
+          until: 1e15 + n,
+          app: "Tests",
+          minPriority: n - 2,
+          afterId: String(n),
+          limit: 5 + n,
+        });
+        inbox.prune({ maxAge: 1_000 * n, maxCount: 100 + n });
+        inbox.stats();
+        inbox.pending();
+      };
+      try {
+        round(1);
+        const first = new Set(texts);
+        round(2);
+        round(3);
+        assert.deepEqual(
+          [...texts].filter((sql) => !first.has(sql)),
+          [],
+          "statements a second and third round added",
+        );
+        const before = calls;
+        inbox.prune({});
+        inbox.prune({ maxAge: Infinity, maxCount: Infinity });
+        assert.equal(calls, before, "no limit: nothing for the database to do");
+      } finally {
+        inbox.close();
+      }
+    },
+  );
+
   inboxTest("counts what it holds and where each sink is", (inbox, clock) => {
     assert.deepEqual(inbox.stats(), {
       messages: 0,
