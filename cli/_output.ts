@@ -7,7 +7,6 @@
 import type { Writable } from "node:stream";
 import { CliError } from "./_fail.ts";
 
-/** Nobody reads stdout any more. */
 /** The listener stopped while a line waited for a reader that stopped reading. */
 export class OutputStopped extends Error {
   constructor() {
@@ -15,6 +14,7 @@ export class OutputStopped extends Error {
   }
 }
 
+/** Nobody reads stdout any more. */
 export class OutputClosed extends Error {
   constructor() {
     super("stdout was closed");
@@ -34,20 +34,36 @@ function failure(error: unknown): Error {
   return new CliError(`cannot write to stdout: ${why}`);
 }
 
+/**
+ * Each stdout's failure, heard by one listener however many Outputs write to
+ * it: a relay's device writes through one stream run after run, and a
+ * listener per run would pile up. Node emits EPIPE as an "error" event (and
+ * would crash on it unheard, even between runs).
+ */
+const failures = new WeakMap<Writable, { error?: Error }>();
+
+function failureOf(stdout: Writable): { error?: Error } {
+  const known = failures.get(stdout);
+  if (known) return known;
+  const heard: { error?: Error } = {};
+  stdout.on("error", (error) => heard.error ??= failure(error));
+  failures.set(stdout, heard);
+  return heard;
+}
+
 /** stdout, written a line at a time; each write resolves once it is out. */
 export class Output {
-  #failed: Error | undefined;
+  readonly #failed: { error?: Error };
   readonly #stdout: Writable;
 
   constructor(stdout: Writable) {
     this.#stdout = stdout;
-    // Node emits EPIPE here (and would crash on it unheard).
-    stdout.on("error", (error) => this.#failed ??= failure(error));
+    this.#failed = failureOf(stdout);
   }
 
   /** Writes `line` and a newline; rejects with OutputClosed when it cannot. */
   line(line: string, signal?: AbortSignal): Promise<void> {
-    if (this.#failed) return Promise.reject(this.#failed);
+    if (this.#failed.error) return Promise.reject(this.#failed.error);
     return new Promise((resolve, reject) => {
       // A reader that stopped reading must not hold up a stop: the line
       // counts as not written, and its message stays queued.
@@ -55,7 +71,7 @@ export class Output {
       signal?.addEventListener("abort", onAbort, { once: true });
       const done = (error?: Error | null) => {
         signal?.removeEventListener("abort", onAbort);
-        if (error) reject(this.#failed ??= failure(error));
+        if (error) reject(this.#failed.error ??= failure(error));
         else resolve();
       };
       try {

@@ -7,7 +7,7 @@ import {
   SessionReplacedError,
   streamMessages,
 } from "../mod.ts";
-import type { Message, StreamStatus, UserInfo } from "../mod.ts";
+import type { Message, MessageStream, StreamStatus, UserInfo } from "../mod.ts";
 import { Acknowledger } from "./_acknowledger.ts";
 import {
   type Context,
@@ -488,7 +488,6 @@ async function listenUntilStopped(
   // stops for good (the device refused: E, or taken over: A); the message
   // then stays queued, and the stream's own error says why.
   const handling = new AbortController();
-  signal.addEventListener("abort", () => handling.abort(), { once: true });
   let streamFailure: { error: unknown } | undefined;
   const reportStatus = statusReporter(tell, (change) => {
     if (change.user) user = change.user;
@@ -499,7 +498,6 @@ async function listenUntilStopped(
   const stopWatchingOffline = settings.onOffline
     ? watchOffline(listenerState, { ...settings.onOffline, io, tell })
     : () => {};
-  signal.addEventListener("abort", stopWatchingOffline, { once: true });
   const onStatus = (change: StreamStatus) => {
     listenerState.status(change);
     if (change.state === "stopped" && change.reason === "failed") {
@@ -615,7 +613,7 @@ async function listenUntilStopped(
   ];
 
   /** Receives into the inbox at `path` while its sinks deliver. */
-  const receiveIntoInbox = async (path: string) => {
+  const receiveIntoInbox = async (path: string, stream: MessageStream) => {
     const inbox = await openInboxFile(path);
     try {
       const release = claimInbox(inbox, path);
@@ -662,23 +660,29 @@ async function listenUntilStopped(
         }
       } finally {
         release();
-        stopWatchingOffline();
       }
     } finally {
       inbox.close();
     }
   };
 
-  const stream = streamMessages(saved.device, {
-    ...api,
-    signal,
-    backlog: settings.backlog,
-    encryptionKey,
-    onStatus,
-  });
+  // On the caller's signal only while this run lasts: a relay runs a
+  // device again, on the same signal, after each failure.
+  const stopped = () => {
+    handling.abort();
+    stopWatchingOffline();
+  };
+  signal.addEventListener("abort", stopped, { once: true });
   try {
+    const stream = streamMessages(saved.device, {
+      ...api,
+      signal,
+      backlog: settings.backlog,
+      encryptionKey,
+      onStatus,
+    });
     if (settings.inbox !== undefined) {
-      await receiveIntoInbox(settings.inbox);
+      await receiveIntoInbox(settings.inbox, stream);
       if (streamFailure) throw streamFailure.error;
       return EXIT.ok;
     }
@@ -726,6 +730,8 @@ async function listenUntilStopped(
     });
     throw failure;
   } finally {
+    signal.removeEventListener("abort", stopped);
+    stopWatchingOffline();
     await status.update({ state: "stopped" });
   }
   return EXIT.ok;

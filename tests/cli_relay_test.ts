@@ -7,7 +7,12 @@ import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import { rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { PassThrough } from "node:stream";
 import type { Device } from "../mod.ts";
+import { parseCommand } from "../cli/_command.ts";
+import type { Io } from "../cli/_io.ts";
+import { Prompt } from "../cli/_prompt.ts";
+import { listen } from "../cli/listen.ts";
 import { type CliContext, cliTest, interrupt } from "./_cli.ts";
 import { queued, within } from "./_setup.ts";
 import type { LiveScript } from "./_spawn.ts";
@@ -338,3 +343,52 @@ cliTest(
     assert.match(two.stdout, /nobody reads this/, "kept, for the next start");
   },
 );
+
+cliTest(
+  "a listener's run leaves nothing on the signal and stdout it was given: relay runs a failed device again on the same ones",
+  async (context) => {
+    const device = await context.seed();
+    context.server.disableDevice(device.deviceId); // each run is refused
+    const stop = new AbortController();
+    const stdout = new PassThrough();
+    const stderr = new PassThrough().resume();
+    const io: Io = {
+      env: context.env(),
+      stdin: new PassThrough(),
+      stdout,
+      stderr,
+      signal: stop.signal,
+    };
+    const net = {
+      fetch: context.server.fetch,
+      WebSocket: context.server.WebSocket,
+    };
+    // The relay's own (its prompt's) are there before, and stay.
+    const run = { io, prompt: new Prompt(stop, io), signal: stop.signal, net };
+    const listening = abortListeners(stop.signal);
+    // With the inbox, without it, and with the offline watcher.
+    const runs = [[], ["--no-inbox"], ["--on-offline", "true"]];
+    for (const flags of runs) {
+      const options = parseCommand(listen, flags, io.env);
+      await assert.rejects(listen.run(options, run), /refused this device/);
+      assert.equal(listening.size, 0, `abort listeners after ${flags}`);
+      assert.equal(stdout.listenerCount("error"), 1, `after ${flags}`);
+    }
+  },
+);
+
+/** The "abort" listeners on `signal` that were added and not taken off. */
+function abortListeners(signal: AbortSignal): Set<unknown> {
+  const live = new Set<unknown>();
+  const add = signal.addEventListener.bind(signal);
+  const remove = signal.removeEventListener.bind(signal);
+  signal.addEventListener = (...args: Parameters<typeof add>) => {
+    if (args[0] === "abort") live.add(args[1]);
+    add(...args);
+  };
+  signal.removeEventListener = (...args: Parameters<typeof remove>) => {
+    if (args[0] === "abort") live.delete(args[1]);
+    remove(...args);
+  };
+  return live;
+}
